@@ -1,0 +1,128 @@
+"""Hybrid retrieval: dense + BM25 fused by reciprocal rank, one hit per document, exact-name boosts."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from indexer.chunking import Chunk
+from indexer.index import Index
+
+MODES = ("hybrid", "dense", "bm25")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved document, represented by its best chunk (and a few supporting chunks)."""
+
+    chunk: Chunk
+    score: float
+    dense_score: float | None = None
+    bm25_score: float | None = None
+    exact: bool = False
+    extra_chunks: tuple[Chunk, ...] = ()
+
+    @property
+    def doc_id(self) -> str:
+        return self.chunk.doc_id
+
+    def to_dict(self) -> dict[str, object]:
+        return {"doc_id": self.chunk.doc_id, "chunk_id": self.chunk.chunk_id, "title": self.chunk.title,
+                "text": self.chunk.text, "score": round(self.score, 6)}
+
+
+@dataclass(frozen=True)
+class Hits:
+    query: str
+    hits: tuple[Hit, ...]
+    top_dense: float  # best cosine of the query against any chunk: the retrieval confidence signal
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.hits)
+
+    def __len__(self) -> int:
+        return len(self.hits)
+
+    @property
+    def doc_ids(self) -> list[str]:
+        return [h.doc_id for h in self.hits]
+
+
+_SPACE = re.compile(r"\s+")
+
+
+class HybridRetriever:
+    """Dense + BM25 over one index, fused by reciprocal rank, deduplicated per document.
+
+    >>> hits = HybridRetriever(index, k=5).run(query="尺码不对能退吗")
+    """
+
+    def __init__(self, index: Index, *, k: int = 5, mode: str = "hybrid", depth: int = 40, rrf_k: int = 60,
+                 dense_weight: float = 1.0, bm25_weight: float = 1.0, exact_boost: float = 0.02,
+                 doc_types: tuple[str, ...] | None = None) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        self.index = index
+        self.k = k
+        self.mode = mode
+        self.depth = depth
+        self.rrf_k = rrf_k
+        self.dense_weight = dense_weight
+        self.bm25_weight = bm25_weight
+        self.exact_boost = exact_boost
+        self.doc_types = doc_types
+
+    def warm_up(self) -> None:
+        self.index.embedder.embed_query("warm up")
+
+    def _exact_docs(self, query: str) -> set[str]:
+        q = _SPACE.sub("", query.lower())
+        return {d for name, docs in self.index.names.items() if name in q for d in docs}
+
+    def run(self, *, query: str, k: int | None = None) -> Hits:
+        k = k or self.k
+        depth = max(self.depth, k * 4)
+        fused: dict[str, float] = {}
+        dense_s: dict[str, float] = {}
+        bm25_s: dict[str, float] = {}
+        chunks: dict[str, Chunk] = {}
+        top_dense = 0.0
+        if self.mode in ("hybrid", "dense"):
+            dense = self.index.search_dense(query, depth)
+            top_dense = dense[0].score if dense else 0.0
+            for rank, sc in enumerate(dense):
+                cid = sc.chunk.chunk_id
+                chunks[cid] = sc.chunk
+                dense_s[cid] = sc.score
+                fused[cid] = fused.get(cid, 0.0) + self.dense_weight / (self.rrf_k + rank + 1)
+        if self.mode in ("hybrid", "bm25"):
+            for rank, sc in enumerate(self.index.search_sparse(query, depth)):
+                cid = sc.chunk.chunk_id
+                chunks[cid] = sc.chunk
+                bm25_s[cid] = sc.score
+                fused[cid] = fused.get(cid, 0.0) + self.bm25_weight / (self.rrf_k + rank + 1)
+        exact = self._exact_docs(query)
+        for cid, c in chunks.items():
+            if c.doc_id in exact:
+                fused[cid] += self.exact_boost
+        if self.mode == "hybrid" and exact:
+            # An exact product name or SKU: make sure that document is among the candidates.
+            for c in self.index.chunks:
+                if c.doc_id in exact and c.position <= 1 and c.chunk_id not in fused:
+                    chunks[c.chunk_id] = c
+                    fused[c.chunk_id] = self.exact_boost
+        by_doc: dict[str, list[str]] = {}
+        for cid in sorted(fused, key=lambda x: -fused[x]):
+            c = chunks[cid]
+            if self.doc_types and c.doc_type not in self.doc_types:
+                continue
+            by_doc.setdefault(c.doc_id, []).append(cid)
+        hits = []
+        for doc_id, cids in list(by_doc.items())[:k]:
+            best = cids[0]
+            hits.append(Hit(chunk=chunks[best], score=fused[best], dense_score=dense_s.get(best),
+                            bm25_score=bm25_s.get(best), exact=doc_id in exact,
+                            extra_chunks=tuple(chunks[c] for c in cids[1:3])))
+        return Hits(query=query, hits=tuple(hits), top_dense=top_dense)

@@ -1,0 +1,162 @@
+"""Build an index from a KB, or update it re-embedding only what changed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from indexer.chunking import Chunk, chunk_document
+from indexer.dense import DenseIndex
+from indexer.embedding import Embedder
+from indexer.errors import IndexNotFoundError
+from indexer.manifest import DocEntry, Manifest
+from indexer.sparse import SparseIndex, add_words, tokenize
+from indexer.store import commit_generation, current_generation, new_generation
+from kb.models import KnowledgeBase
+
+
+@dataclass
+class BuildReport:
+    """What a build or update did; `embedded` counts passages sent to the embedder."""
+
+    index_path: Path
+    n_docs: int
+    n_chunks: int
+    embedded: int
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        parts = [f"{self.n_docs} documents, {self.n_chunks} chunks; embedded {self.embedded} chunks"]
+        if self.added or self.changed or self.removed:
+            parts.append(f"added {len(self.added)}, changed {len(self.changed)}, removed {len(self.removed)}, "
+                         f"unchanged {self.unchanged}")
+        return "; ".join(parts) + f" in {self.seconds:.1f}s"
+
+
+def _embed(embedder: Embedder, chunks: list[Chunk], *, batch: int, progress: bool) -> np.ndarray:
+    if not chunks:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    texts = [c.embed_text for c in chunks]
+    parts = []
+    with Progress(TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  disable=not progress, transient=True) as bar:
+        task = bar.add_task("embed", total=len(texts))
+        for i in range(0, len(texts), batch):
+            parts.append(embedder.embed_passages(texts[i:i + batch]))
+            bar.advance(task, len(texts[i:i + batch]))
+    return np.concatenate(parts).astype(np.float32)
+
+
+def _write(gen: Path, manifest: Manifest, chunks: list[Chunk], dense: DenseIndex) -> None:
+    with open(gen / "chunks.jsonl", "w", encoding="utf-8") as fh:
+        for c in chunks:
+            fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+    dense.save(gen / "dense.faiss")
+    SparseIndex([tokenize(c.embed_text) for c in chunks]).save(gen / "bm25")
+    manifest.n_chunks = len(chunks)
+    (gen / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
+
+
+def _chunk_kb(kb: KnowledgeBase, max_chars: int) -> dict[str, list[Chunk]]:
+    return {d.id: chunk_document(d, max_chars=max_chars) for d in kb.published}
+
+
+def _teach_segmenter(kb: KnowledgeBase) -> None:
+    add_words([t for d in kb.published for t in d.tags] + [d.sku for d in kb.published if d.sku])
+
+
+def build_index(kb: KnowledgeBase, embedder: Embedder, index_dir: Path, *, flat_threshold: int = 100_000,
+                batch_size: int = 32, chunk_chars: int = 320, progress: bool = False) -> BuildReport:
+    """Build from scratch into a new generation and switch to it."""
+    start = datetime.now(UTC)
+    _teach_segmenter(kb)
+    per_doc = _chunk_kb(kb, chunk_chars)
+    chunks = [c for cs in per_doc.values() for c in cs]
+    vectors = _embed(embedder, chunks, batch=batch_size, progress=progress)
+    dense = DenseIndex.for_size(embedder.dim, len(chunks), flat_threshold=flat_threshold)
+    dense.add(np.array([c.int_id for c in chunks], dtype=np.int64), vectors)
+    manifest = Manifest(
+        model_name=embedder.name, model_id=embedder.model_id, dim=embedder.dim, dense_kind=dense.kind,
+        kb_root=str(kb.root), kb_fingerprint=kb.fingerprint, created=start.isoformat(timespec="seconds"),
+        documents={d.id: DocEntry(d.content_hash, d.version, d.title, [c.chunk_id for c in per_doc[d.id]])
+                   for d in kb.published})
+    gen = new_generation(index_dir)
+    try:
+        _write(gen, manifest, chunks, dense)
+        final = commit_generation(index_dir, gen)
+    except BaseException:
+        shutil.rmtree(gen, ignore_errors=True)
+        raise
+    secs = (datetime.now(UTC) - start).total_seconds()
+    return BuildReport(final, len(per_doc), len(chunks), len(chunks), added=sorted(per_doc), seconds=secs)
+
+
+def update_index(kb: KnowledgeBase, embedder: Embedder, index_dir: Path, *, flat_threshold: int = 100_000,
+                 batch_size: int = 32, chunk_chars: int = 320, progress: bool = False) -> BuildReport:
+    """Re-embed only added or changed documents; drop removed or unpublished ones.
+
+    Falls back to a full build when there is no index yet.
+    """
+    from indexer.index import check_model
+
+    start = datetime.now(UTC)
+    try:
+        old_gen = current_generation(index_dir)
+    except IndexNotFoundError:
+        return build_index(kb, embedder, index_dir, flat_threshold=flat_threshold, batch_size=batch_size,
+                           chunk_chars=chunk_chars, progress=progress)
+    old = Manifest.read(old_gen / "manifest.json")
+    check_model(old, embedder, index_dir)
+    _teach_segmenter(kb)
+    old_chunks = {c.chunk_id: c for c in (Chunk.from_dict(json.loads(line)) for line in
+                  (old_gen / "chunks.jsonl").read_text(encoding="utf-8").splitlines() if line.strip())}
+    published = {d.id: d for d in kb.published}
+    added = sorted(set(published) - set(old.documents))
+    removed = sorted(set(old.documents) - set(published))
+    changed = sorted(i for i in set(published) & set(old.documents)
+                     if published[i].content_hash != old.documents[i].hash)
+    if not (added or removed or changed):
+        return BuildReport(old_gen, len(published), sum(len(e.chunk_ids) for e in old.documents.values()), 0,
+                           unchanged=len(published), seconds=(datetime.now(UTC) - start).total_seconds())
+    new_per_doc = {i: chunk_document(published[i], max_chars=chunk_chars) for i in added + changed}
+    keep_ids = {cid for i, e in old.documents.items() if i in published and i not in new_per_doc
+                for cid in e.chunk_ids}
+    new_ids = {c.chunk_id for cs in new_per_doc.values() for c in cs}
+    to_embed = [c for cs in new_per_doc.values() for c in cs if c.chunk_id not in old_chunks]
+    drop = [c for cid, c in old_chunks.items() if cid not in keep_ids and cid not in new_ids]
+
+    dense = DenseIndex.load(old_gen / "dense.faiss")
+    dense.remove(np.array([c.int_id for c in drop], dtype=np.int64))
+    vectors = _embed(embedder, to_embed, batch=batch_size, progress=progress)
+    dense.add(np.array([c.int_id for c in to_embed], dtype=np.int64), vectors)
+
+    chunks: list[Chunk] = []
+    documents: dict[str, DocEntry] = {}
+    for doc_id, doc in published.items():
+        cs = new_per_doc.get(doc_id) or [old_chunks[cid] for cid in old.documents[doc_id].chunk_ids]
+        chunks.extend(cs)
+        documents[doc_id] = DocEntry(doc.content_hash, doc.version, doc.title, [c.chunk_id for c in cs])
+    manifest = Manifest(
+        model_name=embedder.name, model_id=embedder.model_id, dim=embedder.dim, dense_kind=dense.kind,
+        kb_root=str(kb.root), kb_fingerprint=kb.fingerprint, created=start.isoformat(timespec="seconds"),
+        documents=documents, stats={"tombstones": len(dense.tombstones)})
+    gen = new_generation(index_dir)
+    try:
+        _write(gen, manifest, chunks, dense)
+        final = commit_generation(index_dir, gen)
+    except BaseException:
+        shutil.rmtree(gen, ignore_errors=True)
+        raise
+    secs = (datetime.now(UTC) - start).total_seconds()
+    return BuildReport(final, len(published), len(chunks), len(to_embed), added=added, changed=changed,
+                       removed=removed, unchanged=len(published) - len(added) - len(changed), seconds=secs)

@@ -1,0 +1,94 @@
+"""Dense vector index on FAISS: exact inner product when small, HNSW (8-bit) when large."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+
+class DenseIndex:
+    """Cosine search over normalised vectors, keyed by 63-bit chunk ids.
+
+    Below `flat_threshold` vectors the index is exact (IndexFlatIP) and deletion removes vectors.
+    Above it, HNSW over 8-bit scalar-quantised vectors keeps search fast and memory small; HNSW cannot
+    delete, so removed ids become tombstones that searches skip until the next full build.
+    """
+
+    def __init__(self, dim: int, *, kind: str = "flat", hnsw_m: int = 32, ef_search: int = 96) -> None:
+        if kind not in ("flat", "hnsw"):
+            raise ValueError(f"unknown dense index kind {kind!r}; use 'flat' or 'hnsw'")
+        self.dim = dim
+        self.kind = kind
+        self.ef_search = ef_search
+        inner: faiss.Index
+        if kind == "flat":
+            inner = faiss.IndexFlatIP(dim)
+        else:
+            inner = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            inner.hnsw.efConstruction = 80
+            inner.hnsw.efSearch = ef_search
+        self._index: faiss.Index = faiss.IndexIDMap2(inner)
+        self.tombstones: set[int] = set()
+
+    @classmethod
+    def for_size(cls, dim: int, n: int, *, flat_threshold: int) -> DenseIndex:
+        return cls(dim, kind="flat" if n < flat_threshold else "hnsw")
+
+    @property
+    def size(self) -> int:
+        return int(self._index.ntotal) - len(self.tombstones)
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        if len(ids) == 0:
+            return
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.shape[1] != self.dim:
+            raise ValueError(f"vectors have dimension {vectors.shape[1]}, the index {self.dim}")
+        inner = faiss.downcast_index(self._index.index)
+        if self.kind == "hnsw" and not inner.is_trained:
+            inner.train(vectors)
+        ids64 = np.ascontiguousarray(ids, dtype=np.int64)
+        self.tombstones.difference_update(int(i) for i in ids64)
+        self._index.add_with_ids(vectors, ids64)
+
+    def remove(self, ids: np.ndarray) -> None:
+        if len(ids) == 0:
+            return
+        if self.kind == "flat":
+            self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64))
+        else:
+            self.tombstones.update(int(i) for i in ids)
+
+    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """(id, cosine) pairs, best first."""
+        if self._index.ntotal == 0 or k <= 0:
+            return []
+        fetch = min(int(self._index.ntotal), k + len(self.tombstones) if self.kind == "hnsw" else k)
+        q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+        scores, ids = self._index.search(q, fetch)
+        out = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True)
+               if i != -1 and int(i) not in self.tombstones]
+        return out[:k]
+
+    def save(self, path: Path) -> None:
+        faiss.write_index(self._index, str(path))
+        if self.tombstones:
+            np.save(path.with_suffix(".tombstones.npy"), np.fromiter(self.tombstones, dtype=np.int64))
+
+    @classmethod
+    def load(cls, path: Path, *, ef_search: int = 96) -> DenseIndex:
+        index = faiss.read_index(str(path))
+        inner = faiss.downcast_index(index.index)
+        kind = "hnsw" if isinstance(inner, faiss.IndexHNSW) else "flat"
+        obj = cls.__new__(cls)
+        obj.dim = int(index.d)
+        obj.kind = kind
+        obj.ef_search = ef_search
+        if kind == "hnsw":
+            inner.hnsw.efSearch = ef_search
+        obj._index = index
+        tomb = path.with_suffix(".tombstones.npy")
+        obj.tombstones = {int(i) for i in np.load(tomb)} if tomb.is_file() else set()
+        return obj

@@ -1,0 +1,190 @@
+"""Embedders: the real sentence-transformers model, and a fast deterministic fake with the same interface."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from indexer.errors import EmbeddingModelError
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns passages and queries into L2-normalised float32 vectors."""
+
+    @property
+    def name(self) -> str: ...  # human-readable model name
+
+    @property
+    def model_id(self) -> str: ...  # identity recorded in the index manifest
+
+    @property
+    def dim(self) -> int: ...
+
+    def embed_passages(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+def _model_id(path: Path) -> str:
+    """Identity of a model folder: the prepared checksum if there is one, else a hash of config and sizes."""
+    meta = path / "kefu_model.json"
+    if meta.is_file():
+        try:
+            sha = json.loads(meta.read_text(encoding="utf-8")).get("sha256")
+            if sha:
+                return f"sha256:{str(sha)[:16]}"
+        except (OSError, ValueError):
+            pass
+    h = hashlib.sha256()
+    for f in sorted(path.rglob("*")):
+        if f.is_file():
+            h.update(f"{f.relative_to(path)}:{f.stat().st_size}\n".encode())
+            if f.suffix == ".json":
+                h.update(f.read_bytes())
+    return f"files:{h.hexdigest()[:16]}"
+
+
+class SentenceTransformerEmbedder:
+    """A local sentence-transformers folder, loaded offline; uses its `query`/`passage` prompts if defined.
+
+    >>> emb = SentenceTransformerEmbedder(Path("~/.local/share/kefu/models/multilingual-e5-small"))
+    >>> emb.warm_up(); emb.embed_query("尺码偏小能退吗").shape
+    (384,)
+    """
+
+    def __init__(self, path: Path | str, *, batch_size: int = 32, query_cache: int = 2048) -> None:
+        self.path = Path(path).expanduser()
+        if not (self.path / "modules.json").is_file() and not (self.path / "config.json").is_file():
+            raise EmbeddingModelError(
+                f"{self.path}: not a sentence-transformers model folder (no modules.json/config.json). "
+                "Run `make setup` (or `kefu model prepare`) to prepare the default model, or set "
+                "KEFU_EMBEDDING_MODEL to a sentence-transformers folder")
+        self.batch_size = batch_size
+        self._model: Any = None
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = query_cache
+        self._model_id = _model_id(self.path)
+        self.passages_embedded = 0  # counter: how many passages this embedder has encoded
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def dim(self) -> int:
+        self.warm_up()
+        return int(self._model.get_sentence_embedding_dimension())
+
+    def warm_up(self) -> None:
+        if self._model is not None:
+            return
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+        except Exception as e:  # any loading failure is a configuration problem for the user
+            raise EmbeddingModelError(f"{self.path}: cannot load the embedding model: {e}") from e
+
+    def _prompt(self, kind: str) -> str | None:
+        prompts = getattr(self._model, "prompts", None) or {}
+        return kind if kind in prompts else None
+
+    def embed_passages(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        self.warm_up()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self._model.encode(list(texts), batch_size=self.batch_size, prompt_name=self._prompt("passage"),
+                                  normalize_embeddings=True, show_progress_bar=progress,
+                                  convert_to_numpy=True)
+        self.passages_embedded += len(texts)
+        return np.ascontiguousarray(vecs, dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        hit = self._cache.get(text)
+        if hit is not None:
+            self._cache.move_to_end(text)
+            return hit
+        self.warm_up()
+        vec = self._model.encode([text], prompt_name=self._prompt("query"), normalize_embeddings=True,
+                                 convert_to_numpy=True)[0].astype(np.float32)
+        self._cache[text] = vec
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return vec
+
+
+_TOKEN = re.compile(r"[a-z0-9]+|[\u4e00-\u9fff]")
+
+
+class HashingEmbedder:
+    """Fast deterministic fake: hashed character uni/bi-grams. Lexical, not semantic; for tests and big benches."""
+
+    def __init__(self, dim: int = 384, *, name: str = "hashing-fake") -> None:
+        self._dim = dim
+        self._name = name
+        self.passages_embedded = 0
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def model_id(self) -> str:
+        return f"{self._name}:{self._dim}"
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def warm_up(self) -> None:
+        """Nothing to load."""
+
+    def _one(self, text: str) -> np.ndarray:
+        toks = _TOKEN.findall(text.lower())
+        grams = toks + [a + b for a, b in zip(toks, toks[1:], strict=False)]
+        vec = np.zeros(self._dim, dtype=np.float32)
+        for g in grams:
+            d = hashlib.blake2b(g.encode(), digest_size=8).digest()
+            idx = int.from_bytes(d[:4], "little") % self._dim
+            vec[idx] += 1.0 if d[4] & 1 else -1.0
+        norm = float(np.linalg.norm(vec))
+        return vec / norm if norm else vec
+
+    def embed_passages(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        self.passages_embedded += len(texts)
+        if not texts:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        return np.stack([self._one(t) for t in texts])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._one(text)
+
+
+FAKE_MODEL = "hashing"
+
+
+def load_embedder(spec: str | Path, *, batch_size: int = 32) -> Embedder:
+    """`hashing` for the fake (tests, large benches); otherwise a sentence-transformers folder."""
+    if str(spec) == FAKE_MODEL:
+        return HashingEmbedder()
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise EmbeddingModelError(
+            f"{path}: embedding model folder not found. Run `kefu model prepare` (or `make setup`) to prepare "
+            "the default multilingual-e5-small, or set KEFU_EMBEDDING_MODEL to a sentence-transformers folder")
+    return SentenceTransformerEmbedder(path, batch_size=batch_size)

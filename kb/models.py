@@ -1,0 +1,86 @@
+"""Typed views of knowledge-base content."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+DOC_TYPES = ("policy", "product", "faq", "script")
+CATEGORIES = ("pre_sale", "in_sale", "after_sale", "general")
+STATUSES = ("draft", "published", "archived")
+
+
+@dataclass(frozen=True)
+class Document:
+    """One KB document: front matter plus Markdown body."""
+
+    id: str
+    title: str
+    type: str
+    category: str
+    body: str
+    tags: tuple[str, ...] = ()
+    status: str = "published"
+    version: int = 1
+    updated: date | None = None
+    sku: str | None = None
+    price: float | None = None
+    specs: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    path: str = ""
+
+    @property
+    def published(self) -> bool:
+        return self.status == "published"
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of everything that retrieval sees; changes when the document must be re-embedded."""
+        h = hashlib.sha256()
+        for part in (self.id, self.title, self.type, self.category, self.status, "|".join(self.tags),
+                     self.sku or "", str(self.price or ""), repr(sorted(self.specs.items())), self.body):
+            h.update(part.encode("utf-8"))
+            h.update(b"\x00")
+        return h.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One intent of the taxonomy with its stage and exemplar customer messages."""
+
+    name: str
+    stage: str
+    description: str
+    examples: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """A loaded KB directory: documents, reply rules and intents."""
+
+    root: Path
+    documents: tuple[Document, ...]
+    rules: dict[str, Any]
+    intents: tuple[Intent, ...]
+
+    def get(self, doc_id: str) -> Document | None:
+        return next((d for d in self.documents if d.id == doc_id), None)
+
+    @property
+    def published(self) -> tuple[Document, ...]:
+        return tuple(d for d in self.documents if d.published)
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable hash of the published documents; the 'KB version' shown to users."""
+        h = hashlib.sha256()
+        for d in sorted(self.published, key=lambda d: d.id):
+            h.update(f"{d.id}:{d.content_hash}\n".encode())
+        return h.hexdigest()[:12]
+
+    @property
+    def intent_names(self) -> tuple[str, ...]:
+        return tuple(i.name for i in self.intents)

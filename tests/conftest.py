@@ -1,0 +1,85 @@
+"""Shared fixtures: a tiny real KB on disk and the fake embedder."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from indexer.embedding import HashingEmbedder
+
+TINY_DOCS = {
+    "policy/return.md": """\
+        ---
+        id: policy-return
+        title: 无理由退货
+        type: policy
+        category: after_sale
+        tags: [退货]
+        ---
+        ## 退货条件
+        签收后7天内，商品完好可以申请无理由退货。退货运费由买家承担。
+        ## 退款到账
+        仓库收到退货后48小时内审核，支付宝1-3个工作日到账。
+        """,
+    "policy/shipping.md": """\
+        ---
+        id: policy-shipping
+        title: 发货说明
+        type: policy
+        category: pre_sale
+        ---
+        ## 发货时间
+        16:00前付款当天发货，之后次日发货。默认中通快递。
+        ## 运费
+        满99元包邮，不满99元运费8元。
+        """,
+    "product/kettle.md": """\
+        ---
+        id: product-kettle
+        title: 不锈钢电热水壶
+        type: product
+        category: pre_sale
+        tags: [电热水壶, 水壶]
+        sku: QM-HA-0042
+        price: 129
+        specs:
+          容量: 1.7L
+          功率: 1800W
+        ---
+        ## 简介
+        这款电热水壶容量1.7L，304不锈钢内胆。
+        ## 保修
+        电热水壶整机保修1年，加热元件保修3年。
+        """,
+    "faq/draft.md": """\
+        ---
+        id: faq-draft
+        title: 草稿问答
+        type: faq
+        category: general
+        status: draft
+        ---
+        ## 问：草稿
+        这是一篇还没发布的草稿，不应被检索到。
+        """,
+}
+
+
+def write_kb(root: Path, docs: dict[str, str] | None = None) -> Path:
+    for rel, text in (docs or TINY_DOCS).items():
+        path = root / "docs" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def tiny_kb(tmp_path: Path) -> Path:
+    return write_kb(tmp_path / "kb")
+
+
+@pytest.fixture
+def fake_embedder() -> HashingEmbedder:
+    return HashingEmbedder()

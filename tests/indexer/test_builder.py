@@ -1,0 +1,88 @@
+import json
+from pathlib import Path
+
+import pytest
+
+import indexer.builder as builder_mod
+from indexer.builder import build_index, update_index
+from indexer.embedding import HashingEmbedder
+from indexer.errors import IndexNotFoundError, ModelMismatchError
+from indexer.index import Index
+from indexer.store import current_generation
+from kb import load_kb
+
+
+def test_build_writes_manifest_and_only_published_docs(tiny_kb: Path, tmp_path: Path,
+                                                       fake_embedder: HashingEmbedder) -> None:
+    report = build_index(load_kb(tiny_kb), fake_embedder, tmp_path / "idx")
+    manifest = json.loads((report.index_path / "manifest.json").read_text(encoding="utf-8"))
+    assert set(manifest["documents"]) == {"policy-return", "policy-shipping", "product-kettle"}
+    assert manifest["model"] == {"name": "hashing-fake", "id": "hashing-fake:384", "dim": 384}
+    assert manifest["kb_fingerprint"] == load_kb(tiny_kb).fingerprint
+    assert manifest["created"] and manifest["n_chunks"] == report.n_chunks == report.embedded
+
+
+def test_update_reembeds_only_the_edited_document(tiny_kb: Path, tmp_path: Path) -> None:
+    idx = tmp_path / "idx"
+    build_index(load_kb(tiny_kb), HashingEmbedder(), idx)
+    path = tiny_kb / "docs" / "policy" / "shipping.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("运费8元", "运费10元"), encoding="utf-8")
+    counting = HashingEmbedder()
+    report = update_index(load_kb(tiny_kb), counting, idx)
+    assert report.changed == ["policy-shipping"] and not report.added and not report.removed
+    assert counting.passages_embedded == 1 == report.embedded  # only the edited section
+    hits = Index.open(idx, counting).search_sparse("运费10元", 3)
+    assert hits and "10元" in hits[0].chunk.text
+
+
+def test_update_drops_unpublished_and_removed_docs(tiny_kb: Path, tmp_path: Path) -> None:
+    idx = tmp_path / "idx"
+    build_index(load_kb(tiny_kb), HashingEmbedder(), idx)
+    (tiny_kb / "docs" / "product" / "kettle.md").unlink()
+    ret = tiny_kb / "docs" / "policy" / "return.md"
+    ret.write_text(ret.read_text(encoding="utf-8").replace("category: after_sale", "category: after_sale\nstatus: archived"),
+                   encoding="utf-8")
+    emb = HashingEmbedder()
+    report = update_index(load_kb(tiny_kb), emb, idx)
+    assert report.removed == ["policy-return", "product-kettle"] and emb.passages_embedded == 0
+    index = Index.open(idx, emb)
+    assert {c.doc_id for c in index.chunks} == {"policy-shipping"}
+    assert index.dense.size == len(index.chunks)
+
+
+def test_update_without_changes_writes_nothing(tiny_kb: Path, tmp_path: Path) -> None:
+    idx = tmp_path / "idx"
+    first = build_index(load_kb(tiny_kb), HashingEmbedder(), idx)
+    again = update_index(load_kb(tiny_kb), HashingEmbedder(), idx)
+    assert again.index_path == first.index_path and again.embedded == 0
+
+
+def test_a_build_killed_halfway_leaves_the_previous_index(tiny_kb: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    idx = tmp_path / "idx"
+    build_index(load_kb(tiny_kb), HashingEmbedder(), idx)
+    before = current_generation(idx)
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt  # like Ctrl-C while writing the new generation
+
+    monkeypatch.setattr(builder_mod, "commit_generation", crash)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(load_kb(tiny_kb), HashingEmbedder(), idx)
+    assert current_generation(idx) == before
+    assert Index.open(idx, HashingEmbedder()).search_sparse("包邮", 1)
+    assert not list(idx.glob(".tmp-gen-*"))
+
+
+def test_loading_with_another_model_says_to_rebuild(tiny_kb: Path, tmp_path: Path) -> None:
+    idx = tmp_path / "idx"
+    build_index(load_kb(tiny_kb), HashingEmbedder(), idx)
+    with pytest.raises(ModelMismatchError, match="kefu index build"):
+        Index.open(idx, HashingEmbedder(dim=128, name="other-model"))
+    with pytest.raises(ModelMismatchError):
+        update_index(load_kb(tiny_kb), HashingEmbedder(dim=128, name="other-model"), idx)
+
+
+def test_missing_index_is_an_actionable_error(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotFoundError, match="kefu index build"):
+        Index.open(tmp_path / "none", HashingEmbedder())

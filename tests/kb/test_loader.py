@@ -1,0 +1,100 @@
+from pathlib import Path
+
+import pytest
+
+from kb import DocumentError, KBError, KBValidationError, demo_kb_dir, load_kb, parse_document
+from tests.conftest import write_kb
+
+GOOD = "---\nid: a-doc\ntitle: 标题\ntype: faq\ncategory: general\n---\n正文。\n"
+
+
+def test_parses_a_valid_document() -> None:
+    doc = parse_document(GOOD, "x.md")
+    assert (doc.id, doc.title, doc.type, doc.category, doc.status, doc.version) == (
+        "a-doc", "标题", "faq", "general", "published", 1)
+    assert doc.body == "正文。"
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "fragment"),
+    [
+        ("正文，没有 front matter", None, "no YAML front matter"),
+        ("---\nid: [\n---\n正文", None, "not valid YAML"),
+        ("---\nid: a\ntitle: t\ntype: faq\n---\n正文", "category", "pre_sale, in_sale, after_sale, general"),
+        ("---\ntitle: t\ntype: faq\ncategory: general\n---\n正文", "id", "lacks 'id'"),
+        ("---\nid: Bad_ID\ntitle: t\ntype: faq\ncategory: general\n---\n正文", "id", "lowercase"),
+        ("---\nid: a\ntitle: t\ntype: blog\ncategory: general\n---\n正文", "type", "policy, product, faq, script"),
+        ("---\nid: a\ntitle: t\ntype: faq\ncategory: general\nstatus: live\n---\n正文", "status", "draft"),
+        ("---\nid: a\ntitle: t\ntype: faq\ncategory: general\nversion: two\n---\n正文", "version", "integer"),
+        ("---\nid: a\ntitle: t\ntype: faq\ncategory: general\nupdated: yesterday\n---\n正文", "updated", "ISO"),
+        ("---\nid: a\ntitle: t\ntype: product\ncategory: general\nspecs: [1, 2]\n---\n正文", "specs", "mapping"),
+        ("---\nid: a\ntitle: t\ntype: faq\ncategory: general\n---\n\n", "body", "no text"),
+    ],
+)
+def test_bad_documents_name_the_file_and_field(text: str, field: str | None, fragment: str) -> None:
+    with pytest.raises(DocumentError) as err:
+        parse_document(text, "docs/x.md")
+    assert err.value.field == field
+    assert str(err.value).startswith("docs/x.md: ")
+    assert fragment in str(err.value)
+
+
+def test_kb_reports_every_bad_file_and_duplicate_ids(tmp_path: Path) -> None:
+    write_kb(tmp_path, {"a.md": GOOD, "b.md": GOOD, "c.md": "no front matter"})
+    with pytest.raises(KBValidationError) as err:
+        load_kb(tmp_path)
+    msgs = [str(e) for e in err.value.errors]
+    assert any("docs/b.md" in m and "already used" in m for m in msgs)
+    assert any("docs/c.md" in m for m in msgs)
+    assert len(msgs) == 2
+
+
+def test_non_strict_load_skips_bad_files(tmp_path: Path) -> None:
+    write_kb(tmp_path, {"a.md": GOOD, "c.md": "no front matter"})
+    kb = load_kb(tmp_path, strict=False)
+    assert [d.id for d in kb.documents] == ["a-doc"]
+
+
+def test_missing_directory_is_an_actionable_error(tmp_path: Path) -> None:
+    with pytest.raises(KBError, match="no 'docs' folder"):
+        load_kb(tmp_path)
+    with pytest.raises(KBError, match="no such knowledge-base directory"):
+        load_kb(tmp_path / "nope")
+
+
+def test_tiny_kb_uses_default_rules_and_intents(tiny_kb: Path) -> None:
+    kb = load_kb(tiny_kb)
+    assert {d.id for d in kb.published} == {"policy-return", "policy-shipping", "product-kettle"}
+    assert "vague_words" in kb.rules
+    assert len(kb.intent_names) == 19
+    assert kb.get("product-kettle") is not None and kb.get("product-kettle").specs["功率"] == "1800W"  # type: ignore[union-attr]
+
+
+def test_fingerprint_changes_only_with_published_content(tiny_kb: Path) -> None:
+    before = load_kb(tiny_kb).fingerprint
+    draft = tiny_kb / "docs" / "faq" / "draft.md"
+    draft.write_text(draft.read_text(encoding="utf-8").replace("草稿问答", "草稿问答2"), encoding="utf-8")
+    assert load_kb(tiny_kb).fingerprint == before
+    ret = tiny_kb / "docs" / "policy" / "return.md"
+    ret.write_text(ret.read_text(encoding="utf-8").replace("7天", "15天"), encoding="utf-8")
+    assert load_kb(tiny_kb).fingerprint != before
+
+
+def test_demo_kb_is_valid_and_covers_the_contract() -> None:
+    kb = load_kb(demo_kb_dir())
+    by_type: dict[str, int] = {}
+    for d in kb.published:
+        by_type[d.type] = by_type.get(d.type, 0) + 1
+    assert by_type.get("policy", 0) >= 15
+    assert by_type.get("product", 0) >= 15
+    assert by_type.get("faq", 0) >= 5
+    assert by_type.get("script", 0) >= 5
+
+
+def test_intent_taxonomy_matches_contract() -> None:
+    kb = load_kb(demo_kb_dir())
+    assert set(kb.intent_names) == {
+        "product_info", "promotion", "shipping_info", "order_status", "modify_order", "payment_issue",
+        "out_of_stock", "logistics_delay", "return_request", "exchange", "quality_issue", "wrong_item",
+        "refund_status", "usage_help", "complaint", "invoice", "membership", "human_handoff", "other"}
+    assert all(len(i.examples) >= 5 for i in kb.intents)

@@ -1,0 +1,63 @@
+"""Assembly: turns settings and command-line options into a loaded KB, embedder and index."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from indexer.builder import BuildReport, build_index, update_index
+from indexer.embedding import Embedder, load_embedder
+from indexer.index import Index
+from indexer.settings import IndexerSettings
+from kb import KnowledgeBase, demo_kb_dir, load_kb
+
+
+@dataclass
+class Runtime:
+    """Lazily loads what a command needs, once."""
+
+    kb_dir: Path | None = None
+    index_dir: Path | None = None
+    settings: IndexerSettings = field(default_factory=IndexerSettings)
+    _kb: KnowledgeBase | None = None
+    _embedder: Embedder | None = None
+    _index: Index | None = None
+
+    @property
+    def kb_path(self) -> Path:
+        return self.kb_dir or self.settings.kb_dir or demo_kb_dir()
+
+    @property
+    def index_path(self) -> Path:
+        return self.index_dir or self.settings.resolved_index_dir(self.kb_path)
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        if self._kb is None:
+            self._kb = load_kb(self.kb_path)
+        return self._kb
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = load_embedder(self.settings.embedding_model or self.settings.resolved_model_dir(),
+                                           batch_size=self.settings.batch_size)
+        return self._embedder
+
+    def build(self, *, progress: bool = False) -> BuildReport:
+        return build_index(self.kb, self.embedder, self.index_path, flat_threshold=self.settings.flat_threshold,
+                           batch_size=self.settings.batch_size, chunk_chars=self.settings.chunk_chars,
+                           progress=progress)
+
+    def update(self, *, progress: bool = False) -> BuildReport:
+        return update_index(self.kb, self.embedder, self.index_path, flat_threshold=self.settings.flat_threshold,
+                            batch_size=self.settings.batch_size, chunk_chars=self.settings.chunk_chars,
+                            progress=progress)
+
+    def index(self, *, auto_build: bool = True) -> Index:
+        """The index of the KB; built or brought up to date first when the KB changed (`auto_build`)."""
+        if self._index is None:
+            if auto_build:
+                self.update()
+            self._index = Index.open(self.index_path, self.embedder)
+        return self._index
