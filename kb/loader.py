@@ -118,7 +118,11 @@ def load_intents(path: Path) -> tuple[Intent, ...]:
         examples = item.get("examples") or []
         if not isinstance(examples, list) or not all(isinstance(x, str) for x in examples):
             raise KBError(f"{path}: intent '{item['name']}': 'examples' must be a list of customer messages")
-        intents.append(Intent(str(item["name"]), stage, str(item.get("description") or ""), tuple(examples)))
+        keywords = item.get("keywords") or []
+        if not isinstance(keywords, list):
+            raise KBError(f"{path}: intent '{item['name']}': 'keywords' must be a list of words")
+        intents.append(Intent(str(item["name"]), stage, str(item.get("description") or ""), tuple(examples),
+                              tuple(str(k) for k in keywords)))
     names = [i.name for i in intents]
     dupes = sorted({x for x in names if names.count(x) > 1})
     if dupes:

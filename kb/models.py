@@ -55,6 +55,7 @@ class Intent:
     stage: str
     description: str
     examples: tuple[str, ...]
+    keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

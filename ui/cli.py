@@ -13,13 +13,14 @@ import click
 
 from assistant.retrieval import MODES, HybridRetriever
 from indexer.errors import IndexerError
+from assistant.errors import AssistantError
 from kb.errors import KBError
 from ui.runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Errors a user can fix: printed as one line (plus detail lines for a KB with several bad files), exit 1.
-USER_ERRORS: tuple[type[Exception], ...] = (KBError, IndexerError, FileNotFoundError, ValueError)
+USER_ERRORS: tuple[type[Exception], ...] = (KBError, IndexerError, AssistantError, FileNotFoundError, ValueError)
 
 
 def user_errors(fn: F) -> F:
@@ -127,6 +128,93 @@ def search(query: str, k: int, mode: str, as_json: bool, kb_dir: Path | None, in
     for n, h in enumerate(hits, 1):
         click.secho(f"{n}. {h.doc_id}  {h.chunk.title}  [{h.score:.4f}]", bold=True)
         click.echo(f"   {h.chunk.section}: {h.chunk.text[:160]}")
+
+
+def _load_case(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise click.UsageError(f"{path}: cannot read the case: {e}") from e
+    if not isinstance(data, dict) or not isinstance(data.get("conversation"), list):
+        raise click.UsageError(f"{path}: a case is a JSON object with a 'conversation' list (CONTRACTS.md §3)")
+    return data["conversation"], data.get("context")
+
+
+def _print_result(data: dict[str, Any]) -> None:
+    intent, handoff = data["intent"], data["handoff"]
+    click.secho(f"意图 {intent['name']} ({intent['confidence']:.2f})  情绪 {data['emotion']}  "
+                f"检索 {', '.join(r['doc_id'] for r in data['retrieved'][:3])}", fg="cyan")
+    if handoff["recommended"]:
+        click.secho(f"建议转人工：{handoff['reason']}", fg="yellow", bold=True)
+    for n, s in enumerate(data["suggestions"], 1):
+        mark = click.style("✓", fg="green") if s["passed"] else click.style("✗", fg="red")
+        click.echo(f"\n{n}. [{s['style']}] {mark} {s['text']}")
+        for c in s["citations"]:
+            click.echo(f"   ↳ {c['doc_id']}：{c['quote'][:80]}")
+        for v in s["violations"]:
+            click.secho(f"   ! {v['rule']}: {v['message']} 「{v['span']}」", fg="red")
+    click.echo(f"\n{data['latency_ms'].get('total', 0):.0f} ms")
+
+
+@main.command()
+@click.argument("message", required=False)
+@click.option("--case", "case_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A JSON file with 'conversation' (and optional 'context'), as in an eval set.")
+@click.option("--retriever", type=click.Choice(MODES), default=None, help="Retrieval mode (default: settings).")
+@click.option("--drafter", type=click.Choice(["template", "llm"]), default=None)
+@click.option("-k", "k", type=click.IntRange(1, 50), default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print the /v1/suggest response object.")
+@kb_options
+@user_errors
+def suggest(message: str | None, case_file: Path | None, retriever: str | None, drafter: str | None,
+            k: int | None, as_json: bool, kb_dir: Path | None, index_dir: Path | None) -> None:
+    """Suggest replies to MESSAGE (a customer's message) or to the conversation in --case."""
+    from assistant.settings import AssistantSettings
+
+    if bool(message) == bool(case_file):
+        raise click.UsageError("give either a MESSAGE or --case FILE.json")
+    conversation, context = ([{"role": "customer", "text": message}], None) if message else _load_case(case_file)  # type: ignore[arg-type]
+    s = AssistantSettings()
+    bot = Runtime(kb_dir, index_dir).assistant(mode=retriever or s.retriever, drafter=drafter or s.drafter,
+                                               k=k or s.k)
+    data = bot.run(conversation=conversation, context=context).to_dict()
+    if as_json:
+        emit_json(data)
+    else:
+        _print_result(data)
+
+
+@main.command()
+@click.argument("reply")
+@click.option("--case", "case_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="The conversation the reply answers (for unsupported facts and echo checks).")
+@click.option("--json", "as_json", is_flag=True)
+@kb_options
+@user_errors
+def check(reply: str, case_file: Path | None, as_json: bool, kb_dir: Path | None, index_dir: Path | None) -> None:
+    """Run the reply rules on REPLY, a text an agent wrote. Exit 2 when a rule blocks it."""
+    from assistant.guard import Guard
+    from assistant.pipeline import parse_conversation
+
+    if not reply.strip():
+        raise click.UsageError("REPLY is empty")
+    rt = Runtime(kb_dir, index_dir)
+    turns, context, sources = [], None, []
+    if case_file:
+        conversation, context = _load_case(case_file)
+        turns = parse_conversation(conversation)
+        bot = rt.assistant()
+        sources = [r["text"] for r in bot.run(conversation=conversation, context=context).retrieved]
+    result = Guard(rt.kb.rules).check(reply, sources=sources, conversation=turns, context=context)
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        click.secho("通过" if result.passed else "未通过", fg="green" if result.passed else "red", bold=True)
+        for v in result.violations:
+            hint = f" → {v.suggestion}" if v.suggestion else ""
+            click.echo(f"  {v.rule}: {v.message} 「{v.span}」{hint}")
+    if not result.passed:
+        sys.exit(2)
 
 
 if __name__ == "__main__":

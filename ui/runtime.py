@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant.pipeline import Assistant
 from indexer.builder import BuildReport, build_index, update_index
 from indexer.embedding import Embedder, load_embedder
 from indexer.index import Index
@@ -61,3 +62,14 @@ class Runtime:
                 self.update()
             self._index = Index.open(self.index_path, self.embedder)
         return self._index
+
+    def assistant(self, *, mode: str = "hybrid", drafter: str = "template", k: int = 5) -> Assistant:
+        """The assistant on this runtime's index, with the template or the configured LLM drafter."""
+        from assistant.llm import build_llm_drafter
+        from assistant.settings import AssistantSettings
+
+        asettings = AssistantSettings()
+        index = self.index()
+        llm = build_llm_drafter(asettings.llm) if drafter == "llm" else None
+        return Assistant(index, self.kb, k=k, mode=mode, drafter=llm,
+                         answerable_threshold=asettings.answerable_threshold)

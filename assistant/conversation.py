@@ -1,0 +1,54 @@
+"""Query formulation: the customer's latest need, resolved against earlier turns."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from assistant.result import Turn
+
+_MASK = re.compile(r"\[[^\[\]]{1,12}\]")
+_EMOJI = re.compile(r"[\U0001F300-\U0001FAFF\u2600-\u27BF]")
+_ANAPHORA = re.compile(r"那个|这个|它|这款|那款|这件|那件|这种|那种|这双|那双|这台|那台|这些|那些|同样|还有呢|呢[？?]?$|^那")
+_GREETING = re.compile(r"^(你好|您好|在吗|在不在|hi|hello|哈喽|嗨|谢谢|多谢|好的|好吧|嗯+|哦+|ok)[呀啊吗呢~～!！。.,，？?\s]*$", re.I)
+
+
+def clean(text: str) -> str:
+    """Drop masked tokens and emoji, squeeze whitespace."""
+    return re.sub(r"\s+", " ", _EMOJI.sub("", _MASK.sub(" ", text))).strip()
+
+
+def is_greeting(text: str) -> bool:
+    return bool(_GREETING.match(clean(text)))
+
+
+def latest_customer_turns(turns: Sequence[Turn]) -> list[str]:
+    """The customer's messages since the agent last spoke (customers often send several in a row)."""
+    out: list[str] = []
+    for t in reversed(turns):
+        if t.role != "customer":
+            break
+        out.append(t.text)
+    return list(reversed(out))
+
+
+def formulate_query(turns: Sequence[Turn], *, names: Iterable[str] = (), max_chars: int = 160) -> str:
+    """The retrieval query for the conversation.
+
+    The latest customer message(s); when they lean on earlier turns (short, or 那个/这款/呢…), the earlier
+    customer turns are prepended, and product names or SKUs mentioned earlier are carried forward.
+    """
+    latest = [clean(t) for t in latest_customer_turns(turns)]
+    latest = [t for t in latest if t and not is_greeting(t)] or [clean(t) for t in latest_customer_turns(turns)]
+    query = " ".join(t for t in latest if t)
+    earlier = [clean(t.text) for t in turns[: len(turns) - len(latest_customer_turns(turns))]
+               if t.role == "customer"]
+    earlier = [t for t in earlier if t and not is_greeting(t)]
+    if earlier and (len(query) < 12 or _ANAPHORA.search(query)):
+        query = " ".join([*earlier[-2:], query])
+    low = query.lower()
+    history = " ".join(earlier).lower()
+    carried = [n for n in names if len(n) >= 2 and n in history and n not in low]
+    if carried:
+        query = " ".join([*carried[:3], query])
+    return query[-max_chars:] if len(query) > max_chars else query

@@ -1,0 +1,276 @@
+"""The default drafter: composes replies from retrieved KB sentences, no LLM.
+
+Follows the service method: empathy matched to the emotion, confirm when unsure, the grounded answer with
+the exact figures of the cited sentences, options when the request can't be met as asked, a concrete next
+step with the time commitment the policy gives, a polite close. Every fact is a quoted KB sentence, the
+conversation or the order context.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.guard import Guard
+from assistant.retrieval import Hit
+from assistant.result import Citation, Turn
+from indexer.chunking import split_sentences
+from indexer.sparse import tokenize
+
+AFTER_SALE_NEEDS_ORDER = {"return_request", "exchange", "quality_issue", "wrong_item", "refund_status",
+                          "order_status", "logistics_delay", "modify_order", "complaint", "payment_issue",
+                          "out_of_stock", "invoice"}
+NEEDS_PHOTOS = {"quality_issue", "wrong_item"}
+
+OPENERS: dict[str, dict[str, tuple[str, ...]]] = {
+    "angry": {
+        "quality_issue": ("您收到商品发现有问题，一定很失望，换作是我也会生气，非常抱歉给您带来这样的体验。",
+                          "真的很抱歉让您收到有问题的商品，这是我们没有做好，我马上帮您处理。"),
+        "wrong_item": ("非常抱歉发错/漏发给您添了麻烦，这是我们的失误，我马上为您核实处理。",),
+        "logistics_delay": ("等了这么久还没收到，换作是我也会着急生气，非常抱歉，我马上帮您跟进。",),
+        "*": ("非常抱歉给您带来不好的体验，您的心情我完全理解，我们马上核实情况。",
+              "真的很抱歉让您这么生气，我现在就专门跟进您的问题。",
+              "给您添麻烦了，非常抱歉，请您放心，我会负责把这件事跟进到底。"),
+    },
+    "anxious": {
+        "logistics_delay": ("包裹迟迟没到确实让人着急，我马上帮您查看物流情况。",),
+        "order_status": ("理解您想尽快收到商品的心情，我这就帮您查看订单进度。",),
+        "refund_status": ("理解您关心退款进度，我马上帮您查看。",),
+        "*": ("理解您着急的心情，我马上帮您处理。", "别着急，我这就帮您查看，尽快给您答复。",
+              "您的问题我收到了，马上帮您跟进。"),
+    },
+    "calm": {
+        "*": ("您好，感谢您的咨询。", "您好，很高兴为您服务。", "您好，感谢您的耐心等待。"),
+    },
+}
+CLOSES = ("请问还有其他可以帮您的吗？", "如果还有疑问，请随时告诉我。", "感谢您的理解与支持，有任何问题随时联系我们。")
+HOLDING = {
+    "customer_request": "好的，我马上为您转接人工客服，并把我们的对话记录一起转过去，您不用重复描述，请您稍等。",
+    "threat": "非常理解您的心情，您反馈的问题我们非常重视，我马上请主管/投诉专员专门跟进，并把对话记录一并转交，请您稍等。",
+    "exceeds_authority": "您的诉求我已经完整记录，这需要主管来为您处理，我马上为您升级，并把对话记录一并转交，请您稍等。",
+    "injection": "您的诉求我已经记录，具体的处理方案需要按店铺的售后规则核实，我马上请同事为您跟进，请您稍等。",
+    "abuse": "非常理解您现在的心情，我们一定认真对待您的问题，我马上请主管专门为您跟进，请您稍等。",
+    "no_answer": "您问的这个问题我需要向相关同事确认，避免给您不准确的答复，我马上为您转接专人跟进，请您稍等。",
+}
+_MD = re.compile(r"\*\*|__|`|^#+\s*|^[-*+]\s+|^\d+[.、]\s*|^>\s*")
+_QA_PREFIX = re.compile(r"^(?:答|A)[：:]\s*")
+_VOICE = (("买家", "您"), ("顾客", "您"), ("消费者", "您"), ("客户", "您"), ("客服会", "我们会"),
+          ("客服将", "我们将"), ("客服可以", "我们可以"), ("您您", "您"))
+_OPTION = re.compile(r"或者|或|可以选择|也可以|任选|可选|二选一|两种")
+_STEP = re.compile(r"申请|提交|审核|到账|回复|联系|处理|发出|补发|寄回|上传|回访|跟进|核实")
+_TIME = re.compile(r"\d+\s*(?:个)?(?:小时|工作日|天)|[一二两三四五六七八九十]+(?:个)?(?:小时|工作日|天)")
+_WINDOW = re.compile(r"(\d+|[一二两三四五六七八九十]+)\s*(天|小时)内")
+_WINDOW_KEY = {"return_request": "无理由", "exchange": "换", "quality_issue": "质量"}
+
+
+@dataclass
+class Part:
+    text: str
+    doc: Hit | None = None
+
+
+@dataclass
+class Plan:
+    """What the drafts will say, built once and rendered in two or three variants."""
+
+    opener: str
+    emotion: str = "calm"
+    confirm: str | None = None
+    verdict: list[Part] = field(default_factory=list)
+    answer: list[Part] = field(default_factory=list)
+    options: list[Part] = field(default_factory=list)
+    steps: list[Part] = field(default_factory=list)
+    ask: str | None = None
+    close: str = CLOSES[0]
+    holding: str | None = None
+
+
+@dataclass(frozen=True)
+class Draft:
+    style: str
+    text: str
+    citations: tuple[Citation, ...]
+
+
+def _pick(options: Sequence[str], seed: str) -> str:
+    return options[int(hashlib.md5(seed.encode()).hexdigest(), 16) % len(options)]
+
+
+def to_customer_voice(sentence: str) -> str:
+    s = _QA_PREFIX.sub("", _MD.sub("", sentence.strip())).strip()
+    for a, b in _VOICE:
+        s = s.replace(a, b)
+    return s
+
+
+def _cn_or_int(s: str) -> int:
+    from assistant.numbers import cn_to_int
+
+    return int(s) if s.isdigit() else cn_to_int(s) or 0
+
+
+class TemplateDrafter:
+    """Composes 2-3 grounded reply variants; never states a figure that no source gives.
+
+    >>> TemplateDrafter(guard).run(plan_inputs...)
+    """
+
+    name = "template"
+
+    def __init__(self, guard: Guard, *, max_sentences: int = 2) -> None:
+        self.guard = guard
+        self.max_sentences = max_sentences
+
+    # -- evidence --------------------------------------------------------------------------------------
+    def _usable(self, sentence: str) -> bool:
+        if len(sentence) < 6 or "|" in sentence or sentence.endswith(("？", "?")) or sentence.startswith("问"):
+            return False
+        check = self.guard.check(sentence + "您")  # politeness is judged on the whole reply, not a sentence
+        bad = {"banned_phrases", "vague_words", "absolute_claims", "insult_echo"}
+        return not any(v.rule in bad for v in check.violations)
+
+    def evidence(self, hits: Sequence[Hit], query: str, intent_keywords: Sequence[str]) -> list[tuple[float, Part]]:
+        q = set(tokenize(query))
+        kws = [k for k in intent_keywords if len(k) >= 2]
+        scored: list[tuple[float, Part]] = []
+        seen: set[str] = set()
+        for rank, hit in enumerate(hits[:3]):
+            for chunk in (hit.chunk, *hit.extra_chunks):
+                if chunk.doc_type == "script":
+                    continue
+                for raw in split_sentences(chunk.text):
+                    s = to_customer_voice(raw)
+                    if s in seen or not self._usable(s):
+                        continue
+                    seen.add(s)
+                    toks = set(tokenize(s))
+                    overlap = len(q & toks) / (len(q) ** 0.5 + 1)
+                    kw = sum(1 for k in kws if k in s)
+                    facts = 0.15 if _TIME.search(s) or re.search(r"\d", s) else 0.0
+                    score = overlap + 0.25 * min(kw, 2) + facts + 0.6 / (rank + 1)
+                    scored.append((score, Part(s, hit)))
+        scored.sort(key=lambda x: -x[0])
+        return scored
+
+    # -- planning --------------------------------------------------------------------------------------
+    def _verdict(self, intent: str, order: dict[str, Any], evidence: list[tuple[float, Part]]) -> list[Part]:
+        key = _WINDOW_KEY.get(intent)
+        days = order.get("days_since_delivery")
+        hours = order.get("hours_since_delivery")
+        if not key or (days is None and hours is None):
+            return []
+        for _, part in evidence:
+            if key not in part.text:
+                continue
+            m = _WINDOW.search(part.text)
+            if not m:
+                continue
+            limit, unit = _cn_or_int(m.group(1)), m.group(2)
+            if unit == "天" and days is not None:
+                elapsed, shown = float(days), f"{days}天"
+            elif hours is not None:
+                elapsed, shown = float(hours) / (24 if unit == "天" else 1), f"{hours}小时"
+            else:
+                elapsed, shown = float(days) * 24, f"{days}天"
+            window = f"{m.group(1)}{unit}"
+            if elapsed <= limit:
+                return [Part(f"您的订单签收{shown}，还在{window}的期限内，可以为您办理。", part.doc)]
+            return [Part(f"您的订单签收已经{shown}，超过了{window}的期限，这次暂时无法按这个方式办理，"
+                         "不过我们可以帮您看看其他方案。", part.doc)]
+        return []
+
+    def plan(self, *, intent: str, intent_description: str, confidence: float, emotion: str, query: str,
+             hits: Sequence[Hit], intent_keywords: Sequence[str], context: dict[str, Any] | None,
+             seed: str, holding_reason: str | None = None, greeting: bool = False) -> Plan:
+        table = OPENERS.get(emotion, OPENERS["calm"])
+        opener = _pick(table.get(intent) or table["*"], seed)
+        p = Plan(opener=opener, emotion=emotion, close=_pick(CLOSES, seed + "close"))
+        if holding_reason:
+            p.holding = HOLDING.get(holding_reason, HOLDING["no_answer"])
+        if greeting:
+            p.opener = "您好，请问有什么可以帮您的吗？"
+            return p
+        order = (context or {}).get("order") or {}
+        if not isinstance(order, dict):
+            order = {}
+        ev = self.evidence(hits, query, intent_keywords)
+        if 0 < confidence < 0.45 and intent_description:
+            p.confirm = f"想跟您确认一下，您是想咨询{intent_description.split('、')[0]}方面的问题，对吗？"
+        p.verdict = self._verdict(intent, order, ev)
+        used: set[str] = set()
+        for _, part in ev:
+            if len(p.answer) >= self.max_sentences:
+                break
+            p.answer.append(part)
+            used.add(part.text)
+        for _, part in ev:
+            if part.text in used:
+                continue
+            if _OPTION.search(part.text) and len(p.options) < 2:
+                p.options.append(part)
+                used.add(part.text)
+            elif _STEP.search(part.text) and _TIME.search(part.text) and len(p.steps) < 2:
+                p.steps.append(part)
+                used.add(part.text)
+        if intent in AFTER_SALE_NEEDS_ORDER and not order.get("order_id"):
+            extra = "和商品问题部位的照片" if intent in NEEDS_PHOTOS else ""
+            p.ask = f"麻烦您提供一下订单号{extra}，我帮您核实后尽快处理。"
+        elif intent in NEEDS_PHOTOS:
+            p.ask = "麻烦您拍一下商品问题部位的照片发给我，我帮您核实后尽快处理。"
+        return p
+
+    # -- rendering -------------------------------------------------------------------------------------
+    @staticmethod
+    def _join(parts: list[str]) -> str:
+        out = ""
+        for s in parts:
+            s = s.strip()
+            if not s:
+                continue
+            if out and not out.endswith(("。", "！", "？", "~", "；")):
+                out += "。"
+            out += s
+        return out if out.endswith(("。", "！", "？", "~")) else out + "。"
+
+    def render(self, plan: Plan) -> list[Draft]:
+        def make(style: str, parts: list[Part], pre: list[str], post: list[str]) -> Draft:
+            texts = [*pre, *(p.text for p in parts), *post]
+            cites: dict[str, list[str]] = {}
+            titles: dict[str, str] = {}
+            for p in parts:
+                if p.doc is not None:
+                    cites.setdefault(p.doc.doc_id, []).append(p.text)
+                    titles[p.doc.doc_id] = p.doc.chunk.title
+            citations = tuple(Citation(d, titles[d], " ".join(q)) for d, q in cites.items())
+            return Draft(style, self._join(texts), citations)
+
+        drafts: list[Draft] = []
+        if plan.holding:
+            drafts.append(make("holding", plan.answer[:1], [plan.holding], []))
+        if not plan.answer and not plan.verdict:
+            if not plan.holding:
+                lead = [plan.opener] if plan.opener.endswith("？") else [plan.opener, "请问有什么可以帮您的吗？"]
+                drafts.append(make("concise", [], lead, []))
+            return drafts
+        confirm = [plan.confirm] if plan.confirm else []
+        concise = make("concise", [*plan.verdict, *plan.answer[:1]], [plan.opener, *confirm], [plan.close])
+        drafts.append(concise)
+        if plan.options:
+            drafts.append(make("options", [*plan.verdict, *plan.answer[:1], *plan.options],
+                               [plan.opener], ["您看哪种方式更合适？"]))
+        elif len(plan.answer) > 1:
+            drafts.append(make("detailed", [*plan.verdict, *plan.answer], [plan.opener], [plan.close]))
+        steps_post = [plan.ask] if plan.ask else []
+        drafts.append(make("next_steps", [*plan.verdict, *plan.answer[:1], *plan.steps], [plan.opener],
+                           [*steps_post, "处理过程中有任何进展我们会及时告诉您。"]))
+        unique: list[Draft] = []
+        for d in drafts:
+            if d.text not in {u.text for u in unique}:
+                unique.append(d)
+        return unique[:3]
+
+    def run(self, plan: Plan, *, conversation: Sequence[Turn], context: dict[str, Any] | None) -> list[Draft]:
+        return self.render(plan)

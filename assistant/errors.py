@@ -1,0 +1,13 @@
+"""Errors of the assistant package."""
+
+
+class AssistantError(Exception):
+    """Base class for problems a caller can fix."""
+
+
+class BadConversationError(AssistantError, ValueError):
+    """The conversation given is not usable (empty, last turn not the customer's, unknown role...)."""
+
+
+class LLMConfigError(AssistantError):
+    """The optional LLM drafter is misconfigured."""

@@ -1,0 +1,179 @@
+"""The guard: checks a reply against the KB's `rules.yaml`, fixes what is safe to fix, flags the rest."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from assistant.numbers import find_numbers, number_values
+from assistant.result import CheckResult, Turn, Violation
+
+RULES = ("banned_phrases", "vague_words", "negative_framing", "politeness", "absolute_claims",
+         "unsupported_facts", "over_promising", "insult_echo", "pii_echo")
+
+_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+_ID_NUMBER = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
+_ADDRESS = re.compile(r"[\u4e00-\u9fff]{2,}(?:路|街|道|巷|弄|村|小区|大厦|花园)[\u4e00-\u9fff\d-]*\d+(?:号|栋|幢|单元|室)"
+                      r"(?:[\d-]+(?:号|栋|幢|单元|室))*")
+_PII = {"phone": _PHONE, "id_number": _ID_NUMBER, "address": _ADDRESS}
+_LIMIT = re.compile(r"(?:不超过|最高|最多|上限为?|以内|以下)\D{0,6}?(\d+(?:\.\d+)?)\s*元|(\d+(?:\.\d+)?)\s*元(?:以内|以下|封顶)")
+_OFFER = re.compile(r"(\d+(?:\.\d+)?)\s*元(?:的)?(?:无门槛)?(?:优惠券|券|补偿|红包|赔偿|现金)")
+_CLAUSE = re.compile(r"[^。！？；!?;\n]+")
+
+
+def _words(rules: dict[str, Any], key: str) -> list[str]:
+    section = rules.get(key) or {}
+    if isinstance(section, list):
+        return [str(w) for w in section]
+    return [str(w) for w in section.get("words") or []]
+
+
+def _msg(rules: dict[str, Any], key: str, default: str) -> str:
+    section = rules.get(key)
+    return str(section.get("message") or default) if isinstance(section, dict) else default
+
+
+def _enabled(rules: dict[str, Any], key: str) -> bool:
+    section = rules.get(key)
+    if section is None:
+        return False
+    return not (isinstance(section, dict) and section.get("enabled") is False)
+
+
+def _clause_of(text: str, pos: int) -> str:
+    for m in _CLAUSE.finditer(text):
+        if m.start() <= pos < m.end():
+            return m.group(0)
+    return text
+
+
+class Guard:
+    """Applies one KB's reply rules.
+
+    >>> Guard(kb.rules).check("亲，这不符合七天无理由退货条件哦", sources=[policy_text])
+    """
+
+    def __init__(self, rules: dict[str, Any]) -> None:
+        self.rules = rules
+        bad = [k for k in ("banned_phrases",) if k in rules and not isinstance(rules[k], list)]
+        if bad:
+            raise ValueError(f"rules.yaml: '{bad[0]}' must be a list of {{phrase, suggestion, message}}")
+        self.active = tuple(r for r in RULES if _enabled(rules, r))
+
+    def check(self, text: str, *, sources: Sequence[str] = (), conversation: Sequence[Turn] = (),
+              context: dict[str, Any] | None = None, fix: bool = False) -> CheckResult:
+        """Check `text`; `sources` are the cited passages. With `fix`, safe fixes are applied first."""
+        fixed = self._fix(text, conversation) if fix else text
+        customer = "\n".join(t.text for t in conversation if t.role == "customer")
+        everything = "\n".join([*sources, *(t.text for t in conversation),
+                                json.dumps(context or {}, ensure_ascii=False)])
+        violations: list[Violation] = []
+        for rule in self.active:
+            violations.extend(getattr(self, f"_{rule}")(fixed, sources=sources, everything=everything,
+                                                        customer=customer))
+        passed = not any(v.severity == "block" for v in violations)
+        return CheckResult(passed=passed, violations=tuple(violations), rules_checked=self.active,
+                           fixed_text=fixed if fixed != text else None)
+
+    # -- safe fixes ------------------------------------------------------------------------------------
+    def _fix(self, text: str, conversation: Sequence[Turn]) -> str:
+        for item in self._banned():
+            if item.get("suggestion"):
+                text = text.replace(str(item["phrase"]), str(item["suggestion"]))
+        customer = "\n".join(t.text for t in conversation if t.role == "customer")
+        for pattern in _PII.values():
+            for m in pattern.finditer(customer):
+                text = text.replace(m.group(0), "*" * 4)
+        return text
+
+    def _banned(self) -> list[dict[str, Any]]:
+        items = self.rules.get("banned_phrases") or []
+        return sorted((i for i in items if isinstance(i, dict) and i.get("phrase")), key=lambda i: -len(i["phrase"]))
+
+    # -- rules -------------------------------------------------------------------------------------------
+    def _banned_phrases(self, text: str, **_: Any) -> list[Violation]:
+        out, covered = [], ""
+        for item in self._banned():
+            phrase = str(item["phrase"])
+            if phrase in text and phrase not in covered:
+                covered += phrase + "\n"
+                out.append(Violation("banned_phrases", phrase, str(item.get("message") or "禁用语"),
+                                     str(item["suggestion"]) if item.get("suggestion") else None))
+        return out
+
+    def _vague_words(self, text: str, **_: Any) -> list[Violation]:
+        msg = _msg(self.rules, "vague_words", "模糊用语")
+        return [Violation("vague_words", w, msg, None) for w in _words(self.rules, "vague_words") if w in text]
+
+    def _negative_framing(self, text: str, **_: Any) -> list[Violation]:
+        section = self.rules.get("negative_framing") or {}
+        negatives = [w for w in _words(self.rules, "negative_framing") if w in text]
+        if not negatives:
+            return []
+        alternatives = [str(a) for a in section.get("alternatives") or []]
+        stripped = text
+        for w in negatives:
+            stripped = stripped.replace(w, "")
+        if any(a in stripped for a in alternatives):
+            return []
+        return [Violation("negative_framing", negatives[0], _msg(self.rules, "negative_framing", "消极表达"),
+                          "同时告诉客户可以怎么做")]
+
+    def _politeness(self, text: str, **_: Any) -> list[Violation]:
+        section = self.rules.get("politeness") or {}
+        required = [str(w) for w in section.get("required_any") or ["您"]]
+        if any(w in text for w in required):
+            return []
+        return [Violation("politeness", "", _msg(self.rules, "politeness", "缺少礼貌用语"), "称呼客户为“您”")]
+
+    def _absolute_claims(self, text: str, **_: Any) -> list[Violation]:
+        msg = _msg(self.rules, "absolute_claims", "绝对化承诺")
+        return [Violation("absolute_claims", w, msg, None) for w in _words(self.rules, "absolute_claims") if w in text]
+
+    def _unsupported_facts(self, text: str, *, everything: str, **_: Any) -> list[Violation]:
+        known = number_values(everything)
+        msg = _msg(self.rules, "unsupported_facts", "无出处的数字")
+        seen: set[str] = set()
+        out = []
+        for n in find_numbers(text):
+            if n.value not in known and n.value not in seen:
+                seen.add(n.value)
+                out.append(Violation("unsupported_facts", _clause_of(text, n.start), f"{msg}：{n.text}", None))
+        return out
+
+    def _over_promising(self, text: str, *, sources: Sequence[str], **_: Any) -> list[Violation]:
+        section = self.rules.get("over_promising") or {}
+        cited = "\n".join(sources)
+        msg = _msg(self.rules, "over_promising", "过度承诺")
+        out = []
+        for w in [*section.get("compensation_words", []), *section.get("exception_words", [])]:
+            idx = text.find(str(w))
+            if idx >= 0 and str(w) not in cited:
+                out.append(Violation("over_promising", _clause_of(text, idx), f"{msg}：{w}", None))
+        limits = [float(a or b) for a, b in _LIMIT.findall(cited)]
+        for m in _OFFER.finditer(text):
+            amount = float(m.group(1))
+            if limits and amount > max(limits):
+                out.append(Violation("over_promising", _clause_of(text, m.start()),
+                                     f"{msg}：{m.group(0)} 超过引用政策允许的 {max(limits):g} 元", None))
+        return out
+
+    def _insult_echo(self, text: str, **_: Any) -> list[Violation]:
+        msg = _msg(self.rules, "insult_echo", "复述辱骂用语")
+        return [Violation("insult_echo", w, msg, None) for w in _words(self.rules, "insult_echo") if w in text]
+
+    def _pii_echo(self, text: str, *, customer: str, **_: Any) -> list[Violation]:
+        section = self.rules.get("pii_echo") or {}
+        kinds = section.get("kinds") or list(_PII)
+        msg = _msg(self.rules, "pii_echo", "复述个人信息")
+        out = []
+        for kind in kinds:
+            pattern = _PII.get(str(kind))
+            if pattern is None:
+                continue
+            for m in pattern.finditer(customer):
+                if m.group(0) in text:
+                    out.append(Violation("pii_echo", m.group(0), msg, "用****代替"))
+        return out

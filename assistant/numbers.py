@@ -1,0 +1,65 @@
+"""Finding the numbers in a text (digits, and Chinese numerals with a unit), normalised for comparison."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
+              "九": 9}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+_UNITS = r"(?:个工作日|个小时|小时|分钟|工作日|天|日|周|个月|年|元|块|件|倍|折|%|％)"
+# Digits (with decimals and thousands separators) or Chinese numerals followed by a unit.
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*|[零〇一二两三四五六七八九十百千万]+(?=" + _UNITS + ")")
+_MASK = re.compile(r"\[[^\[\]]{1,12}\]")  # masked tokens like [数字1] are not facts
+
+
+@dataclass(frozen=True)
+class NumberSpan:
+    text: str
+    value: str
+    start: int
+    end: int
+
+
+def cn_to_int(s: str) -> int | None:
+    """Chinese numeral to int: 七 → 7, 十五 → 15, 二十四 → 24, 一百 → 100; None if not a numeral."""
+    if not s or any(c not in _CN_DIGITS and c not in _CN_UNITS for c in s):
+        return None
+    if all(c in _CN_DIGITS for c in s) and len(s) > 1:  # 一二三 read digit by digit
+        return int("".join(str(_CN_DIGITS[c]) for c in s))
+    total, section, digit = 0, 0, 0
+    for c in s:
+        if c in _CN_DIGITS:
+            digit = _CN_DIGITS[c]
+        elif c == "万":
+            section = (section + digit) * 10000
+            total += section
+            section, digit = 0, 0
+        else:
+            section += (digit or 1) * _CN_UNITS[c]
+            digit = 0
+    return total + section + digit
+
+
+def normalise(raw: str) -> str:
+    """'1,000' → '1000', '7.0' → '7', '七' → '7'."""
+    if raw[0].isdigit():
+        v = raw.replace(",", "")
+        try:
+            f = float(v)
+        except ValueError:
+            return v
+        return str(int(f)) if f == int(f) else repr(f)
+    n = cn_to_int(raw)
+    return str(n) if n is not None else raw
+
+
+def find_numbers(text: str) -> list[NumberSpan]:
+    """Every number in the text, masked tokens excluded."""
+    masked = _MASK.sub(lambda m: " " * len(m.group(0)), text)
+    return [NumberSpan(m.group(0), normalise(m.group(0)), m.start(), m.end()) for m in _NUMBER.finditer(masked)]
+
+
+def number_values(text: str) -> set[str]:
+    return {n.value for n in find_numbers(text)}

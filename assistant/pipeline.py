@@ -1,0 +1,144 @@
+"""The assistant: conversation (+ order context) → retrieval → intent/emotion → drafts → guard → result."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from assistant.classify import IntentClassifier, detect_emotion
+from assistant.conversation import formulate_query, is_greeting, latest_customer_turns
+from assistant.drafting import Draft, Plan, TemplateDrafter
+from assistant.errors import BadConversationError
+from assistant.guard import Guard
+from assistant.handoff import decide_handoff
+from assistant.result import Result, Suggestion, Turn
+from assistant.retrieval import HybridRetriever
+from indexer.index import Index
+from kb.models import KnowledgeBase
+
+MAX_TURN_CHARS = 4000
+# Cosine (e5-small, query vs passage) below which nothing in the KB is taken to answer the question;
+# calibrated on the dev set (see NOTES.md). The fake embedder gets its own value.
+DEFAULT_ANSWERABLE_THRESHOLD = 0.80
+
+
+class Drafter(Protocol):
+    name: str
+
+    def run(self, plan: Plan, *, conversation: Sequence[Turn], context: dict[str, Any] | None) -> list[Draft]: ...
+
+
+def parse_conversation(raw: Sequence[Any]) -> list[Turn]:
+    """Validate turns given as dicts or Turn objects; the last one must be the customer's."""
+    if not raw:
+        raise BadConversationError("the conversation is empty; send at least one customer turn")
+    turns: list[Turn] = []
+    for n, t in enumerate(raw, 1):
+        role, text = (t.role, t.text) if isinstance(t, Turn) else (t.get("role"), t.get("text"))
+        if role not in ("customer", "agent"):
+            raise BadConversationError(f"turn {n}: role {role!r} is not 'customer' or 'agent'")
+        if not isinstance(text, str) or not text.strip():
+            raise BadConversationError(f"turn {n}: 'text' must be a non-empty string")
+        turns.append(Turn(role, text[:MAX_TURN_CHARS]))
+    if turns[-1].role != "customer":
+        raise BadConversationError("the last turn must be the customer's: suggestions answer the customer")
+    return turns
+
+
+class Assistant:
+    """Turns a conversation into two or three grounded, guarded reply suggestions.
+
+    >>> Assistant(index, kb).run(conversation=[Turn("customer", "衣服偏小能退吗")])
+    """
+
+    def __init__(self, index: Index, kb: KnowledgeBase, *, k: int = 5, mode: str = "hybrid",
+                 drafter: Drafter | None = None, answerable_threshold: float | None = None) -> None:
+        self.index = index
+        self.kb = kb
+        self.retriever = HybridRetriever(index, k=k, mode=mode)
+        self.classifier = IntentClassifier(kb.intents, index.embedder)
+        self.guard = Guard(kb.rules)
+        self.template = TemplateDrafter(self.guard)
+        self.drafter: Drafter = drafter or self.template
+        if answerable_threshold is None:
+            fake = index.manifest.model_name.startswith("hashing")
+            answerable_threshold = 0.2 if fake else DEFAULT_ANSWERABLE_THRESHOLD
+        self.answerable_threshold = answerable_threshold
+        self._intents = {i.name: i for i in kb.intents}
+
+    def warm_up(self) -> None:
+        self.retriever.warm_up()
+        self.classifier.warm_up()
+
+    def run(self, *, conversation: Sequence[Any], context: dict[str, Any] | None = None) -> Result:
+        t0 = time.perf_counter()
+        turns = parse_conversation(conversation)
+        lat: dict[str, float] = {}
+        query = formulate_query(turns, names=self.index.names)
+        latest = " ".join(latest_customer_turns(turns))
+
+        t = time.perf_counter()
+        qvec = self.index.embedder.embed_query(query)
+        lat["embed"] = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        hits = self.retriever.run(query=query)
+        lat["retrieval"] = (time.perf_counter() - t) * 1000
+
+        t = time.perf_counter()
+        intent = self.classifier.run(text=latest if len(latest) >= 6 else query,
+                                     vector=qvec if query == latest else None)
+        emotion, _ = detect_emotion([x.text for x in turns if x.role == "customer"])
+        greeting = is_greeting(latest) or (intent.name == "other" and len(latest) <= 6)
+        answerable = hits.top_dense >= self.answerable_threshold and bool(hits.hits)
+        handoff = decide_handoff(latest=latest, intent=intent.name, answerable=answerable, greeting=greeting)
+        lat["classify"] = (time.perf_counter() - t) * 1000
+
+        t = time.perf_counter()
+        spec = self._intents.get(intent.name)
+        usable_hits = list(hits.hits) if answerable and handoff.reason_code not in ("injection", "abuse") else []
+        seed = hashlib.md5(latest.encode()).hexdigest()
+        plan = self.template.plan(
+            intent=intent.name, intent_description=spec.description if spec else "",
+            confidence=intent.confidence, emotion=emotion, query=query, hits=usable_hits,
+            intent_keywords=spec.keywords if spec else (), context=context, seed=seed,
+            holding_reason=handoff.reason_code if handoff.recommended else None, greeting=greeting)
+        notes: list[str] = []
+        drafts = self.drafter.run(plan, conversation=turns, context=context)
+        lat["draft"] = (time.perf_counter() - t) * 1000
+
+        t = time.perf_counter()
+        suggestions = self._guarded(drafts, turns, context, notes, plan)
+        lat["guard"] = (time.perf_counter() - t) * 1000
+        lat["total"] = (time.perf_counter() - t0) * 1000
+        return Result(
+            query=query, intent=intent.name, intent_confidence=intent.confidence, emotion=emotion,
+            handoff=handoff.recommended, handoff_reason=handoff.reason, suggestions=tuple(suggestions),
+            retrieved=tuple(h.to_dict() for h in hits), latency_ms=lat, kb_version=self.kb.fingerprint,
+            notes=tuple(notes))
+
+    def _guarded(self, drafts: list[Draft], turns: list[Turn], context: dict[str, Any] | None,
+                 notes: list[str], plan: Plan) -> list[Suggestion]:
+        out: list[Suggestion] = []
+        for d in drafts:
+            sources = [c.quote for c in d.citations]
+            sources += [h.chunk.text for h in (p.doc for p in [*plan.answer, *plan.options, *plan.steps,
+                                                               *plan.verdict]) if h is not None
+                        and h.doc_id in {c.doc_id for c in d.citations}]
+            check = self.guard.check(d.text, sources=sources, conversation=turns, context=context, fix=True)
+            text = check.fixed_text or d.text
+            if not check.passed and self.drafter is not self.template:
+                notes.append(f"{self.drafter.name} draft '{d.style}' blocked by "
+                             f"{', '.join(sorted({v.rule for v in check.violations}))}; composed draft used")
+                continue
+            out.append(Suggestion(id=uuid.uuid4().hex[:12], style=d.style, text=text, citations=d.citations,
+                                  check=check, drafter=self.drafter.name))
+        if not out and self.drafter is not self.template:
+            for d in self.template.run(plan, conversation=turns, context=context):
+                check = self.guard.check(d.text, sources=[c.quote for c in d.citations], conversation=turns,
+                                         context=context, fix=True)
+                out.append(Suggestion(id=uuid.uuid4().hex[:12], style=d.style, text=check.fixed_text or d.text,
+                                      citations=d.citations, check=check, drafter="template"))
+        return out

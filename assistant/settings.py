@@ -1,0 +1,31 @@
+"""Settings of the assistant and its service (env prefix KEFU_, nested with __)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LLMSettings(BaseModel):
+    """The optional LLM drafter, e.g. KEFU_LLM__PROVIDER=openai KEFU_LLM__BASE_URL=http://127.0.0.1:8080/v1."""
+
+    provider: Literal["openai", "ollama", "llamacpp"] | None = None
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    model: str | None = None
+    model_path: Path | None = None  # a GGUF file for llama.cpp
+    temperature: float = 0.3
+    timeout_s: float = 30.0
+
+
+class AssistantSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KEFU_", env_nested_delimiter="__", extra="ignore")
+
+    k: int = 5
+    retriever: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    drafter: Literal["template", "llm"] = "template"
+    answerable_threshold: float | None = None
+    llm: LLMSettings = LLMSettings()
