@@ -85,7 +85,7 @@ class IntentClassifier:
             for ex in intent.examples or (intent.description,):
                 texts.append(ex)
                 owner.append(n)
-        self._matrix = np.stack([self.embedder.embed_query(t) for t in texts]) if texts else None
+        self._matrix = self.embedder.embed_queries(texts) if texts else None
         self._owner = owner
 
     def _keyword_hits(self, text: str, intent: Intent) -> float:

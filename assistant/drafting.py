@@ -70,6 +70,8 @@ _WINDOW_KEY = {"return_request": "无理由", "exchange": "换", "quality_issue"
 class Part:
     text: str
     doc: Hit | None = None
+    relevant: bool = True  # shares words with the question or the intent
+    rank: int = 0  # rank of the document it comes from
 
 
 @dataclass
@@ -103,7 +105,7 @@ def to_customer_voice(sentence: str) -> str:
     s = _QA_PREFIX.sub("", _MD.sub("", sentence.strip())).strip()
     for a, b in _VOICE:
         s = s.replace(a, b)
-    return s
+    return s[:-1] + "。" if s.endswith(("；", ";")) else s
 
 
 def _cn_or_int(s: str) -> int:
@@ -151,7 +153,8 @@ class TemplateDrafter:
                     kw = sum(1 for k in kws if k in s)
                     facts = 0.15 if _TIME.search(s) or re.search(r"\d", s) else 0.0
                     score = overlap + 0.25 * min(kw, 2) + facts + 0.6 / (rank + 1)
-                    scored.append((score, Part(s, hit)))
+                    part = Part(s, hit, relevant=bool(q & toks) or kw > 0, rank=rank)
+                    scored.append((score, part))
         scored.sort(key=lambda x: -x[0])
         return scored
 
@@ -207,7 +210,7 @@ class TemplateDrafter:
             p.answer.append(part)
             used.add(part.text)
         for _, part in ev:
-            if part.text in used:
+            if part.text in used or not part.relevant or part.rank > 1:
                 continue
             if _OPTION.search(part.text) and len(p.options) < 2:
                 p.options.append(part)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from assistant.classify import IntentClassifier, detect_emotion
-from assistant.conversation import formulate_query, is_greeting, latest_customer_turns
+from assistant.conversation import clean, formulate_query, is_greeting, latest_customer_turns
 from assistant.drafting import Draft, Plan, TemplateDrafter
 from assistant.errors import BadConversationError
 from assistant.guard import Guard
@@ -81,23 +81,28 @@ class Assistant:
         latest = " ".join(latest_customer_turns(turns))
 
         t = time.perf_counter()
+        intent_text = latest if len(clean(latest)) >= 6 else query
         qvec = self.index.embedder.embed_query(query)
+        ivec = qvec if intent_text == query else self.index.embedder.embed_query(intent_text)
         lat["embed"] = (time.perf_counter() - t) * 1000
-        t = time.perf_counter()
-        hits = self.retriever.run(query=query)
-        lat["retrieval"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
-        intent = self.classifier.run(text=latest if len(latest) >= 6 else query,
-                                     vector=qvec if query == latest else None)
+        intent = self.classifier.run(text=intent_text, vector=ivec)
+        spec = self._intents.get(intent.name)
         emotion, _ = detect_emotion([x.text for x in turns if x.role == "customer"])
-        greeting = is_greeting(latest) or (intent.name == "other" and len(latest) <= 6)
-        answerable = hits.top_dense >= self.answerable_threshold and bool(hits.hits)
-        handoff = decide_handoff(latest=latest, intent=intent.name, answerable=answerable, greeting=greeting)
         lat["classify"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
-        spec = self._intents.get(intent.name)
+        confident = intent.confidence >= 0.5 and spec is not None and intent.name not in ("other", "human_handoff")
+        hits = self.retriever.run(query=query, vector=qvec,
+                                  hint=spec.description.replace("、", " ") if confident and spec else "",
+                                  prefer_category=spec.stage if confident and spec else None)
+        greeting = is_greeting(latest) or (intent.name == "other" and len(clean(latest)) <= 6)
+        answerable = hits.top_dense >= self.answerable_threshold and bool(hits.hits)
+        handoff = decide_handoff(latest=latest, intent=intent.name, answerable=answerable, greeting=greeting)
+        lat["retrieval"] = (time.perf_counter() - t) * 1000
+
+        t = time.perf_counter()
         usable_hits = list(hits.hits) if answerable and handoff.reason_code not in ("injection", "abuse") else []
         seed = hashlib.md5(latest.encode()).hexdigest()
         plan = self.template.plan(

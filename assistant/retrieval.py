@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from indexer.chunking import Chunk
 from indexer.index import Index
 
@@ -59,7 +61,8 @@ class HybridRetriever:
 
     def __init__(self, index: Index, *, k: int = 5, mode: str = "hybrid", depth: int = 40, rrf_k: int = 60,
                  dense_weight: float = 1.0, bm25_weight: float = 1.0, exact_boost: float = 0.02,
-                 doc_types: tuple[str, ...] | None = None) -> None:
+                 doc_types: tuple[str, ...] | None = None, category_boost: float = 0.004,
+                 script_weight: float = 0.7) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
         if k < 1:
@@ -73,6 +76,8 @@ class HybridRetriever:
         self.bm25_weight = bm25_weight
         self.exact_boost = exact_boost
         self.doc_types = doc_types
+        self.category_boost = category_boost
+        self.script_weight = script_weight
 
     def warm_up(self) -> None:
         self.index.embedder.embed_query("warm up")
@@ -81,7 +86,10 @@ class HybridRetriever:
         q = _SPACE.sub("", query.lower())
         return {d for name, docs in self.index.names.items() if name in q for d in docs}
 
-    def run(self, *, query: str, k: int | None = None) -> Hits:
+    def run(self, *, query: str, k: int | None = None, hint: str = "", prefer_category: str | None = None,
+            vector: np.ndarray | None = None) -> Hits:
+        """Retrieve; `hint` adds words to the BM25 query (e.g. the intent's description), `prefer_category`
+        gives a small bonus to chunks of that stage, `vector` reuses an already computed query embedding."""
         k = k or self.k
         depth = max(self.depth, k * 4)
         fused: dict[str, float] = {}
@@ -90,7 +98,7 @@ class HybridRetriever:
         chunks: dict[str, Chunk] = {}
         top_dense = 0.0
         if self.mode in ("hybrid", "dense"):
-            dense = self.index.search_dense(query, depth)
+            dense = self.index.search_dense(query, depth, vector=vector)
             top_dense = dense[0].score if dense else 0.0
             for rank, sc in enumerate(dense):
                 cid = sc.chunk.chunk_id
@@ -98,7 +106,7 @@ class HybridRetriever:
                 dense_s[cid] = sc.score
                 fused[cid] = fused.get(cid, 0.0) + self.dense_weight / (self.rrf_k + rank + 1)
         if self.mode in ("hybrid", "bm25"):
-            for rank, sc in enumerate(self.index.search_sparse(query, depth)):
+            for rank, sc in enumerate(self.index.search_sparse(f"{query} {hint}".strip(), depth)):
                 cid = sc.chunk.chunk_id
                 chunks[cid] = sc.chunk
                 bm25_s[cid] = sc.score
@@ -107,6 +115,10 @@ class HybridRetriever:
         for cid, c in chunks.items():
             if c.doc_id in exact:
                 fused[cid] += self.exact_boost
+            if prefer_category and c.category == prefer_category:
+                fused[cid] += self.category_boost
+            if c.doc_type == "script":  # approved phrasing, not facts: ranks below documents that answer
+                fused[cid] *= self.script_weight
         if self.mode == "hybrid" and exact:
             # An exact product name or SKU: make sure that document is among the candidates.
             for c in self.index.chunks:

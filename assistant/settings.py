@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+Role = Literal["agent", "editor", "admin"]
 
 
 class LLMSettings(BaseModel):
@@ -29,3 +32,12 @@ class AssistantSettings(BaseSettings):
     drafter: Literal["template", "llm"] = "template"
     answerable_threshold: float | None = None
     llm: LLMSettings = LLMSettings()
+
+    # The HTTP service (`kefu serve`).
+    # KEFU_API_KEYS='{"key1": "agent", "key2": "editor", "key3": "admin"}'; none set = open mode (local use only).
+    api_keys: dict[str, Role] = Field(default_factory=dict, repr=False)
+    database_url: str | None = Field(default=None, repr=False)  # default: sqlite in the data directory
+    rate_limit_per_minute: int = Field(default=240, ge=0)  # per key (per client IP in open mode); 0 = off
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)

@@ -28,8 +28,11 @@ class Expected:
     handoff: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: list(v) if isinstance(v, tuple) else v
-                for k in EXPECTED_KEYS if (v := getattr(self, k)) is not None}
+        return {
+            k: list(v) if isinstance(v, tuple) else v
+            for k in EXPECTED_KEYS
+            if (v := getattr(self, k)) is not None
+        }
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,10 @@ def _unknown(keys: list[str], known: tuple[str, ...], where: str) -> list[str]:
 
 def _string_list(value: Any, key: str, problems: list[str]) -> tuple[str, ...] | None:
     if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
-        problems.append(f"expected.{key} must be a list of strings, e.g. [\"7天|七天\"], got {json.dumps(value, ensure_ascii=False)}")
+        problems.append(
+            f'expected.{key} must be a list of strings, e.g. ["7天|七天"], '
+            f"got {json.dumps(value, ensure_ascii=False)}"
+        )
         return None
     for x in value:
         if not split_alternatives(x):
@@ -88,7 +94,7 @@ def _parse_expected(raw: Any, problems: list[str]) -> Expected:
     if raw is None:
         return Expected()
     if not isinstance(raw, dict):
-        problems.append("'expected' must be an object like {\"intent\": \"return_request\"}")
+        problems.append('\'expected\' must be an object like {"intent": "return_request"}')
         return Expected()
     problems.extend(_unknown(list(raw), EXPECTED_KEYS, "in expected: "))
     values: dict[str, Any] = {}
@@ -97,14 +103,18 @@ def _parse_expected(raw: Any, problems: list[str]) -> Expected:
         if isinstance(intent, str) and intent.strip():
             values["intent"] = intent
         else:
-            problems.append(f"expected.intent must be an intent name, got {json.dumps(intent, ensure_ascii=False)}")
+            problems.append(
+                f"expected.intent must be an intent name, got {json.dumps(intent, ensure_ascii=False)}"
+            )
     emotion = raw.get("emotion")
     if emotion is not None:
         if emotion in EMOTIONS:
             values["emotion"] = emotion
         else:
-            problems.append(f"expected.emotion {json.dumps(emotion, ensure_ascii=False)} is not one of "
-                            f"{', '.join(EMOTIONS)}")
+            problems.append(
+                f"expected.emotion {json.dumps(emotion, ensure_ascii=False)} is not one of "
+                f"{', '.join(EMOTIONS)}"
+            )
     for key in ("doc_ids", "must_include", "must_not_include"):
         if raw.get(key) is not None:
             values[key] = _string_list(raw[key], key, problems)
@@ -116,16 +126,18 @@ def _parse_expected(raw: Any, problems: list[str]) -> Expected:
         if isinstance(handoff, bool):
             values["handoff"] = handoff
         else:
-            problems.append(f"expected.handoff must be true or false, got {json.dumps(handoff, ensure_ascii=False)}")
+            problems.append(
+                f"expected.handoff must be true or false, got {json.dumps(handoff, ensure_ascii=False)}"
+            )
     return Expected(**values)
 
 
 def _parse_conversation(raw: Any, problems: list[str]) -> tuple[Turn, ...]:
     if raw is None:
-        problems.append("missing 'conversation' (a list of {\"role\": \"customer\", \"text\": ...} turns)")
+        problems.append('missing \'conversation\' (a list of {"role": "customer", "text": ...} turns)')
         return ()
     if not isinstance(raw, list) or not raw:
-        problems.append("'conversation' must be a non-empty list of {\"role\", \"text\"} turns")
+        problems.append('\'conversation\' must be a non-empty list of {"role", "text"} turns')
         return ()
     turns = []
     for n, turn in enumerate(raw, 1):
@@ -135,8 +147,10 @@ def _parse_conversation(raw: Any, problems: list[str]) -> tuple[Turn, ...]:
         role, text = turn.get("role"), turn.get("text")
         ok = True
         if role not in ROLES:
-            problems.append(f"conversation turn {n}: role {json.dumps(role, ensure_ascii=False)} is not one of "
-                            f"{', '.join(ROLES)}")
+            problems.append(
+                f"conversation turn {n}: role {json.dumps(role, ensure_ascii=False)} is not one of "
+                f"{', '.join(ROLES)}"
+            )
             ok = False
         if not isinstance(text, str) or not text.strip():
             problems.append(f"conversation turn {n}: 'text' must be a non-empty string")
@@ -160,12 +174,13 @@ def parse_case(raw: Any, line: int) -> tuple[EvalCase | None, list[str]]:
     conversation = _parse_conversation(raw.get("conversation"), problems)
     context = raw.get("context")
     if context is not None and not isinstance(context, dict):
-        problems.append("'context' must be an object, e.g. {\"order\": {\"status\": \"delivered\"}}")
+        problems.append('\'context\' must be an object, e.g. {"order": {"status": "delivered"}}')
     expected = _parse_expected(raw.get("expected"), problems)
     if problems:
         return None, problems
-    return EvalCase(id=str(case_id), conversation=conversation, context=context, expected=expected,
-                    line=line), []
+    return EvalCase(
+        id=str(case_id), conversation=conversation, context=context, expected=expected, line=line
+    ), []
 
 
 def parse_cases(path: Path | str) -> tuple[list[EvalCase], list[Problem]]:
@@ -186,8 +201,11 @@ def parse_cases(path: Path | str) -> tuple[list[EvalCase], list[Problem]]:
         try:
             raw = json.loads(line)
         except json.JSONDecodeError as e:
-            problems.append(Problem(n, f"not valid JSON ({e.msg} at column {e.colno}); "
-                                       "each line must hold one whole case"))
+            problems.append(
+                Problem(
+                    n, f"not valid JSON ({e.msg} at column {e.colno}); each line must hold one whole case"
+                )
+            )
             continue
         case, case_problems = parse_case(raw, n)
         raw_id = raw.get("id") if isinstance(raw, dict) else None
@@ -196,8 +214,11 @@ def parse_cases(path: Path | str) -> tuple[list[EvalCase], list[Problem]]:
         if case is None:
             continue
         if case.id in seen:
-            problems.append(Problem(n, f"id '{case.id}' is already used on line {seen[case.id]}; ids must be unique",
-                                    case.id))
+            problems.append(
+                Problem(
+                    n, f"id '{case.id}' is already used on line {seen[case.id]}; ids must be unique", case.id
+                )
+            )
             continue
         seen[case.id] = n
         cases.append(case)

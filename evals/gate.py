@@ -31,7 +31,8 @@ class Threshold:
 
     def describe(self) -> str:
         parts = ([f">= {self.min:g}"] if self.min is not None else []) + (
-            [f"<= {self.max:g}"] if self.max is not None else [])
+            [f"<= {self.max:g}"] if self.max is not None else []
+        )
         return " and ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
@@ -52,8 +53,10 @@ class GateFailure:
     @property
     def message(self) -> str:
         if self.value is None:
-            return (f"{self.key} is null: no case of the set is labelled for it (threshold "
-                    f"{self.threshold.describe()}); label cases for it or drop the threshold")
+            return (
+                f"{self.key} is null: no case of the set is labelled for it (threshold "
+                f"{self.threshold.describe()}); label cases for it or drop the threshold"
+            )
         if self.threshold.min is not None and self.value < self.threshold.min:
             return f"{self.key} = {self.value:g}, below the minimum {self.threshold.min:g}"
         return f"{self.key} = {self.value:g}, above the maximum {self.threshold.max:g}"
@@ -66,27 +69,37 @@ def _number(value: Any) -> bool:
 def parse_thresholds(data: Any, source: str = "thresholds") -> dict[str, Threshold]:
     """Check a decoded thresholds file; EvalError naming the first bad entry and what is allowed."""
     if not isinstance(data, dict) or not data:
-        raise EvalError(f"{source}: expected an object of metric → {{\"min\": x}} / {{\"max\": y}}, "
-                        "e.g. {\"retrieval.recall@5\": {\"min\": 0.8}}")
+        raise EvalError(
+            f'{source}: expected an object of metric → {{"min": x}} / {{"max": y}}, '
+            'e.g. {"retrieval.recall@5": {"min": 0.8}}'
+        )
     known = metric_keys()
     out = {}
     for key, entry in data.items():
         if key not in known and not key.startswith("per_intent."):
             raise EvalError(f"{source}: '{key}' is not a metric; use one of {', '.join(sorted(known))}")
         if not isinstance(entry, dict) or not ({"min", "max"} & set(entry)):
-            raise EvalError(f"{source}: '{key}' must be an object with \"min\" and/or \"max\", e.g. {{\"min\": 0.8}}")
+            raise EvalError(
+                f'{source}: \'{key}\' must be an object with "min" and/or "max", e.g. {{"min": 0.8}}'
+            )
         extra = set(entry) - set(ENTRY_KEYS)
         if extra:
-            raise EvalError(f"{source}: '{key}': unknown field(s) {', '.join(sorted(extra))}; "
-                            f"allowed: {', '.join(ENTRY_KEYS)}")
+            raise EvalError(
+                f"{source}: '{key}': unknown field(s) {', '.join(sorted(extra))}; "
+                f"allowed: {', '.join(ENTRY_KEYS)}"
+            )
         for bound in ("min", "max"):
             if bound in entry and not _number(entry[bound]):
                 raise EvalError(f"{source}: '{key}': \"{bound}\" must be a number, got {entry[bound]!r}")
         if "ratchet" in entry and not isinstance(entry["ratchet"], bool):
             raise EvalError(f"{source}: '{key}': \"ratchet\" must be true or false")
-        out[key] = Threshold(key, min=entry.get("min"), max=entry.get("max"),
-                             note=str(entry["note"]) if entry.get("note") is not None else None,
-                             ratchet=entry.get("ratchet", True))
+        out[key] = Threshold(
+            key,
+            min=entry.get("min"),
+            max=entry.get("max"),
+            note=str(entry["note"]) if entry.get("note") is not None else None,
+            ratchet=entry.get("ratchet", True),
+        )
     return out
 
 
@@ -113,7 +126,7 @@ def check_gate(metrics: dict[str, Any], thresholds: dict[str, Threshold]) -> lis
 
 
 def ratchet(metrics: dict[str, Any], thresholds: dict[str, Threshold]) -> dict[str, Threshold]:
-    """Thresholds tightened to what the run reached (to 2 decimals, towards the loose side); never loosened."""
+    """Thresholds tightened to what the run reached (2 decimals, rounded loosely); never loosened."""
     values = flatten(metrics)
     out = {}
     for key, t in thresholds.items():

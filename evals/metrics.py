@@ -37,7 +37,7 @@ def missing_includes(entries: Iterable[str], text: str) -> list[str]:
 
 
 def found_excludes(entries: Iterable[str], text: str) -> list[str]:
-    """The must_not_include entries `text` contains (any alternative counts); a violation when there are any."""
+    """The must_not_include entries `text` contains (any alternative counts); a violation if there are any."""
     return [e for e in entries if matches_alternatives(e, text)]
 
 
@@ -52,7 +52,7 @@ def mean(values: Iterable[float | bool | None]) -> float | None:
 
 
 def percentile(values: Iterable[float], q: float) -> float | None:
-    """The q-th percentile (0-100) with linear interpolation between ranks, as numpy's default; None if empty."""
+    """The q-th percentile (0-100), interpolating linearly between ranks as numpy does; None if empty."""
     xs = sorted(values)
     if not xs:
         return None
@@ -87,8 +87,9 @@ class CaseScore:
         return self.error is None and all(self.passed.values())
 
 
-def score_case(case: EvalCase, result: Result | None, *, latency_ms: float | None = None,
-               error: str | None = None) -> CaseScore:
+def score_case(
+    case: EvalCase, result: Result | None, *, latency_ms: float | None = None, error: str | None = None
+) -> CaseScore:
     """Score the assistant's `result` for `case`; `result` None means the run failed with `error`."""
     exp = case.expected
     top = result.suggestions[0] if result and result.suggestions else None
@@ -102,8 +103,11 @@ def score_case(case: EvalCase, result: Result | None, *, latency_ms: float | Non
     r1 = r5 = rr = None
     if exp.doc_ids is not None:
         relevant = set(exp.doc_ids)
-        r1, r5, rr = (recall_at_k(retrieved, relevant, 1), recall_at_k(retrieved, relevant, 5),
-                      reciprocal_rank_at_k(retrieved, relevant, 10))
+        r1, r5, rr = (
+            recall_at_k(retrieved, relevant, 1),
+            recall_at_k(retrieved, relevant, 5),
+            reciprocal_rank_at_k(retrieved, relevant, 10),
+        )
         passed["doc_ids"] = r5 == 1.0
     missing = tuple(missing_includes(exp.must_include, text)) if exp.must_include is not None else ()
     if exp.must_include is not None:
@@ -117,10 +121,19 @@ def score_case(case: EvalCase, result: Result | None, *, latency_ms: float | Non
     if compliant is not None:
         passed["compliance"] = compliant
     return CaseScore(
-        case_id=case.id, expected_intent=exp.intent, passed=passed, recall_at_1=r1, recall_at_5=r5, rr_at_10=rr,
-        must_include_missing=missing, must_not_include_found=found, compliant=compliant,
+        case_id=case.id,
+        expected_intent=exp.intent,
+        passed=passed,
+        recall_at_1=r1,
+        recall_at_5=r5,
+        rr_at_10=rr,
+        must_include_missing=missing,
+        must_not_include_found=found,
+        compliant=compliant,
         unsupported_fact=has_unsupported_fact(top.check) if top else None,
-        latency_ms=latency_ms if error is None else None, error=error)
+        latency_ms=latency_ms if error is None else None,
+        error=error,
+    )
 
 
 def _r(x: float | None) -> float | None:
@@ -134,26 +147,43 @@ def _labelled(scores: Sequence[CaseScore], key: str) -> list[bool | None]:
 def summarize(scores: Sequence[CaseScore]) -> dict[str, Any]:
     """The contract's metrics over `scores`, with how many cases were labelled for each."""
     latencies = [s.latency_ms for s in scores if s.latency_ms is not None]
-    not_include = [None if "must_not_include" not in s.passed else not s.passed["must_not_include"]
-                   for s in scores]
+    not_include = [
+        None if "must_not_include" not in s.passed else not s.passed["must_not_include"] for s in scores
+    ]
     return {
         "n_cases": len(scores),
         "n_errors": sum(s.error is not None for s in scores),
-        "retrieval": {"recall@1": _r(mean(s.recall_at_1 for s in scores)),
-                      "recall@5": _r(mean(s.recall_at_5 for s in scores)),
-                      "mrr@10": _r(mean(s.rr_at_10 for s in scores))},
+        "retrieval": {
+            "recall@1": _r(mean(s.recall_at_1 for s in scores)),
+            "recall@5": _r(mean(s.recall_at_5 for s in scores)),
+            "mrr@10": _r(mean(s.rr_at_10 for s in scores)),
+        },
         "intent": {"accuracy": _r(mean(_labelled(scores, "intent")))},
         "emotion": {"accuracy": _r(mean(_labelled(scores, "emotion")))},
-        "reply": {"must_include_rate": _r(mean(_labelled(scores, "must_include"))),
-                  "must_not_include_violation_rate": _r(mean(not_include)),
-                  "unsupported_fact_rate": _r(mean(s.unsupported_fact for s in scores)),
-                  "compliance_pass_rate": _r(mean(s.compliant for s in scores)),
-                  "handoff_accuracy": _r(mean(_labelled(scores, "handoff")))},
-        "latency_ms": {"p50": _r(percentile(latencies, 50)), "p95": _r(percentile(latencies, 95)),
-                       "max": _r(max(latencies, default=None))},
-        "labelled": {key: sum(key in s.passed for s in scores)
-                     for key in ("doc_ids", "intent", "emotion", "must_include", "must_not_include", "handoff",
-                                 "compliance")},
+        "reply": {
+            "must_include_rate": _r(mean(_labelled(scores, "must_include"))),
+            "must_not_include_violation_rate": _r(mean(not_include)),
+            "unsupported_fact_rate": _r(mean(s.unsupported_fact for s in scores)),
+            "compliance_pass_rate": _r(mean(s.compliant for s in scores)),
+            "handoff_accuracy": _r(mean(_labelled(scores, "handoff"))),
+        },
+        "latency_ms": {
+            "p50": _r(percentile(latencies, 50)),
+            "p95": _r(percentile(latencies, 95)),
+            "max": _r(max(latencies, default=None)),
+        },
+        "labelled": {
+            key: sum(key in s.passed for s in scores)
+            for key in (
+                "doc_ids",
+                "intent",
+                "emotion",
+                "must_include",
+                "must_not_include",
+                "handoff",
+                "compliance",
+            )
+        },
     }
 
 
@@ -169,7 +199,7 @@ def compute_metrics(scores: Sequence[CaseScore]) -> dict[str, Any]:
 
 
 def flatten(metrics: dict[str, Any], prefix: str = "") -> dict[str, float | None]:
-    """Numeric metrics by dotted key (`retrieval.recall@5`, `per_intent.exchange.intent.accuracy`); no config."""
+    """Numeric metrics by dotted key (`retrieval.recall@5`, `per_intent.exchange.n_cases`), no config."""
     out: dict[str, float | None] = {}
     for key, value in metrics.items():
         name = f"{prefix}{key}"

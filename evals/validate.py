@@ -55,9 +55,11 @@ def check_case(case: EvalCase, kb: KnowledgeBase) -> list[str]:
             sources.append(json.dumps(case.context, ensure_ascii=False))
         for entry in exp.must_include:
             if not any(alt in src for alt in split_alternatives(entry) for src in sources):
-                problems.append(f"must_include '{entry}' appears in none of the expected documents "
-                                f"({', '.join(d.id for d in docs)}) nor the conversation; a grounded reply "
-                                "cannot contain it")
+                problems.append(
+                    f"must_include '{entry}' appears in none of the expected documents "
+                    f"({', '.join(d.id for d in docs)}) nor the conversation; a grounded reply "
+                    "cannot contain it"
+                )
     return problems
 
 
@@ -71,5 +73,6 @@ def validate_set(path: Path | str, kb: KnowledgeBase) -> list[EvalCase]:
     cases, problems = parse_cases(path)
     problems += validate_cases(cases, kb)
     if problems:
-        raise EvalSetError(path, sorted(problems, key=lambda p: p.line))
+        ordered: list[Problem] = sorted(problems, key=lambda p: p.line)
+        raise EvalSetError(path, ordered)
     return cases

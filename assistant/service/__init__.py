@@ -1,0 +1,1 @@
+"""The HTTP service: FastAPI app, request schemas, auth, rate limiting, the hot-swappable assistant."""

@@ -1,0 +1,109 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.result import Turn
+from evals.cases import load_cases, parse_cases, split_alternatives
+from evals.errors import EvalError, EvalSetError
+from tests.evals.fakes import case, write_set
+
+GOOD = {
+    "id": "ret-001",
+    "conversation": [
+        {"role": "customer", "text": "衣服收到了，尺码偏小，能退吗？"},
+        {"role": "agent", "text": "您好，请问订单号是多少呢？"},
+        {"role": "customer", "text": "20261101xxxx，3天前签收的"},
+    ],
+    "context": {"order": {"order_id": "20261101xxxx", "status": "delivered", "days_since_delivery": 3}},
+    "expected": {"intent": "return_request", "emotion": "calm", "doc_ids": ["policy-return-7day"],
+                 "must_include": ["7天|七天"], "must_not_include": ["不符合", "亲，"], "handoff": False},
+}
+
+
+def test_loads_the_contract_example(tmp_path: Path) -> None:
+    [c] = load_cases(write_set(tmp_path / "s.jsonl", [GOOD]))
+    assert c.id == "ret-001" and c.line == 1
+    assert c.conversation[-1] == Turn("customer", "20261101xxxx，3天前签收的")
+    assert c.context == GOOD["context"]
+    assert c.expected.to_dict() == GOOD["expected"]
+    assert c.expected.doc_ids == ("policy-return-7day",) and c.expected.handoff is False
+
+
+def test_expected_and_id_are_optional_and_blank_lines_keep_numbering(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_text("\ufeff\n" + json.dumps({"conversation": [{"role": "customer", "text": "在吗"}]}) + "\n",
+                    encoding="utf-8")
+    [c] = load_cases(path)
+    assert (c.id, c.line) == ("line-2", 2)
+    assert c.expected.to_dict() == {} and c.context is None
+
+
+@pytest.mark.parametrize(
+    ("line", "fragment"),
+    [
+        ('{"id": "x", "conversation": [', "not valid JSON"),
+        ('["not", "an", "object"]', "must be a JSON object"),
+        ('{"id": "x"}', "missing 'conversation'"),
+        ('{"id": "x", "conversation": []}', "non-empty list"),
+        ('{"id": "x", "conversation": [{"role": "bot", "text": "hi"}]}', "role \"bot\" is not one of customer"),
+        ('{"id": "x", "conversation": [{"role": "customer", "text": ""}]}', "'text' must be a non-empty string"),
+        ('{"id": "x", "conversation": [{"role": "customer", "text": "在吗"}, {"role": "agent", "text": "在"}]}',
+         "last turn must be the customer's"),
+        ('{"id": 7, "conversation": [{"role": "customer", "text": "在吗"}]}', "'id' must be a non-empty string"),
+        ('{"id": "x", "conversation": [{"role": "customer", "text": "在吗"}], "context": [1]}',
+         "'context' must be an object"),
+        ('{"id": "x", "conversation": [{"role": "customer", "text": "在吗"}], "expected": {"emotion": "mad"}}',
+         "expected.emotion \"mad\" is not one of calm, anxious, angry"),
+        ('{"id": "x", "conversation": [{"role": "customer", "text": "在吗"}], "expected": {"handoff": "no"}}',
+         "expected.handoff must be true or false"),
+        ('{"id": "x", "conversation": [{"role": "customer", "text": "在吗"}], "expected": {"doc_ids": "a"}}',
+         "expected.doc_ids must be a list of strings"),
+        ('{"id": "x", "conversation": [{"role": "customer", "text": "在吗"}], "expected": {"must_include": [7]}}',
+         "expected.must_include must be a list of strings"),
+        ('{"id": "x", "conversation": [{"role": "customer", "text": "在吗"}], "expected": {"must_include": ["|"]}}',
+         "expected.must_include has an empty entry"),
+        ('{"id": "x", "conversation": [{"role": "customer", "text": "在吗"}], "expected": {"intent": 3}}',
+         "expected.intent must be an intent name"),
+        ('{"id": "x", "conversation": [{"role": "customer", "text": "在吗"}], "expected": {"must_includes": []}}',
+         "did you mean 'must_include'?"),
+        ('{"id": "x", "conversation": [{"role": "customer", "text": "在吗"}], "expect": {}}',
+         "did you mean 'expected'?"),
+    ],
+)
+def test_malformed_lines_are_rejected_with_their_line_number(tmp_path: Path, line: str, fragment: str) -> None:
+    path = write_set(tmp_path / "s.jsonl", [case("ok-1", "能退吗"), line])
+    with pytest.raises(EvalSetError) as err:
+        load_cases(path)
+    [problem] = err.value.problems
+    assert problem.startswith("line 2")
+    assert fragment in problem
+    assert str(path) in str(err.value)
+
+
+def test_every_bad_line_is_reported_at_once(tmp_path: Path) -> None:
+    path = write_set(tmp_path / "s.jsonl", [case("a", "能退吗"), "{oops", case("a", "又来了"),
+                                            {"id": "b", "conversation": [{"role": "agent", "text": "您好"}]}])
+    cases, problems = parse_cases(path)
+    assert [c.id for c in cases] == ["a"]
+    assert [str(p).split(":")[0] for p in problems] == ["line 2", "line 3 (a)", "line 4 (b)"]
+    assert "already used on line 1" in str(problems[1])
+
+
+@pytest.mark.parametrize(("content", "fragment"), [("", "no cases"), ("\n\n", "no cases")])
+def test_an_empty_set_is_an_error(tmp_path: Path, content: str, fragment: str) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(EvalSetError, match=fragment):
+        load_cases(path)
+
+
+def test_a_missing_file_says_what_was_expected(tmp_path: Path) -> None:
+    with pytest.raises(EvalError, match="no such eval set"):
+        load_cases(tmp_path / "nope.jsonl")
+
+
+@pytest.mark.parametrize(("entry", "alternatives"), [("7天|七天", ["7天", "七天"]), (" a | |b", ["a", "b"]),
+                                                     ("顺丰", ["顺丰"])])
+def test_split_alternatives(entry: str, alternatives: list[str]) -> None:
+    assert split_alternatives(entry) == alternatives
