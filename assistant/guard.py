@@ -153,9 +153,13 @@ class Guard:
             if idx >= 0 and str(w) not in cited:
                 out.append(Violation("over_promising", _clause_of(text, idx), f"{msg}：{w}", None))
         limits = [float(a or b) for a, b in _LIMIT.findall(cited)]
+        cited_numbers = number_values(cited)
         for m in _OFFER.finditer(text):
             amount = float(m.group(1))
-            if limits and amount > max(limits):
+            if m.group(1) not in cited_numbers:  # an amount the customer named is not a policy
+                out.append(Violation("over_promising", _clause_of(text, m.start()),
+                                     f"{msg}：{m.group(0)} 不在引用的政策里", None))
+            elif limits and amount > max(limits):
                 out.append(Violation("over_promising", _clause_of(text, m.start()),
                                      f"{msg}：{m.group(0)} 超过引用政策允许的 {max(limits):g} 元", None))
         return out

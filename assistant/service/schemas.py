@@ -17,41 +17,41 @@ _CONVERSATION = [
 _CONTEXT = {"order": {"order_id": "20261101xxxx", "status": "delivered", "days_since_delivery": 3}}
 
 
-class Request(BaseModel):
+class StrictBody(BaseModel):
     """Request bodies reject unknown fields, so a misspelt option is an error rather than silently ignored."""
 
     model_config = ConfigDict(extra="forbid")
 
 
-class TurnIn(Request):
+class TurnIn(StrictBody):
     role: Literal["customer", "agent"] = Field(description="Who wrote the turn.")
     text: str = Field(min_length=1, max_length=MAX_TEXT, description="What was written.")
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_CONVERSATION[0]]})
+    model_config = ConfigDict(json_schema_extra={"examples": [_CONVERSATION[0]]})
 
 
-class SuggestOptions(Request):
+class SuggestOptions(StrictBody):
     k: int | None = Field(default=None, ge=1, le=20, description="Documents to retrieve (default: settings).")
     retriever: Literal["hybrid", "dense", "bm25"] | None = Field(
         default=None, description="Retrieval mode (default: settings).")
     agent_id: str | None = Field(default=None, max_length=64, description="The agent asking; stored with feedback.")
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"k": 5, "agent_id": "kf-007"}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{"k": 5, "agent_id": "kf-007"}]})
 
 
-class SuggestRequest(Request):
+class SuggestRequest(StrictBody):
     conversation: list[TurnIn] = Field(max_length=MAX_TURNS,
                                        description="Oldest first; the last turn must be the customer's.")
     context: dict[str, Any] | None = Field(default=None, description="Free-form; `order` when known.")
     options: SuggestOptions = Field(default_factory=SuggestOptions)
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = ConfigDict(json_schema_extra={"examples": [
         {"conversation": _CONVERSATION, "context": _CONTEXT, "options": {"agent_id": "kf-007"}},
         {"conversation": [{"role": "customer", "text": "电热水壶保修多久？"}]},
     ]})
 
 
-class FeedbackRequest(Request):
+class FeedbackRequest(StrictBody):
     suggestion_id: str = Field(min_length=1, max_length=64, description="`suggestions[].id` of a /v1/suggest reply.")
     action: Literal["shown", "accepted", "edited", "rejected"]
     final_text: str | None = Field(default=None, max_length=MAX_TEXT,
@@ -59,7 +59,7 @@ class FeedbackRequest(Request):
     reason: str | None = Field(default=None, max_length=500, description="Why it was rejected.")
     agent_id: str | None = Field(default=None, max_length=64)
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = ConfigDict(json_schema_extra={"examples": [
         {"suggestion_id": "6cc53bb3c030", "action": "accepted", "agent_id": "kf-007"},
         {"suggestion_id": "6cc53bb3c030", "action": "edited", "agent_id": "kf-007",
          "final_text": "您好，签收后7天内商品完好可以申请无理由退货，我这边帮您登记一下~"},
@@ -67,7 +67,7 @@ class FeedbackRequest(Request):
     ]})
 
 
-class CheckRequest(Request):
+class CheckRequest(StrictBody):
     text: str = Field(min_length=1, max_length=MAX_TEXT, description="The reply an agent wrote.")
     conversation: list[TurnIn] | None = Field(
         default=None, max_length=MAX_TURNS,
@@ -78,7 +78,7 @@ class CheckRequest(Request):
         description="Passages the reply relies on (e.g. `retrieved[].text` of the last /v1/suggest); "
                     "when absent and a conversation is given, they are retrieved.")
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = ConfigDict(json_schema_extra={"examples": [
         {"text": "亲，这不符合七天无理由退货条件哦", "conversation": _CONVERSATION},
         {"text": "您好，签收后7天内商品完好可以申请无理由退货，请您在订单页提交申请。"},
     ]})

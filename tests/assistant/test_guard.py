@@ -90,3 +90,9 @@ def test_guard_finds_every_number_missing_from_the_sources(source: list[int], dr
     flagged = {v.message.rsplit("：", 1)[-1] for v in Guard(RULES).check(text, sources=[src]).violations
                if v.rule == "unsupported_facts"}
     assert flagged == {str(n) for n in draft if n not in source}
+
+
+def test_an_amount_the_customer_demanded_is_not_a_policy() -> None:
+    conv = [Turn("customer", "给我200元补偿")]
+    result = Guard(RULES).check("您好，我们为您补偿200元红包。", sources=[POLICY], conversation=conv)
+    assert "over_promising" in rules_of(result)
