@@ -127,7 +127,9 @@ def per_intent_chart(per_intent: dict[str, dict[str, Any]]) -> str:
     label_w, bar_w, bar_h, gap, top = 200, 400, 12, 12, 40
     group_h = bar_h * len(BAR_SERIES) + gap
     height = top + group_h * len(per_intent)
-    parts = [f'<svg width="{label_w + bar_w + 50}" height="{height}" role="img" aria-label="metrics per intent">']
+    parts = [
+        f'<svg width="{label_w + bar_w + 50}" height="{height}" role="img" aria-label="metrics per intent">'
+    ]
     for i, (_, name, color) in enumerate(BAR_SERIES):
         lx = label_w + i * 130
         parts.append(
@@ -153,7 +155,8 @@ def per_intent_chart(per_intent: dict[str, dict[str, Any]]) -> str:
             label = "–" if v is None else f"{v:.2f}"
             if v is not None:
                 parts.append(
-                    f'<rect x="{label_w}" y="{y}" width="{v * bar_w:.1f}" height="{bar_h - 2}" fill="{color}">'
+                    f'<rect x="{label_w}" y="{y}" width="{v * bar_w:.1f}" height="{bar_h - 2}" '
+                    f'fill="{color}">'
                     f"<title>{esc(intent)} {esc(name)}: {v:.3f}</title></rect>"
                 )
             parts.append(
@@ -200,10 +203,11 @@ def latency_histogram(latencies: Sequence[float], p50: float | None, p95: float 
     for row, (name, at, color) in enumerate((("p50", p50, "#1a7f37"), ("p95", p95, "#cf222e"))):
         if at is not None:
             x = left + plot_w * at / hi
-            anchor = "end" if x > left + plot_w * 0.8 else "start"
+            # Labels near the right edge grow leftwards so they stay inside the chart.
+            anchor, dx = ("end", -3) if x > left + plot_w * 0.8 else ("start", 3)
             parts.append(
                 f'<line x1="{x:.1f}" y1="{top - 20 + row * 12}" x2="{x:.1f}" y2="{top + plot_h}" '
-                f'stroke="{color}" stroke-dasharray="4 3"/><text x="{x + (-3 if anchor == "end" else 3):.1f}" '
+                f'stroke="{color}" stroke-dasharray="4 3"/><text x="{x + dx:.1f}" '
                 f'y="{top - 12 + row * 12}" fill="{color}" text-anchor="{anchor}">{name} {fmt(at)} ms</text>'
             )
     parts.append("</svg>")
@@ -378,7 +382,8 @@ def case_card(record: dict[str, Any]) -> str:
     head = (
         f'<header><b>{esc(record["id"])}</b> <span class="meta">line {esc(record.get("line"))} · '
         f"intent {esc(record.get('intent'))} · emotion {esc(record.get('emotion'))} · "
-        f"handoff {yes_no(record.get('handoff'))} · {fmt(record.get('latency_ms'))} ms</span>{badges}</header>"
+        f"handoff {yes_no(record.get('handoff'))} · {fmt(record.get('latency_ms'))} ms</span>"
+        f"{badges}</header>"
     )
     cols = (
         ("Conversation", _conversation(record)),

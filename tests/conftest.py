@@ -83,3 +83,28 @@ def tiny_kb(tmp_path: Path) -> Path:
 @pytest.fixture
 def fake_embedder() -> HashingEmbedder:
     return HashingEmbedder()
+
+
+@pytest.fixture(scope="session")
+def real_model_dir() -> Path:
+    """The prepared multilingual-e5-small; `make test` prepares it, so a missing model is a failure."""
+    from indexer.settings import IndexerSettings
+
+    path = IndexerSettings().resolved_model_dir()
+    if not (path / "modules.json").is_file():
+        pytest.fail(f"the embedding model is not prepared at {path}: run `kefu model prepare` (make setup)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def real_demo_index(real_model_dir: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The demo KB indexed with the real model (built once per test session)."""
+    from indexer.builder import build_index
+    from indexer.embedding import SentenceTransformerEmbedder
+    from indexer.index import Index
+    from kb import demo_kb_dir, load_kb
+
+    emb = SentenceTransformerEmbedder(real_model_dir)
+    path = tmp_path_factory.mktemp("real-index")
+    build_index(load_kb(demo_kb_dir()), emb, path)
+    return Index.open(path, emb)

@@ -217,5 +217,14 @@ def check(reply: str, case_file: Path | None, as_json: bool, kb_dir: Path | None
         sys.exit(2)
 
 
+def _register() -> None:
+    """Commands that live in their own modules."""
+    from ui.eval_cli import eval_group
+
+    main.add_command(eval_group, "eval")
+
+
+_register()
+
 if __name__ == "__main__":
     main()

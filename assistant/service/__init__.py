@@ -1,1 +1,1 @@
-"""The HTTP service: FastAPI app, request schemas, auth, rate limiting, the hot-swappable assistant."""
+"""The HTTP service and its feedback/audit store."""

@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from assistant.pipeline import Assistant
+from assistant.pipeline import Assistant, Drafter
+from indexer.embedding import Embedder
+from indexer.index import Index
 from indexer.store import CURRENT
+from kb import load_kb
 
 log = logging.getLogger("kefu.service")
 
@@ -26,6 +29,19 @@ def _signature(marker: Path) -> Signature:
     except OSError:
         return None
     return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def assistant_factory(kb_dir: Path, index_dir: Path, embedder: Embedder, *, k: int = 5, mode: str = "hybrid",
+                      drafter: Drafter | None = None, answerable_threshold: float | None = None,
+                      ) -> Callable[[], Assistant]:
+    """A factory of assistants on the index and KB as they are on disk when it is called; the (loaded)
+    embedder and drafter are shared by every assistant it makes."""
+
+    def make() -> Assistant:
+        return Assistant(Index.open(index_dir, embedder), load_kb(kb_dir), k=k, mode=mode, drafter=drafter,
+                         answerable_threshold=answerable_threshold)
+
+    return make
 
 
 @dataclass(frozen=True)

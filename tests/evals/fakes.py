@@ -13,22 +13,44 @@ RULES = ("banned_phrases", "politeness", "unsupported_facts")
 
 
 def suggestion(text: str, cites: Sequence[str] = (), violations: Sequence[Violation] = ()) -> Suggestion:
-    check = CheckResult(passed=not any(v.severity == "block" for v in violations), violations=tuple(violations),
-                        rules_checked=RULES)
-    return Suggestion(id="s1", style="concise", text=text,
-                      citations=tuple(Citation(d, f"title of {d}", "quote") for d in cites), check=check)
+    check = CheckResult(
+        passed=not any(v.severity == "block" for v in violations),
+        violations=tuple(violations),
+        rules_checked=RULES,
+    )
+    return Suggestion(
+        id="s1",
+        style="concise",
+        text=text,
+        citations=tuple(Citation(d, f"title of {d}", "quote") for d in cites),
+        check=check,
+    )
 
 
-def result(text: str = "您好，签收后7天内可以申请退货。", *, intent: str = "return_request", emotion: str = "calm",
-           handoff: bool = False, retrieved: Sequence[str] = ("policy-return",),
-           suggestions: Sequence[Suggestion] | None = None, total_ms: float = 12.0) -> Result:
+def result(
+    text: str = "您好，签收后7天内可以申请退货。",
+    *,
+    intent: str = "return_request",
+    emotion: str = "calm",
+    handoff: bool = False,
+    retrieved: Sequence[str] = ("policy-return",),
+    suggestions: Sequence[Suggestion] | None = None,
+    total_ms: float = 12.0,
+) -> Result:
     return Result(
-        query="q", intent=intent, intent_confidence=0.9, emotion=emotion, handoff=handoff,
+        query="q",
+        intent=intent,
+        intent_confidence=0.9,
+        emotion=emotion,
+        handoff=handoff,
         handoff_reason="客户要求" if handoff else None,
         suggestions=tuple(suggestions if suggestions is not None else [suggestion(text, retrieved[:1])]),
-        retrieved=tuple({"doc_id": d, "chunk_id": f"{d}#0", "title": d, "text": "", "score": 1.0}
-                        for d in retrieved),
-        latency_ms={"total": total_ms}, kb_version="test")
+        retrieved=tuple(
+            {"doc_id": d, "chunk_id": f"{d}#0", "title": d, "text": "", "score": 1.0} for d in retrieved
+        ),
+        latency_ms={"total": total_ms},
+        kb_version="test",
+    )
 
 
 class FakeAssistant:
@@ -57,6 +79,8 @@ def case(case_id: str, message: str, **expected: Any) -> dict[str, Any]:
 
 def write_set(path: Path, cases: Sequence[dict[str, Any] | str]) -> Path:
     """One line per case; a str is written as it is (for malformed lines)."""
-    path.write_text("".join((c if isinstance(c, str) else json.dumps(c, ensure_ascii=False)) + "\n"
-                            for c in cases), encoding="utf-8")
+    path.write_text(
+        "".join((c if isinstance(c, str) else json.dumps(c, ensure_ascii=False)) + "\n" for c in cases),
+        encoding="utf-8",
+    )
     return path

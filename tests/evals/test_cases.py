@@ -1,5 +1,6 @@
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,8 +17,14 @@ GOOD = {
         {"role": "customer", "text": "20261101xxxx，3天前签收的"},
     ],
     "context": {"order": {"order_id": "20261101xxxx", "status": "delivered", "days_since_delivery": 3}},
-    "expected": {"intent": "return_request", "emotion": "calm", "doc_ids": ["policy-return-7day"],
-                 "must_include": ["7天|七天"], "must_not_include": ["不符合", "亲，"], "handoff": False},
+    "expected": {
+        "intent": "return_request",
+        "emotion": "calm",
+        "doc_ids": ["policy-return-7day"],
+        "must_include": ["7天|七天"],
+        "must_not_include": ["不符合", "亲，"],
+        "handoff": False,
+    },
 }
 
 
@@ -32,11 +39,16 @@ def test_loads_the_contract_example(tmp_path: Path) -> None:
 
 def test_expected_and_id_are_optional_and_blank_lines_keep_numbering(tmp_path: Path) -> None:
     path = tmp_path / "s.jsonl"
-    path.write_text("\ufeff\n" + json.dumps({"conversation": [{"role": "customer", "text": "在吗"}]}) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        "\ufeff\n" + json.dumps({"conversation": [{"role": "customer", "text": "在吗"}]}) + "\n",
+        encoding="utf-8",
+    )
     [c] = load_cases(path)
     assert (c.id, c.line) == ("line-2", 2)
     assert c.expected.to_dict() == {} and c.context is None
+
+
+ASK = [{"role": "customer", "text": "在吗"}]
 
 
 @pytest.mark.parametrize(
@@ -44,34 +56,50 @@ def test_expected_and_id_are_optional_and_blank_lines_keep_numbering(tmp_path: P
     [
         ('{"id": "x", "conversation": [', "not valid JSON"),
         ('["not", "an", "object"]', "must be a JSON object"),
-        ('{"id": "x"}', "missing 'conversation'"),
-        ('{"id": "x", "conversation": []}', "non-empty list"),
-        ('{"id": "x", "conversation": [{"role": "bot", "text": "hi"}]}', "role \"bot\" is not one of customer"),
-        ('{"id": "x", "conversation": [{"role": "customer", "text": ""}]}', "'text' must be a non-empty string"),
-        ('{"id": "x", "conversation": [{"role": "customer", "text": "在吗"}, {"role": "agent", "text": "在"}]}',
-         "last turn must be the customer's"),
-        ('{"id": 7, "conversation": [{"role": "customer", "text": "在吗"}]}', "'id' must be a non-empty string"),
-        ('{"id": "x", "conversation": [{"role": "customer", "text": "在吗"}], "context": [1]}',
-         "'context' must be an object"),
-        ('{"id": "x", "conversation": [{"role": "customer", "text": "在吗"}], "expected": {"emotion": "mad"}}',
-         "expected.emotion \"mad\" is not one of calm, anxious, angry"),
-        ('{"id": "x", "conversation": [{"role": "customer", "text": "在吗"}], "expected": {"handoff": "no"}}',
-         "expected.handoff must be true or false"),
-        ('{"id": "x", "conversation": [{"role": "customer", "text": "在吗"}], "expected": {"doc_ids": "a"}}',
-         "expected.doc_ids must be a list of strings"),
-        ('{"id": "x", "conversation": [{"role": "customer", "text": "在吗"}], "expected": {"must_include": [7]}}',
-         "expected.must_include must be a list of strings"),
-        ('{"id": "x", "conversation": [{"role": "customer", "text": "在吗"}], "expected": {"must_include": ["|"]}}',
-         "expected.must_include has an empty entry"),
-        ('{"id": "x", "conversation": [{"role": "customer", "text": "在吗"}], "expected": {"intent": 3}}',
-         "expected.intent must be an intent name"),
-        ('{"id": "x", "conversation": [{"role": "customer", "text": "在吗"}], "expected": {"must_includes": []}}',
-         "did you mean 'must_include'?"),
-        ('{"id": "x", "conversation": [{"role": "customer", "text": "在吗"}], "expect": {}}',
-         "did you mean 'expected'?"),
+        ({"id": "x"}, "missing 'conversation'"),
+        ({"id": "x", "conversation": []}, "non-empty list"),
+        ({"id": "x", "conversation": [{"role": "bot", "text": "hi"}]}, 'role "bot" is not one of customer'),
+        (
+            {"id": "x", "conversation": [{"role": "customer", "text": ""}]},
+            "'text' must be a non-empty string",
+        ),
+        (
+            {"id": "x", "conversation": [*ASK, {"role": "agent", "text": "在"}]},
+            "last turn must be the customer's",
+        ),
+        ({"id": 7, "conversation": ASK}, "'id' must be a non-empty string"),
+        ({"id": "x", "conversation": ASK, "context": [1]}, "'context' must be an object"),
+        (
+            {"id": "x", "conversation": ASK, "expected": {"emotion": "mad"}},
+            'expected.emotion "mad" is not one of calm, anxious, angry',
+        ),
+        (
+            {"id": "x", "conversation": ASK, "expected": {"handoff": "no"}},
+            "expected.handoff must be true or false",
+        ),
+        (
+            {"id": "x", "conversation": ASK, "expected": {"doc_ids": "a"}},
+            "expected.doc_ids must be a list of strings",
+        ),
+        (
+            {"id": "x", "conversation": ASK, "expected": {"must_include": [7]}},
+            "expected.must_include must be a list of strings",
+        ),
+        (
+            {"id": "x", "conversation": ASK, "expected": {"must_include": ["|"]}},
+            "expected.must_include has an empty entry",
+        ),
+        (
+            {"id": "x", "conversation": ASK, "expected": {"intent": 3}},
+            "expected.intent must be an intent name",
+        ),
+        ({"id": "x", "conversation": ASK, "expected": {"must_includes": []}}, "did you mean 'must_include'?"),
+        ({"id": "x", "conversation": ASK, "expect": {}}, "did you mean 'expected'?"),
     ],
 )
-def test_malformed_lines_are_rejected_with_their_line_number(tmp_path: Path, line: str, fragment: str) -> None:
+def test_malformed_lines_are_rejected_with_their_line_number(
+    tmp_path: Path, line: Any, fragment: str
+) -> None:
     path = write_set(tmp_path / "s.jsonl", [case("ok-1", "能退吗"), line])
     with pytest.raises(EvalSetError) as err:
         load_cases(path)
@@ -82,8 +110,15 @@ def test_malformed_lines_are_rejected_with_their_line_number(tmp_path: Path, lin
 
 
 def test_every_bad_line_is_reported_at_once(tmp_path: Path) -> None:
-    path = write_set(tmp_path / "s.jsonl", [case("a", "能退吗"), "{oops", case("a", "又来了"),
-                                            {"id": "b", "conversation": [{"role": "agent", "text": "您好"}]}])
+    path = write_set(
+        tmp_path / "s.jsonl",
+        [
+            case("a", "能退吗"),
+            "{oops",
+            case("a", "又来了"),
+            {"id": "b", "conversation": [{"role": "agent", "text": "您好"}]},
+        ],
+    )
     cases, problems = parse_cases(path)
     assert [c.id for c in cases] == ["a"]
     assert [str(p).split(":")[0] for p in problems] == ["line 2", "line 3 (a)", "line 4 (b)"]
@@ -103,7 +138,8 @@ def test_a_missing_file_says_what_was_expected(tmp_path: Path) -> None:
         load_cases(tmp_path / "nope.jsonl")
 
 
-@pytest.mark.parametrize(("entry", "alternatives"), [("7天|七天", ["7天", "七天"]), (" a | |b", ["a", "b"]),
-                                                     ("顺丰", ["顺丰"])])
+@pytest.mark.parametrize(
+    ("entry", "alternatives"), [("7天|七天", ["7天", "七天"]), (" a | |b", ["a", "b"]), ("顺丰", ["顺丰"])]
+)
 def test_split_alternatives(entry: str, alternatives: list[str]) -> None:
     assert split_alternatives(entry) == alternatives

@@ -10,19 +10,29 @@ from tests.evals.fakes import FakeAssistant, case, result, write_set
 
 
 def _cases(tmp_path: Path) -> list[EvalCase]:
-    return load_cases(write_set(tmp_path / "s.jsonl", [
-        case("a", "能退吗", intent="return_request", must_include=["7天"]),
-        case("b", "发货吗", intent="shipping_info"),
-        case("c", "在吗", intent="other"),
-    ]))
+    return load_cases(
+        write_set(
+            tmp_path / "s.jsonl",
+            [
+                case("a", "能退吗", intent="return_request", must_include=["7天"]),
+                case("b", "发货吗", intent="shipping_info"),
+                case("c", "在吗", intent="other"),
+            ],
+        )
+    )
 
 
 def _runs(tmp_path: Path) -> tuple[Path, Path]:
     cases = _cases(tmp_path)
-    run_eval(FakeAssistant({"能退吗": result("您好，可以退。"), "发货吗": result(intent="shipping_info"),
-                            "在吗": result(intent="other")}), cases, tmp_path / "A", config={"retriever": "bm25"})
-    run_eval(FakeAssistant({"能退吗": result("您好，7天内可以退。"), "发货吗": result(intent="return_request"),
-                            "在吗": result(intent="other")}), cases, tmp_path / "B", config={"retriever": "hybrid"})
+    other = result(intent="other")
+    before = {"能退吗": result("您好，可以退。"), "发货吗": result(intent="shipping_info"), "在吗": other}
+    after = {
+        "能退吗": result("您好，7天内可以退。"),
+        "发货吗": result(intent="return_request"),
+        "在吗": other,
+    }
+    run_eval(FakeAssistant(before), cases, tmp_path / "A", config={"retriever": "bm25"})
+    run_eval(FakeAssistant(after), cases, tmp_path / "B", config={"retriever": "hybrid"})
     return tmp_path / "A", tmp_path / "B"
 
 
@@ -30,7 +40,8 @@ def test_compare_reports_deltas_and_flipped_cases(tmp_path: Path) -> None:
     a, b = _runs(tmp_path)
     c = compare_runs(load_run(a), load_run(b))
     deltas = {d.key: d for d in c.deltas}
-    assert deltas["reply.must_include_rate"].change == 1.0 and deltas["reply.must_include_rate"].verdict == "better"
+    include = deltas["reply.must_include_rate"]
+    assert include.change == 1.0 and include.verdict == "better"
     assert deltas["intent.accuracy"].verdict == "worse"
     assert "per_intent.other.intent.accuracy" not in deltas  # per-intent metrics only when they moved
     assert "per_intent.shipping_info.intent.accuracy" in deltas
@@ -43,8 +54,11 @@ def test_compare_reports_deltas_and_flipped_cases(tmp_path: Path) -> None:
     assert "broken   b  intent ✓→✗" in text and "fixed    a  must_include ✗→✓" in text
     page = render_html(c)
     assert "broken: b" in page and 'id="case-b"' in page and "http" not in page
-    assert c.to_dict()["flipped"][0] == {"id": "b", "kind": "broken",
-                                         "changes": {"intent": {"a": True, "b": False}}}
+    assert c.to_dict()["flipped"][0] == {
+        "id": "b",
+        "kind": "broken",
+        "changes": {"intent": {"a": True, "b": False}},
+    }
 
 
 @pytest.mark.parametrize(
@@ -73,5 +87,5 @@ def test_cases_in_one_run_only_are_listed(tmp_path: Path) -> None:
 
 
 def test_a_directory_that_is_not_a_run_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(EvalError, match="not an eval run \\(no metrics.json\\)"):
+    with pytest.raises(EvalError, match=r"not an eval run \(no metrics.json\)"):
         load_run(tmp_path)

@@ -8,11 +8,18 @@ from evals.errors import EvalError
 from evals.gate import Threshold, check_gate, dump_thresholds, load_thresholds, parse_thresholds, ratchet
 
 METRICS: dict[str, Any] = {
-    "n_cases": 30, "n_errors": 0,
+    "n_cases": 30,
+    "n_errors": 0,
     "retrieval": {"recall@1": 0.7, "recall@5": 0.9333, "mrr@10": 0.8},
-    "intent": {"accuracy": 0.85}, "emotion": {"accuracy": None},
-    "reply": {"must_include_rate": 0.8, "must_not_include_violation_rate": 0.0, "unsupported_fact_rate": 0.0333,
-              "compliance_pass_rate": 1.0, "handoff_accuracy": 0.9},
+    "intent": {"accuracy": 0.85},
+    "emotion": {"accuracy": None},
+    "reply": {
+        "must_include_rate": 0.8,
+        "must_not_include_violation_rate": 0.0,
+        "unsupported_fact_rate": 0.0333,
+        "compliance_pass_rate": 1.0,
+        "handoff_accuracy": 0.9,
+    },
     "latency_ms": {"p50": 40.0, "p95": 120.0, "max": 300.0},
     "per_intent": {"exchange": {"intent": {"accuracy": 0.5}}},
     "config": {"k": 5},
@@ -20,8 +27,14 @@ METRICS: dict[str, Any] = {
 
 
 def test_a_run_that_meets_every_threshold_passes() -> None:
-    t = parse_thresholds({"retrieval.recall@5": {"min": 0.9}, "reply.unsupported_fact_rate": {"max": 0.05},
-                          "latency_ms.p95": {"max": 500, "ratchet": False}, "n_errors": {"max": 0}})
+    t = parse_thresholds(
+        {
+            "retrieval.recall@5": {"min": 0.9},
+            "reply.unsupported_fact_rate": {"max": 0.05},
+            "latency_ms.p95": {"max": 500, "ratchet": False},
+            "n_errors": {"max": 0},
+        }
+    )
     assert check_gate(METRICS, t) == []
 
 
@@ -29,11 +42,19 @@ def test_a_run_that_meets_every_threshold_passes() -> None:
     ("thresholds", "message"),
     [
         ({"retrieval.recall@5": {"min": 0.95}}, "retrieval.recall@5 = 0.9333, below the minimum 0.95"),
-        ({"reply.unsupported_fact_rate": {"max": 0.0}}, "reply.unsupported_fact_rate = 0.0333, above the maximum 0"),
+        (
+            {"reply.unsupported_fact_rate": {"max": 0.0}},
+            "reply.unsupported_fact_rate = 0.0333, above the maximum 0",
+        ),
         ({"intent.accuracy": {"min": 0.8, "max": 0.84}}, "intent.accuracy = 0.85, above the maximum 0.84"),
-        ({"emotion.accuracy": {"min": 0.5}}, "emotion.accuracy is null: no case of the set is labelled for it"),
-        ({"per_intent.exchange.intent.accuracy": {"min": 0.6}},
-         "per_intent.exchange.intent.accuracy = 0.5, below the minimum 0.6"),
+        (
+            {"emotion.accuracy": {"min": 0.5}},
+            "emotion.accuracy is null: no case of the set is labelled for it",
+        ),
+        (
+            {"per_intent.exchange.intent.accuracy": {"min": 0.6}},
+            "per_intent.exchange.intent.accuracy = 0.5, below the minimum 0.6",
+        ),
         ({"per_intent.invoice.intent.accuracy": {"min": 0.6}}, "per_intent.invoice.intent.accuracy is null"),
     ],
 )
@@ -47,11 +68,11 @@ def test_missed_thresholds_are_listed_with_clear_messages(thresholds: dict[str, 
     [
         ([], "expected an object"),
         ({"retrieval.recal@5": {"min": 0.8}}, "'retrieval.recal@5' is not a metric"),
-        ({"retrieval.recall@5": 0.8}, "must be an object with \"min\" and/or \"max\""),
-        ({"retrieval.recall@5": {"minimum": 0.8}}, "must be an object with \"min\""),
-        ({"retrieval.recall@5": {"min": "0.8"}}, "\"min\" must be a number"),
+        ({"retrieval.recall@5": 0.8}, 'must be an object with "min" and/or "max"'),
+        ({"retrieval.recall@5": {"minimum": 0.8}}, 'must be an object with "min"'),
+        ({"retrieval.recall@5": {"min": "0.8"}}, '"min" must be a number'),
         ({"retrieval.recall@5": {"min": 0.8, "why": "x"}}, "unknown field(s) why"),
-        ({"retrieval.recall@5": {"min": 0.8, "ratchet": "no"}}, "\"ratchet\" must be true or false"),
+        ({"retrieval.recall@5": {"min": 0.8, "ratchet": "no"}}, '"ratchet" must be true or false'),
     ],
 )
 def test_bad_threshold_files_are_rejected_before_the_run(data: Any, fragment: str) -> None:
@@ -61,13 +82,15 @@ def test_bad_threshold_files_are_rejected_before_the_run(data: Any, fragment: st
 
 
 def test_ratchet_tightens_to_what_the_run_reached_and_never_loosens() -> None:
-    t = parse_thresholds({
-        "retrieval.recall@5": {"min": 0.8, "note": "start"},
-        "intent.accuracy": {"min": 0.9},  # the run is below: stays
-        "reply.unsupported_fact_rate": {"max": 0.1},
-        "latency_ms.p95": {"max": 500, "ratchet": False},
-        "emotion.accuracy": {"min": 0.5},  # null in the run: stays
-    })
+    t = parse_thresholds(
+        {
+            "retrieval.recall@5": {"min": 0.8, "note": "start"},
+            "intent.accuracy": {"min": 0.9},  # the run is below: stays
+            "reply.unsupported_fact_rate": {"max": 0.1},
+            "latency_ms.p95": {"max": 500, "ratchet": False},
+            "emotion.accuracy": {"min": 0.5},  # null in the run: stays
+        }
+    )
     new = ratchet(METRICS, t)
     assert new["retrieval.recall@5"] == Threshold("retrieval.recall@5", min=0.93, note="start")
     assert new["intent.accuracy"].min == 0.9

@@ -20,9 +20,18 @@ from evals.metrics import (
 from tests.evals.fakes import result, suggestion
 
 CONTRACT_KEYS = {
-    "n_cases", "retrieval.recall@1", "retrieval.recall@5", "retrieval.mrr@10", "intent.accuracy",
-    "emotion.accuracy", "reply.must_include_rate", "reply.must_not_include_violation_rate",
-    "reply.unsupported_fact_rate", "reply.compliance_pass_rate", "reply.handoff_accuracy", "latency_ms.p50",
+    "n_cases",
+    "retrieval.recall@1",
+    "retrieval.recall@5",
+    "retrieval.mrr@10",
+    "intent.accuracy",
+    "emotion.accuracy",
+    "reply.must_include_rate",
+    "reply.must_not_include_violation_rate",
+    "reply.unsupported_fact_rate",
+    "reply.compliance_pass_rate",
+    "reply.handoff_accuracy",
+    "latency_ms.p50",
     "latency_ms.p95",
 }
 
@@ -104,11 +113,27 @@ def _case(case_id: str, **expected: Any) -> EvalCase:
 
 
 def test_score_case_records_each_labelled_expectation() -> None:
-    case = _case("c1", intent="return_request", emotion="angry", doc_ids=("policy-return",),
-                 must_include=("7天|七天", "运费"), must_not_include=("亲，",), handoff=False)
-    s = score_case(case, result("亲，签收后7天内可以退货。", retrieved=["faq-x", "policy-return"]), latency_ms=5.0)
-    assert s.passed == {"intent": True, "emotion": False, "doc_ids": True, "must_include": False,
-                        "must_not_include": False, "handoff": True, "compliance": True}
+    case = _case(
+        "c1",
+        intent="return_request",
+        emotion="angry",
+        doc_ids=("policy-return",),
+        must_include=("7天|七天", "运费"),
+        must_not_include=("亲，",),
+        handoff=False,
+    )
+    s = score_case(
+        case, result("亲，签收后7天内可以退货。", retrieved=["faq-x", "policy-return"]), latency_ms=5.0
+    )
+    assert s.passed == {
+        "intent": True,
+        "emotion": False,
+        "doc_ids": True,
+        "must_include": False,
+        "must_not_include": False,
+        "handoff": True,
+        "compliance": True,
+    }
     assert (s.recall_at_1, s.recall_at_5, s.rr_at_10) == (0.0, 1.0, 0.5)
     assert s.must_include_missing == ("运费",) and s.must_not_include_found == ("亲，",)
     assert not s.ok
@@ -130,23 +155,43 @@ def test_unsupported_fact_counts_even_a_warning() -> None:
 def test_summarize_on_hand_checked_cases() -> None:
     block = Violation("unsupported_facts", "30天", "找不到")
     scores = [
-        score_case(_case("a", intent="return_request", doc_ids=("policy-return",), must_include=("7天",)),
-                   result("您好，7天内可退。", retrieved=["policy-return"]), latency_ms=10.0),
-        score_case(_case("b", intent="return_request", doc_ids=("policy-return",), must_include=("7天",)),
-                   result(intent="exchange", retrieved=["x", "y", "policy-return"],
-                          suggestions=[suggestion("您好，30天内可退。", violations=[block])]), latency_ms=30.0),
-        score_case(_case("c", intent="shipping_info", handoff=True, must_not_include=("不归我们管",)),
-                   result("不归我们管", intent="shipping_info", handoff=True, retrieved=[]), latency_ms=20.0),
+        score_case(
+            _case("a", intent="return_request", doc_ids=("policy-return",), must_include=("7天",)),
+            result("您好，7天内可退。", retrieved=["policy-return"]),
+            latency_ms=10.0,
+        ),
+        score_case(
+            _case("b", intent="return_request", doc_ids=("policy-return",), must_include=("7天",)),
+            result(
+                intent="exchange",
+                retrieved=["x", "y", "policy-return"],
+                suggestions=[suggestion("您好，30天内可退。", violations=[block])],
+            ),
+            latency_ms=30.0,
+        ),
+        score_case(
+            _case("c", intent="shipping_info", handoff=True, must_not_include=("不归我们管",)),
+            result("不归我们管", intent="shipping_info", handoff=True, retrieved=[]),
+            latency_ms=20.0,
+        ),
         score_case(_case("d", emotion="angry"), None, error="ValueError: bad"),
     ]
     m = compute_metrics(scores)
     assert m["n_cases"] == 4 and m["n_errors"] == 1
-    assert m["retrieval"] == {"recall@1": 0.5, "recall@5": 1.0, "mrr@10": pytest.approx((1 + 1 / 3) / 2, abs=1e-4)}
+    assert m["retrieval"] == {
+        "recall@1": 0.5,
+        "recall@5": 1.0,
+        "mrr@10": pytest.approx((1 + 1 / 3) / 2, abs=1e-4),
+    }
     assert m["intent"]["accuracy"] == pytest.approx(2 / 3, abs=1e-4)
     assert m["emotion"]["accuracy"] == 0.0
-    assert m["reply"] == {"must_include_rate": 0.5, "must_not_include_violation_rate": 1.0,
-                          "unsupported_fact_rate": pytest.approx(1 / 3, abs=1e-4),
-                          "compliance_pass_rate": pytest.approx(2 / 3, abs=1e-4), "handoff_accuracy": 1.0}
+    assert m["reply"] == {
+        "must_include_rate": 0.5,
+        "must_not_include_violation_rate": 1.0,
+        "unsupported_fact_rate": pytest.approx(1 / 3, abs=1e-4),
+        "compliance_pass_rate": pytest.approx(2 / 3, abs=1e-4),
+        "handoff_accuracy": 1.0,
+    }
     assert (m["latency_ms"]["p50"], m["latency_ms"]["p95"]) == (20.0, 29.0)
     assert set(m["per_intent"]) == {"return_request", "shipping_info"}
     assert m["per_intent"]["return_request"]["intent"]["accuracy"] == 0.5
@@ -162,4 +207,4 @@ def test_every_metric_is_null_when_no_case_is_labelled_for_it() -> None:
 
 
 def test_summary_has_every_contract_key() -> None:
-    assert CONTRACT_KEYS <= metric_keys()
+    assert metric_keys() >= CONTRACT_KEYS

@@ -13,10 +13,15 @@ from tests.evals.fakes import FakeAssistant, case, result, suggestion, write_set
 
 
 def _run(tmp_path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    cases = load_cases(write_set(tmp_path / "s.jsonl", [
-        case("ok-1", "能退吗", intent="return_request", must_include=["7天"]),
-        case("bad-1", "<b>还能退吗</b>", intent="return_request", must_not_include=["亲，"]),
-    ]))
+    cases = load_cases(
+        write_set(
+            tmp_path / "s.jsonl",
+            [
+                case("ok-1", "能退吗", intent="return_request", must_include=["7天"]),
+                case("bad-1", "<b>还能退吗</b>", intent="return_request", must_not_include=["亲，"]),
+            ],
+        )
+    )
     bad = result(suggestions=[suggestion("亲，<script>alert(1)</script>签收后7天内可以退。")])
     metrics = run_eval(FakeAssistant({"<b>还能退吗</b>": bad}), cases, tmp_path / "out")
     lines = (tmp_path / "out" / "cases.jsonl").read_text(encoding="utf-8").splitlines()
@@ -45,8 +50,13 @@ def test_report_shows_failing_cases_side_by_side(tmp_path: Path) -> None:
 
 def test_report_shows_the_gate_against_each_metric(tmp_path: Path) -> None:
     metrics, records = _run(tmp_path)
-    page = render_report(metrics, records, thresholds=parse_thresholds({"intent.accuracy": {"min": 0.9},
-                                                                        "reply.must_include_rate": {"min": 1.0}}))
+    page = render_report(
+        metrics,
+        records,
+        thresholds=parse_thresholds(
+            {"intent.accuracy": {"min": 0.9}, "reply.must_include_rate": {"min": 1.0}}
+        ),
+    )
     assert "&gt;= 0.9" in page and "&gt;= 1" in page
     assert "<th>gate</th>" in page
 
@@ -69,6 +79,14 @@ def test_charts_handle_sparse_data() -> None:
     svg = latency_histogram([5.0], 5.0, 5.0)
     assert svg.startswith("<svg") and "p95 5.000 ms" in svg
     assert "No case is labelled" in per_intent_chart({})
-    bars = per_intent_chart({"exchange": {"n_cases": 2, "intent": {"accuracy": 0.5}, "retrieval": {"recall@5": None},
-                                          "reply": {"must_include_rate": 1.0}}})
+    bars = per_intent_chart(
+        {
+            "exchange": {
+                "n_cases": 2,
+                "intent": {"accuracy": 0.5},
+                "retrieval": {"recall@5": None},
+                "reply": {"must_include_rate": 1.0},
+            }
+        }
+    )
     assert "exchange (n=2)" in bars and "0.50" in bars and "–" in bars

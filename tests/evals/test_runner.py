@@ -9,28 +9,63 @@ from evals.runner import run_eval
 from tests.evals.fakes import FakeAssistant, case, result, suggestion, write_set
 from tests.evals.test_metrics import CONTRACT_KEYS
 
-CASE_KEYS = {"id", "intent", "emotion", "handoff", "retrieved", "suggestions", "checks", "latency_ms", "passed"}
+CASE_KEYS = {
+    "id",
+    "intent",
+    "emotion",
+    "handoff",
+    "retrieved",
+    "suggestions",
+    "checks",
+    "latency_ms",
+    "passed",
+}
 
 
 @pytest.fixture
 def cases(tmp_path: Path) -> list[EvalCase]:
-    return load_cases(write_set(tmp_path / "set.jsonl", [
-        case("ret-001", "尺码偏小能退吗", intent="return_request", emotion="calm", doc_ids=["policy-return"],
-             must_include=["7天|七天"], must_not_include=["亲，"], handoff=False),
-        case("ship-001", "什么时候发货", intent="shipping_info", doc_ids=["policy-shipping"],
-             must_include=["16:00"]),
-        case("cmp-001", "我要投诉你们", intent="complaint", emotion="angry", handoff=True),
-    ]))
+    return load_cases(
+        write_set(
+            tmp_path / "set.jsonl",
+            [
+                case(
+                    "ret-001",
+                    "尺码偏小能退吗",
+                    intent="return_request",
+                    emotion="calm",
+                    doc_ids=["policy-return"],
+                    must_include=["7天|七天"],
+                    must_not_include=["亲，"],
+                    handoff=False,
+                ),
+                case(
+                    "ship-001",
+                    "什么时候发货",
+                    intent="shipping_info",
+                    doc_ids=["policy-shipping"],
+                    must_include=["16:00"],
+                ),
+                case("cmp-001", "我要投诉你们", intent="complaint", emotion="angry", handoff=True),
+            ],
+        )
+    )
 
 
 def _assistant() -> FakeAssistant:
     unsupported = Violation("unsupported_facts", "3天", "这个数字在引用的文档里找不到")
-    return FakeAssistant({
-        "尺码偏小能退吗": result("您好，签收后7天内可以申请无理由退货。", retrieved=["policy-return", "faq-x"]),
-        "什么时候发货": result(intent="shipping_info", retrieved=["faq-x", "policy-shipping"],
-                             suggestions=[suggestion("您好，3天内发货。", ["policy-shipping"], [unsupported])]),
-        "我要投诉你们": RuntimeError("classifier exploded"),
-    })
+    return FakeAssistant(
+        {
+            "尺码偏小能退吗": result(
+                "您好，签收后7天内可以申请无理由退货。", retrieved=["policy-return", "faq-x"]
+            ),
+            "什么时候发货": result(
+                intent="shipping_info",
+                retrieved=["faq-x", "policy-shipping"],
+                suggestions=[suggestion("您好，3天内发货。", ["policy-shipping"], [unsupported])],
+            ),
+            "我要投诉你们": RuntimeError("classifier exploded"),
+        }
+    )
 
 
 def test_run_writes_the_three_outputs_with_every_contract_key(tmp_path: Path, cases: list[EvalCase]) -> None:
@@ -55,18 +90,29 @@ def test_run_writes_the_three_outputs_with_every_contract_key(tmp_path: Path, ca
     lines = [json.loads(x) for x in (out / "cases.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in lines] == ["ret-001", "ship-001", "cmp-001"]
     for r in lines:
-        assert CASE_KEYS <= set(r)
+        assert set(r) >= CASE_KEYS
     ret, ship, cmp_ = lines
     assert ret["retrieved"] == ["policy-return", "faq-x"]
     assert ret["suggestions"][0]["citations"] == ["policy-return"]
-    assert ret["passed"] == {"intent": True, "emotion": True, "doc_ids": True, "must_include": True,
-                             "must_not_include": True, "handoff": True, "compliance": True}
+    assert ret["passed"] == {
+        "intent": True,
+        "emotion": True,
+        "doc_ids": True,
+        "must_include": True,
+        "must_not_include": True,
+        "handoff": True,
+        "compliance": True,
+    }
     assert ret["ok"] and ret["latency_ms"] >= 0
     assert ship["passed"]["must_include"] is False and ship["must_include_missing"] == ["16:00"]
     assert ship["checks"]["passed"] is False
     assert ship["checks"]["violations"][0]["rule"] == "unsupported_facts"
     assert cmp_["error"] == "RuntimeError: classifier exploded" and cmp_["latency_ms"] is None
-    assert cmp_["suggestions"] == [] and cmp_["passed"] == {"intent": False, "emotion": False, "handoff": False}
+    assert cmp_["suggestions"] == [] and cmp_["passed"] == {
+        "intent": False,
+        "emotion": False,
+        "handoff": False,
+    }
 
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "ship-001" in html and "cmp-001" in html and "classifier exploded" in html
