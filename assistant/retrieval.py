@@ -11,6 +11,7 @@ from indexer.chunking import Chunk
 from indexer.index import Index
 
 MODES = ("hybrid", "dense", "bm25")
+FUSIONS = ("rrf", "score")
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class HybridRetriever:
     def __init__(self, index: Index, *, k: int = 5, mode: str = "hybrid", depth: int = 40, rrf_k: int = 60,
                  dense_weight: float = 1.0, bm25_weight: float = 1.0, exact_boost: float = 0.02,
                  doc_types: tuple[str, ...] | None = None, category_boost: float = 0.004,
-                 script_weight: float = 0.7) -> None:
+                 script_weight: float = 0.7, fusion: str = "rrf") -> None:
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
         if k < 1:
@@ -78,9 +79,26 @@ class HybridRetriever:
         self.doc_types = doc_types
         self.category_boost = category_boost
         self.script_weight = script_weight
+        if fusion not in FUSIONS:
+            raise ValueError(f"unknown fusion {fusion!r}; use one of {', '.join(FUSIONS)}")
+        self.fusion = fusion
 
     def warm_up(self) -> None:
         self.index.embedder.embed_query("warm up")
+
+    def _score_fusion(self, dense_s: dict[str, float], bm25_s: dict[str, float]) -> dict[str, float]:
+        """Min-max normalised scores, weighted and summed, scaled to RRF's range so the boosts mean the same."""
+
+        def norm(scores: dict[str, float]) -> dict[str, float]:
+            if not scores:
+                return {}
+            lo, hi = min(scores.values()), max(scores.values())
+            return {k: (v - lo) / (hi - lo) if hi > lo else 1.0 for k, v in scores.items()}
+
+        d, b = norm(dense_s), norm(bm25_s)
+        scale = 1.0 / (self.rrf_k + 1)
+        return {cid: scale * (self.dense_weight * d.get(cid, 0.0) + self.bm25_weight * b.get(cid, 0.0))
+                for cid in set(d) | set(b)}
 
     def _exact_docs(self, query: str) -> set[str]:
         q = _SPACE.sub("", query.lower())
@@ -111,6 +129,8 @@ class HybridRetriever:
                 chunks[cid] = sc.chunk
                 bm25_s[cid] = sc.score
                 fused[cid] = fused.get(cid, 0.0) + self.bm25_weight / (self.rrf_k + rank + 1)
+        if self.fusion == "score" and self.mode == "hybrid":
+            fused = self._score_fusion(dense_s, bm25_s)
         exact = self._exact_docs(query)
         for cid, c in chunks.items():
             if c.doc_id in exact:

@@ -357,21 +357,20 @@ def _suggestion(record: dict[str, Any]) -> str:
 
 
 def _checks(record: dict[str, Any]) -> str:
+    """Each violation with its span, message and suggested fix; then the rules that passed, in one line."""
     checks = record.get("checks")
     if not checks:
         return '<p class="muted">not checked</p>'
     items = [
-        f"{mark(r['passed'])} {esc(r['rule'])}"
-        + (f": {esc(r['message'])} <mark>{esc('、'.join(r['spans']))}</mark>" if r.get("spans") else "")
-        for r in checks.get("rules", [])
-    ]
-    ruled = {r["rule"] for r in checks.get("rules", [])}
-    items += [
-        f"{mark(v.get('severity') != 'block')} {esc(v['rule'])}: {esc(v['message'])} "
+        f"{mark(False) if v.get('severity', 'block') == 'block' else '⚠'} {esc(v['rule'])}: "
+        f"{esc(v['message'])} "
         f"<mark>{esc(v['span'])}</mark>" + (f" → {esc(v['suggestion'])}" if v.get("suggestion") else "")
         for v in checks.get("violations", [])
-        if v["rule"] not in ruled
     ]
+    flagged = {v["rule"] for v in checks.get("violations", [])}
+    clean = [r["rule"] for r in checks.get("rules", []) if r["rule"] not in flagged]
+    if clean:
+        items.append(f'{mark(True)} <span class="muted">{esc(", ".join(clean))}</span>')
     return (
         f"<p>{mark(checks.get('passed'))} overall</p><ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from indexer.chunking import Chunk, chunk_document
+from indexer.chunking import CHUNKER_VERSION, Chunk, chunk_document
 from indexer.dense import DenseIndex
 from indexer.embedding import Embedder
 from indexer.errors import IndexNotFoundError
@@ -67,6 +67,10 @@ def _write(gen: Path, manifest: Manifest, chunks: list[Chunk], dense: DenseIndex
     (gen / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
 
 
+def _chunker_id(chunk_chars: int) -> str:
+    return f"v{CHUNKER_VERSION}:{chunk_chars}"
+
+
 def _chunk_kb(kb: KnowledgeBase, max_chars: int) -> dict[str, list[Chunk]]:
     return {d.id: chunk_document(d, max_chars=max_chars) for d in kb.published}
 
@@ -89,7 +93,7 @@ def build_index(kb: KnowledgeBase, embedder: Embedder, index_dir: Path, *, flat_
         model_name=embedder.name, model_id=embedder.model_id, dim=embedder.dim, dense_kind=dense.kind,
         kb_root=str(kb.root), kb_fingerprint=kb.fingerprint, created=start.isoformat(timespec="seconds"),
         documents={d.id: DocEntry(d.content_hash, d.version, d.title, [c.chunk_id for c in per_doc[d.id]])
-                   for d in kb.published})
+                   for d in kb.published}, chunker=_chunker_id(chunk_chars))
     gen = new_generation(index_dir)
     try:
         _write(gen, manifest, chunks, dense)
@@ -117,6 +121,9 @@ def update_index(kb: KnowledgeBase, embedder: Embedder, index_dir: Path, *, flat
                            chunk_chars=chunk_chars, progress=progress)
     old = Manifest.read(old_gen / "manifest.json")
     check_model(old, embedder, index_dir)
+    if old.chunker != _chunker_id(chunk_chars):  # chunks would differ everywhere: start over
+        return build_index(kb, embedder, index_dir, flat_threshold=flat_threshold, batch_size=batch_size,
+                           chunk_chars=chunk_chars, progress=progress)
     _teach_segmenter(kb)
     old_chunks = {c.chunk_id: c for c in (Chunk.from_dict(json.loads(line)) for line in
                   (old_gen / "chunks.jsonl").read_text(encoding="utf-8").splitlines() if line.strip())}
@@ -149,7 +156,7 @@ def update_index(kb: KnowledgeBase, embedder: Embedder, index_dir: Path, *, flat
     manifest = Manifest(
         model_name=embedder.name, model_id=embedder.model_id, dim=embedder.dim, dense_kind=dense.kind,
         kb_root=str(kb.root), kb_fingerprint=kb.fingerprint, created=start.isoformat(timespec="seconds"),
-        documents=documents, stats={"tombstones": len(dense.tombstones)})
+        documents=documents, stats={"tombstones": len(dense.tombstones)}, chunker=_chunker_id(chunk_chars))
     gen = new_generation(index_dir)
     try:
         _write(gen, manifest, chunks, dense)

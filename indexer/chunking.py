@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 from kb.models import Document
 
+# Bump when chunking changes what chunks contain: `kefu index update` then rebuilds everything.
+CHUNKER_VERSION = 2
+
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 # A sentence ends at 。！？； (or their ASCII forms followed by space/end) and any closing quotes.
 _SENTENCE = re.compile(r"[^。！？；!?;\n]*(?:[。！？；!?;]+[」』”’）)]*|\n|$)")
@@ -85,6 +88,36 @@ def _sections(body: str) -> list[tuple[str, str]]:
     return out
 
 
+_TABLE_SEP = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def tables_to_sentences(lines: list[str]) -> list[str]:
+    """Markdown tables become one sentence per row ("M：参考身高160-165，充绒量110g。"), so a row can be
+    retrieved and quoted on its own; other lines pass through."""
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i].strip()
+        if line.startswith("|") and i + 1 < len(lines) and _TABLE_SEP.match(lines[i + 1].strip()):
+            header = _cells(line)
+            i += 2
+            while i < len(lines) and lines[i].strip().startswith("|"):
+                row = _cells(lines[i])
+                pairs = [f"{h}{v}" if h and not v.startswith(h) else v
+                         for h, v in zip(header[1:], row[1:], strict=False) if v]
+                if row and row[0]:
+                    out.append(f"{header[0]}{row[0]}：{'，'.join(pairs)}。")
+                i += 1
+            continue
+        out.append(lines[i])
+        i += 1
+    return out
+
+
 def _pack(sentences: list[str], max_chars: int) -> list[str]:
     """Greedily pack whole sentences into pieces of at most max_chars (a longer sentence stands alone)."""
     pieces: list[str] = []
@@ -115,7 +148,7 @@ def chunk_document(doc: Document, *, max_chars: int = 320) -> list[Chunk]:
     if specs:
         raw.append(("规格参数", specs))
     for heading, text in _sections(doc.body):
-        lines = [ln for ln in text.splitlines() if ln.strip()]
+        lines = tables_to_sentences([ln for ln in text.splitlines() if ln.strip()])
         sentences = [s for ln in lines for s in split_sentences(ln)]
         for piece in _pack(sentences, max_chars):
             raw.append((heading, piece))

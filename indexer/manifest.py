@@ -30,6 +30,7 @@ class Manifest:
     documents: dict[str, DocEntry] = field(default_factory=dict)
     n_chunks: int = 0
     format: int = FORMAT
+    chunker: str = ""  # chunker version and size; a change forces a full rebuild
     stats: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:

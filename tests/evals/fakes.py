@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,7 @@ def result(
 class FakeAssistant:
     """Answers by the last customer message; an Exception as the answer is raised."""
 
-    def __init__(self, answers: dict[str, Result | Exception], default: Result | None = None) -> None:
+    def __init__(self, answers: Mapping[str, Result | Exception], default: Result | None = None) -> None:
         self.answers = answers
         self.default = default or result()
         self.calls: list[str] = []

@@ -47,3 +47,10 @@ def test_product_specs_become_a_chunk() -> None:
     first = chunk_document(doc)[0]
     assert first.section == "规格参数"
     assert "QM-1" in first.text and "1.7L" in first.text and "129元" in first.text
+
+
+def test_table_rows_become_sentences() -> None:
+    from indexer.chunking import tables_to_sentences
+
+    lines = ["尺码表：", "| 尺码 | 身高 | 充绒量 |", "|---|---|---|", "| M | 160-165 | 110g |", "| L | 165-172 | 120g |", "完。"]
+    assert tables_to_sentences(lines) == ["尺码表：", "尺码M：身高160-165，充绒量110g。", "尺码L：身高165-172，充绒量120g。", "完。"]

@@ -53,6 +53,13 @@ def set_fields(text: str, **fields: Any) -> str:
     return join_text("\n".join(lines), body)
 
 
+def strip_managed(text: str) -> str:
+    """The text without the fields the editor sets, so that a diff shows only what a person changed."""
+    front, body = split_text(text)
+    keep = [x for x in front.splitlines() if not re.match(rf"^(?:{'|'.join(MANAGED_FIELDS)})\s*:", x)]
+    return join_text("\n".join(keep), body) if front else text
+
+
 def front_matter_of(text: str) -> dict[str, Any]:
     """The front matter as a mapping, or {} when it does not parse."""
     front, _ = split_text(text)

@@ -37,12 +37,12 @@ class NotFoundError(EditorError):
 class ConflictError(EditorError):
     """Someone saved the same document since it was opened; the text was kept as a `conflict` version."""
 
-    def __init__(self, key: str, base: int | None, current: int, saved_as: int, diff: str) -> None:
+    def __init__(self, key: str, base: int | None, current: int, saved_as: int | None, diff: str) -> None:
         self.key = key
         self.base = base
         self.current = current
-        self.saved_as = saved_as
+        self.saved_as = saved_as  # the conflict version holding the refused text (None: there was no text)
         self.diff = diff
-        super().__init__(
-            f"{key}: v{current} was saved after the v{base} you started from; your text is kept as "
-            f"v{saved_as} (conflict). Merge your change into v{current} and save again")
+        kept = f"your text is kept as v{saved_as} (conflict); merge your change into v{current} and save again" \
+            if saved_as is not None else f"open v{current}, check it, and try again"
+        super().__init__(f"{key}: v{current} was saved after the v{base} you started from; {kept}")

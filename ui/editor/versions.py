@@ -17,7 +17,7 @@ import fcntl
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,7 +55,9 @@ class VersionStore:
     """Append-only versions of texts, keyed by document id.
 
     >>> store = VersionStore(kb_dir / ".kefu" / "history")
-    >>> v = store.commit("faq-x", text, base=None, status="draft", author="小王", message="新建")
+    >>> with store.lock():
+    ...     store.check_base("faq-x", base=2, text=text, author="小王", message="改运费")
+    ...     v = store.append("faq-x", text, status="draft", author="小王", message="改运费", base=2)
     """
 
     # One lock per history folder in this process, shared by every store opened on it.
@@ -150,8 +152,12 @@ class VersionStore:
                 os.fsync(fh.fileno())
             return version
 
-    def check_base(self, key: str, base: int | None, text: str, *, author: str, message: str) -> None:
-        """Raise ConflictError (keeping `text` as a conflict version) unless `base` is the head."""
+    def check_base(self, key: str, base: int | None, text: str, *, author: str, message: str,
+                   normalize: Callable[[str], str] = str) -> None:
+        """Raise ConflictError (keeping `text` as a conflict version) unless `base` is the head.
+
+        `normalize` prepares both texts for the diff shown to the person (e.g. drops managed fields).
+        """
         with self.lock():
             head = self.head(key)
             if (head.n if head else None) == base:
@@ -161,15 +167,8 @@ class VersionStore:
             saved = self.append(key, text, status="conflict", author=author,
                                 message=f"冲突：基于 v{base} 的修改，当时最新为 v{head.n}。{message}".strip(),
                                 base=base)
-            diff = unified_diff(current, text, f"v{head.n}（当前）", f"v{saved.n}（您的修改）")
+            diff = unified_diff(normalize(current), normalize(text), f"v{head.n}（当前）", f"v{saved.n}（您的修改）")
             raise ConflictError(key, base, head.n, saved.n, diff)
-
-    def commit(self, key: str, text: str, *, base: int | None, status: str, author: str,
-               message: str) -> Version:
-        """Append a version edited from `base`; ConflictError if someone saved in between."""
-        with self.lock():
-            self.check_base(key, base, text, author=author, message=message)
-            return self.append(key, text, status=status, author=author, message=message, base=base)
 
     def diff(self, key: str, a: int, b: int) -> str:
         return unified_diff(self.text(key, a), self.text(key, b), f"v{a}", f"v{b}")

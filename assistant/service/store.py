@@ -1,0 +1,402 @@
+"""The feedback and audit store: every suggestion served and what the agent did with it.
+
+SQLite (WAL) by default, PostgreSQL by URL; the schema is managed by the Alembic migrations next to this
+module. Free text is masked with `mask_pii` before it is written.
+
+>>> store = FeedbackStore("sqlite:////var/lib/kefu/kefu.db")
+>>> store.migrate()
+>>> store.record_feedback(suggestion_id="3f2a9c1b7d4e", action="edited", final_text="亲，已为您登记退货",
+...                       reason=None, agent_id="a7")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    MetaData,
+    Select,
+    String,
+    Text,
+    TypeDecorator,
+    case,
+    create_engine,
+    distinct,
+    event,
+    func,
+    inspect,
+    select,
+    text,
+    true,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from assistant.errors import AssistantError
+from assistant.service.masking import mask_pii
+
+ACTIONS = ("shown", "accepted", "edited", "rejected")
+MAX_EDIT_CHARS = 4000  # longer texts are cut before the edit distance is computed
+_MIGRATIONS = Path(__file__).with_name("migrations")
+_WRITE = "kefu_write"  # execution option: this transaction will write
+_MIGRATION_LOCK = 0x6B656675  # PostgreSQL advisory lock key ("kefu") held while migrating
+
+
+class StoreError(AssistantError):
+    """The feedback store cannot do what was asked (database unreachable, not migrated, bad input)."""
+
+
+class UnknownSuggestionError(StoreError):
+    """Feedback names a suggestion id the store has not recorded."""
+
+
+class InvalidActionError(StoreError, ValueError):
+    """A feedback action other than shown, accepted, edited or rejected."""
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance in characters, each text cut to `MAX_EDIT_CHARS`.
+
+    Bit-parallel (Hyyrö 2003) on Python ints: one pass over `a` with whole-column bit operations, a few
+    milliseconds at the cap where the two-row dynamic programme takes seconds.
+    """
+    a, b = a[:MAX_EDIT_CHARS], b[:MAX_EDIT_CHARS]
+    if len(a) < len(b):
+        a, b = b, a
+    if not b:
+        return len(a)
+    match: dict[str, int] = {}
+    for i, ch in enumerate(b):
+        match[ch] = match.get(ch, 0) | 1 << i
+    mask = (1 << len(b)) - 1
+    last = 1 << (len(b) - 1)
+    plus, minus, score = mask, 0, len(b)  # vertical deltas of the current column: all +1 at first
+    for ch in a:
+        eq = match.get(ch, 0)
+        xv = eq | minus
+        xh = (((eq & plus) + plus) ^ plus) | eq
+        h_plus = (minus | ~(xh | plus)) & mask
+        h_minus = plus & xh
+        if h_plus & last:
+            score += 1
+        elif h_minus & last:
+            score -= 1
+        h_plus = ((h_plus << 1) | 1) & mask
+        h_minus = (h_minus << 1) & mask
+        plus = (h_minus | ~(xv | h_plus)) & mask
+        minus = h_plus & xv
+    return score
+
+
+def _utc(value: datetime) -> datetime:
+    """Naive datetimes are taken to be UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """UTC in, tz-aware UTC out on every backend (SQLite stores no zone, PostgreSQL answers in its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else _utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else _utc(value)
+
+
+# JSONB on PostgreSQL: plain json has no equality, so it could not be grouped or unnested in `stats`.
+JSONList = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_name)s",
+            "pk": "pk_%(table_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        }
+    )
+
+
+class SuggestionRow(Base):
+    __tablename__ = "suggestions"
+    __table_args__ = (Index(None, "created_at"), Index(None, "intent"))
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    request_id: Mapped[str] = mapped_column(String)
+    rank: Mapped[int]
+    style: Mapped[str] = mapped_column(String)
+    text: Mapped[str] = mapped_column(Text)
+    citations: Mapped[list[str]] = mapped_column(JSONList)
+    intent: Mapped[str] = mapped_column(String)
+    emotion: Mapped[str] = mapped_column(String)
+    handoff: Mapped[bool]
+    kb_version: Mapped[str] = mapped_column(String)
+    latency_ms: Mapped[float]
+    conversation_text: Mapped[str] = mapped_column(Text)
+    agent_id: Mapped[str | None] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+
+
+class FeedbackRow(Base):
+    __tablename__ = "feedback"
+    __table_args__ = (Index(None, "created_at"), Index(None, "suggestion_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    suggestion_id: Mapped[str] = mapped_column(String, ForeignKey("suggestions.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String)
+    final_text: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    agent_id: Mapped[str | None] = mapped_column(String)
+    edit_distance: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+
+
+def _as_dict(row: Base) -> dict[str, Any]:
+    out = {attr.key: getattr(row, attr.key) for attr in inspect(row).mapper.column_attrs}
+    out["created_at"] = out["created_at"].isoformat()
+    return out
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # SQLAlchemy, not the sqlite3 module, decides when transactions begin (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in ("busy_timeout = 30000", "journal_mode = WAL", "foreign_keys = ON"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # A deferred transaction that reads and then writes cannot take the write lock if another connection
+    # committed in between (SQLITE_BUSY_SNAPSHOT, which busy_timeout does not retry), so writers lock first.
+    immediate = connection.get_execution_options().get(_WRITE)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    database = url.database or ""
+    if database in ("", ":memory:"):
+        # One shared connection, or every pooled connection would see its own empty database (tests only).
+        engine = create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
+    else:
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+    event.listen(engine, "connect", _sqlite_connect)
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _limit(limit: int) -> int:
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    return limit
+
+
+class FeedbackStore:
+    """Suggestions served and feedback events, safe to share between the server's threads.
+
+    One engine per store; every call runs in its own short transaction.
+    """
+
+    def __init__(self, url: str) -> None:
+        try:
+            parsed = make_url(url)
+            self._engine = (
+                _sqlite_engine(parsed)
+                if parsed.get_backend_name() == "sqlite"
+                else create_engine(parsed, pool_pre_ping=True)
+            )
+        except ArgumentError as exc:
+            raise StoreError(
+                f"feedback store URL {url!r} is not usable ({exc}); give e.g. sqlite:////path/to/kefu.db "
+                "or postgresql+psycopg://user:password@host:5432/dbname"
+            ) from exc
+        self.url = parsed.render_as_string(hide_password=True)
+        self._read = sessionmaker(self._engine, expire_on_commit=False)
+        self._write = sessionmaker(self._engine.execution_options(**{_WRITE: True}), expire_on_commit=False)
+
+    def __repr__(self) -> str:
+        return f"FeedbackStore({self.url!r})"
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except DBAPIError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+            raise StoreError(
+                f"feedback store {self.url}: {reason}; check that the database is reachable "
+                "and migrated (FeedbackStore.migrate)"
+            ) from exc
+
+    @contextmanager
+    def _session(self, *, write: bool = False) -> Iterator[Session]:
+        with self._errors(), (self._write if write else self._read).begin() as session:
+            yield session
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration; a no-op when it is there, safe to run concurrently."""
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        with self._errors(), self._engine.execution_options(**{_WRITE: True}).begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._engine.dispose()
+
+    def ping(self) -> bool:
+        try:
+            with self._engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except DBAPIError:
+            return False
+        return True
+
+    def record_suggestion(
+        self,
+        *,
+        request_id: str,
+        suggestion_id: str,
+        rank: int,
+        style: str,
+        text: str,
+        citations: list[str],
+        intent: str,
+        emotion: str,
+        handoff: bool,
+        kb_version: str,
+        latency_ms: float,
+        conversation_text: str,
+        agent_id: str | None,
+    ) -> None:
+        """Store one suggestion served, its text and the conversation masked."""
+        with self._session(write=True) as session:
+            if session.get(SuggestionRow, suggestion_id) is not None:
+                raise StoreError(f"suggestion id {suggestion_id!r} is already recorded; ids must be unique")
+            session.add(
+                SuggestionRow(
+                    id=suggestion_id,
+                    request_id=request_id,
+                    rank=rank,
+                    style=style,
+                    text=mask_pii(text),
+                    citations=list(citations),
+                    intent=intent,
+                    emotion=emotion,
+                    handoff=handoff,
+                    kb_version=kb_version,
+                    latency_ms=latency_ms,
+                    conversation_text=mask_pii(conversation_text),
+                    agent_id=agent_id,
+                )
+            )
+
+    def record_feedback(
+        self,
+        *,
+        suggestion_id: str,
+        action: str,
+        final_text: str | None,
+        reason: str | None,
+        agent_id: str | None,
+    ) -> dict[str, Any]:
+        """Store what the agent did with a suggestion; returns the stored row.
+
+        `edit_distance` is between the stored (masked) suggestion and the masked text sent, None without one.
+        """
+        if action not in ACTIONS:
+            raise InvalidActionError(f"feedback action {action!r} is not one of {', '.join(ACTIONS)}")
+        sent = None if final_text is None else mask_pii(final_text)
+        with self._session(write=True) as session:
+            suggested = session.scalar(select(SuggestionRow.text).where(SuggestionRow.id == suggestion_id))
+            if suggested is None:
+                raise UnknownSuggestionError(
+                    f"no suggestion with id {suggestion_id!r} was recorded; send feedback only for "
+                    "suggestions the service returned"
+                )
+            row = FeedbackRow(
+                suggestion_id=suggestion_id,
+                action=action,
+                final_text=sent,
+                reason=None if reason is None else mask_pii(reason),
+                agent_id=agent_id,
+                edit_distance=None if sent is None else edit_distance(suggested, sent),
+            )
+            session.add(row)
+            session.flush()
+            return _as_dict(row)
+
+    def feedback_rows(self, *, suggestion_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Feedback events, newest first."""
+        stmt = select(FeedbackRow).order_by(FeedbackRow.created_at.desc(), FeedbackRow.id.desc())
+        if suggestion_id is not None:
+            stmt = stmt.where(FeedbackRow.suggestion_id == suggestion_id)
+        with self._session() as session:
+            return [_as_dict(row) for row in session.scalars(stmt.limit(_limit(limit)))]
+
+    def suggestion_rows(self, *, limit: int = 100, since: datetime | None = None) -> list[dict[str, Any]]:
+        """Suggestions served (at or after `since`, naive meaning UTC), newest first."""
+        stmt = select(SuggestionRow).order_by(SuggestionRow.created_at.desc(), SuggestionRow.id.desc())
+        if since is not None:
+            stmt = stmt.where(SuggestionRow.created_at >= since)
+        with self._session() as session:
+            return [_as_dict(row) for row in session.scalars(stmt.limit(_limit(limit)))]
+
+    def stats(self, *, since: datetime | None = None) -> list[dict[str, Any]]:
+        """Counts per intent and per cited document of the suggestions served at or after `since`.
+
+        One dict per key: `{"by": "intent" | "doc", "key", "served", "shown", "accepted", "edited",
+        "rejected"}`, where each action counts the suggestions with at least one such event. Intents come
+        first, then documents, each by most served.
+        """
+        if self._engine.dialect.name == "postgresql":
+            cited = func.jsonb_array_elements_text(SuggestionRow.citations).table_valued("value")
+        else:
+            cited = func.json_each(SuggestionRow.citations).table_valued("value")
+        queries = {
+            "intent": self._counts(SuggestionRow.intent, since).select_from(SuggestionRow),
+            "doc": self._counts(cited.c.value, since).select_from(SuggestionRow).join(cited, true()),
+        }
+        out: list[dict[str, Any]] = []
+        with self._session() as session:
+            for by, stmt in queries.items():
+                stmt = stmt.outerjoin(FeedbackRow, FeedbackRow.suggestion_id == SuggestionRow.id)
+                rows = [{"by": by, **row._asdict()} for row in session.execute(stmt)]
+                out += sorted(rows, key=lambda r: (-r["served"], str(r["key"])))
+        return out
+
+    @staticmethod
+    def _counts(key: ColumnElement[Any], since: datetime | None) -> Select[Any]:
+        served = func.count(distinct(SuggestionRow.id)).label("served")
+        per_action = [
+            func.count(distinct(case((FeedbackRow.action == action, SuggestionRow.id)))).label(action)
+            for action in ACTIONS
+        ]
+        stmt = select(key.label("key"), served, *per_action).group_by(key)
+        return stmt if since is None else stmt.where(SuggestionRow.created_at >= since)
