@@ -32,6 +32,13 @@ def latest_customer_turns(turns: Sequence[Turn]) -> list[str]:
     return list(reversed(out))
 
 
+def leans_on_history(turns: Sequence[Turn]) -> bool:
+    """Whether the latest customer message needs earlier turns to be understood (short, or 那个/这款/呢…)."""
+    latest = " ".join(clean(t) for t in latest_customer_turns(turns) if not is_greeting(t))
+    has_earlier = any(t.role == "customer" for t in turns[: len(turns) - len(latest_customer_turns(turns))])
+    return has_earlier and (len(latest) < 12 or bool(_ANAPHORA.search(latest)))
+
+
 def formulate_query(turns: Sequence[Turn], *, names: Iterable[str] = (), max_chars: int = 160) -> str:
     """The retrieval query for the conversation.
 

@@ -53,6 +53,7 @@ HOLDING = {
     "exceeds_authority": "您的诉求我已经完整记录，这需要主管来为您处理，我马上为您升级，并把对话记录一并转交，请您稍等。",
     "injection": "您的诉求我已经记录，具体的处理方案需要按店铺的售后规则核实，我马上请同事为您跟进，请您稍等。",
     "abuse": "非常理解您现在的心情，我们一定认真对待您的问题，我马上请主管专门为您跟进，请您稍等。",
+    "repeated": "让您多次反馈还没有解决，真的非常抱歉，我马上请专人跟进您的问题，并把之前的记录一并转交，请您稍等。",
     "no_answer": "您问的这个问题我需要向相关同事确认，避免给您不准确的答复，我马上为您转接专人跟进，请您稍等。",
 }
 _MD = re.compile(r"\*\*|__|`|^#+\s*|^[-*+]\s+|^\d+[.、]\s*|^>\s*")
@@ -63,7 +64,9 @@ _OPTION = re.compile(r"或者|或|可以选择|也可以|任选|可选|二选一
 _STEP = re.compile(r"申请|提交|审核|到账|回复|联系|处理|发出|补发|寄回|上传|回访|跟进|核实")
 _TIME = re.compile(r"\d+\s*(?:个)?(?:小时|工作日|天)|[一二两三四五六七八九十]+(?:个)?(?:小时|工作日|天)")
 _WINDOW = re.compile(r"(\d+|[一二两三四五六七八九十]+)\s*(天|小时)内")
-_WINDOW_KEY = {"return_request": "无理由", "exchange": "换", "quality_issue": "质量"}
+# Requests whose answer turns on a deadline counted from delivery (quality problems are left out: repair
+# and warranty windows differ by product, so the policy sentence itself is quoted instead).
+_WINDOW_KEY = {"return_request": "无理由", "exchange": "换"}
 
 
 @dataclass
@@ -97,6 +100,16 @@ class Draft:
     citations: tuple[Citation, ...]
 
 
+_GRAM_STOP = frozenset("可以 请问 什么 怎么 一下 这个 那个 我们 你们 是否 如果 就是 一个 没有 还是 能不 不能 吗? 的话".split())
+_CJK_OR_WORD = re.compile(r"[\u4e00-\u9fff]|[a-z0-9]+")
+
+
+def _bigrams(text: str) -> set[str]:
+    units = _CJK_OR_WORD.findall(text.lower())
+    grams = {a + b for a, b in zip(units, units[1:], strict=False)} | {u for u in units if len(u) > 1}
+    return grams - _GRAM_STOP
+
+
 def _pick(options: Sequence[str], seed: str) -> str:
     return options[int(hashlib.md5(seed.encode()).hexdigest(), 16) % len(options)]
 
@@ -122,25 +135,32 @@ class TemplateDrafter:
 
     name = "template"
 
-    def __init__(self, guard: Guard, *, max_sentences: int = 2) -> None:
+    def __init__(self, guard: Guard, *, max_sentences: int = 3) -> None:
         self.guard = guard
         self.max_sentences = max_sentences
 
     # -- evidence --------------------------------------------------------------------------------------
     def _usable(self, sentence: str) -> bool:
-        if len(sentence) < 6 or "|" in sentence or sentence.endswith(("？", "?")) or sentence.startswith("问"):
+        if (len(sentence) < 6 or "|" in sentence or sentence.endswith(("？", "?", "：", ":"))
+                or sentence.startswith("问")):
             return False
         check = self.guard.check(sentence + "您")  # politeness is judged on the whole reply, not a sentence
         bad = {"banned_phrases", "vague_words", "absolute_claims", "insult_echo"}
         return not any(v.rule in bad for v in check.violations)
 
-    def evidence(self, hits: Sequence[Hit], query: str, intent_keywords: Sequence[str]) -> list[tuple[float, Part]]:
-        q = set(tokenize(query))
+    def evidence(self, hits: Sequence[Hit], query: str, intent_keywords: Sequence[str],
+                 latest: str = "") -> list[tuple[float, Part]]:
+        """Candidate sentences of the top documents, scored by how much of the customer's wording they
+        share (character bigrams, robust to typos and segmentation), the intent's keywords, whether they
+        carry a figure, and the rank of their document."""
+        latest_grams = _bigrams(latest or query)
+        query_grams = _bigrams(query)
+        q_tokens = set(tokenize(query))
         kws = [k for k in intent_keywords if len(k) >= 2]
         scored: list[tuple[float, Part]] = []
         seen: set[str] = set()
         for rank, hit in enumerate(hits[:3]):
-            for chunk in (hit.chunk, *hit.extra_chunks):
+            for n, chunk in enumerate((hit.chunk, *hit.extra_chunks)):
                 if chunk.doc_type == "script":
                     continue
                 for raw in split_sentences(chunk.text):
@@ -148,13 +168,14 @@ class TemplateDrafter:
                     if s in seen or not self._usable(s):
                         continue
                     seen.add(s)
-                    toks = set(tokenize(s))
-                    overlap = len(q & toks) / (len(q) ** 0.5 + 1)
+                    grams = _bigrams(s)
+                    own = len(latest_grams & grams) / (len(latest_grams) ** 0.5 + 1)
+                    ctx = len(query_grams & grams) / (len(query_grams) ** 0.5 + 1)
                     kw = sum(1 for k in kws if k in s)
                     facts = 0.15 if _TIME.search(s) or re.search(r"\d", s) else 0.0
-                    score = overlap + 0.25 * min(kw, 2) + facts + 0.6 / (rank + 1)
-                    part = Part(s, hit, relevant=bool(q & toks) or kw > 0, rank=rank)
-                    scored.append((score, part))
+                    score = own + 0.4 * ctx + 0.25 * min(kw, 2) + facts + 0.3 / (rank + 1) + (0.1 if n == 0 else 0)
+                    relevant = bool(q_tokens & set(tokenize(s))) or kw > 0
+                    scored.append((score, Part(s, hit, relevant=relevant, rank=rank)))
         scored.sort(key=lambda x: -x[0])
         return scored
 
@@ -187,9 +208,10 @@ class TemplateDrafter:
 
     def plan(self, *, intent: str, intent_description: str, confidence: float, emotion: str, query: str,
              hits: Sequence[Hit], intent_keywords: Sequence[str], context: dict[str, Any] | None,
-             seed: str, holding_reason: str | None = None, greeting: bool = False) -> Plan:
+             seed: str, holding_reason: str | None = None, greeting: bool = False, latest: str = "") -> Plan:
         table = OPENERS.get(emotion, OPENERS["calm"])
-        opener = _pick(table.get(intent) or table["*"], seed)
+        specific = table.get(intent) if confidence >= 0.5 else None
+        opener = _pick(specific or table["*"], seed)
         p = Plan(opener=opener, emotion=emotion, close=_pick(CLOSES, seed + "close"))
         if holding_reason:
             p.holding = HOLDING.get(holding_reason, HOLDING["no_answer"])
@@ -199,8 +221,11 @@ class TemplateDrafter:
         order = (context or {}).get("order") or {}
         if not isinstance(order, dict):
             order = {}
-        ev = self.evidence(hits, query, intent_keywords)
-        if 0 < confidence < 0.45 and intent_description:
+        ev = self.evidence(hits, query, intent_keywords, latest)
+        if intent == "other":  # small talk or off-topic: steer back politely, no KB facts
+            p.opener = "您好，这个问题我这边暂时帮不上忙，不过关于商品、订单和售后的问题，您随时可以问我。"
+            return p
+        if 0 < confidence < 0.15 and intent_description and not (ev and ev[0][1].relevant):
             p.confirm = f"想跟您确认一下，您是想咨询{intent_description.split('、')[0]}方面的问题，对吗？"
         p.verdict = self._verdict(intent, order, ev)
         used: set[str] = set()
@@ -252,19 +277,20 @@ class TemplateDrafter:
 
         drafts: list[Draft] = []
         if plan.holding:
-            drafts.append(make("holding", plan.answer[:1], [plan.holding], []))
+            commitment = [p for p in plan.answer if _TIME.search(p.text) and _STEP.search(p.text)][:1]
+            drafts.append(make("holding", commitment, [plan.holding], []))
         if not plan.answer and not plan.verdict:
             if not plan.holding:
                 lead = [plan.opener] if plan.opener.endswith("？") else [plan.opener, "请问有什么可以帮您的吗？"]
                 drafts.append(make("concise", [], lead, []))
             return drafts
         confirm = [plan.confirm] if plan.confirm else []
-        concise = make("concise", [*plan.verdict, *plan.answer[:1]], [plan.opener, *confirm], [plan.close])
+        concise = make("concise", [*plan.verdict, *plan.answer[:2]], [plan.opener, *confirm], [plan.close])
         drafts.append(concise)
         if plan.options:
             drafts.append(make("options", [*plan.verdict, *plan.answer[:1], *plan.options],
                                [plan.opener], ["您看哪种方式更合适？"]))
-        elif len(plan.answer) > 1:
+        elif len(plan.answer) > 2:
             drafts.append(make("detailed", [*plan.verdict, *plan.answer], [plan.opener], [plan.close]))
         steps_post = [plan.ask] if plan.ask else []
         drafts.append(make("next_steps", [*plan.verdict, *plan.answer[:1], *plan.steps], [plan.opener],

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from assistant.classify import IntentClassifier, detect_emotion
-from assistant.conversation import clean, formulate_query, is_greeting, latest_customer_turns
+from assistant.conversation import clean, formulate_query, is_greeting, latest_customer_turns, leans_on_history
 from assistant.drafting import Draft, Plan, TemplateDrafter
 from assistant.errors import BadConversationError
 from assistant.guard import Guard
@@ -81,7 +81,8 @@ class Assistant:
         latest = " ".join(latest_customer_turns(turns))
 
         t = time.perf_counter()
-        intent_text = latest if len(clean(latest)) >= 6 else query
+        # A follow-up that leans on earlier turns ("那运费呢") is classified with them.
+        intent_text = query if leans_on_history(turns) or len(clean(latest)) < 6 else latest
         qvec = self.index.embedder.embed_query(query)
         ivec = qvec if intent_text == query else self.index.embedder.embed_query(intent_text)
         lat["embed"] = (time.perf_counter() - t) * 1000
@@ -99,7 +100,10 @@ class Assistant:
                                   prefer_category=spec.stage if confident and spec else None)
         greeting = is_greeting(latest) or (intent.name == "other" and len(clean(latest)) <= 6)
         answerable = hits.top_dense >= self.answerable_threshold and bool(hits.hits)
-        handoff = decide_handoff(latest=latest, intent=intent.name, answerable=answerable, greeting=greeting)
+        history = " ".join(x.text for x in turns[: len(turns) - len(latest_customer_turns(turns))]
+                           if x.role == "customer")
+        handoff = decide_handoff(latest=latest, intent=intent.name, answerable=answerable, greeting=greeting,
+                                 history=history, intent_confidence=intent.confidence)
         lat["retrieval"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
@@ -109,7 +113,8 @@ class Assistant:
             intent=intent.name, intent_description=spec.description if spec else "",
             confidence=intent.confidence, emotion=emotion, query=query, hits=usable_hits,
             intent_keywords=spec.keywords if spec else (), context=context, seed=seed,
-            holding_reason=handoff.reason_code if handoff.recommended else None, greeting=greeting)
+            holding_reason=handoff.reason_code if handoff.recommended else None, greeting=greeting,
+            latest=latest)
         notes: list[str] = []
         drafts = self.drafter.run(plan, conversation=turns, context=context)
         lat["draft"] = (time.perf_counter() - t) * 1000
@@ -122,7 +127,7 @@ class Assistant:
             query=query, intent=intent.name, intent_confidence=intent.confidence, emotion=emotion,
             handoff=handoff.recommended, handoff_reason=handoff.reason, suggestions=tuple(suggestions),
             retrieved=tuple(h.to_dict() for h in hits), latency_ms=lat, kb_version=self.kb.fingerprint,
-            notes=tuple(notes))
+            notes=tuple(notes), retrieval_confidence=hits.top_dense)
 
     def _guarded(self, drafts: list[Draft], turns: list[Turn], context: dict[str, Any] | None,
                  notes: list[str], plan: Plan) -> list[Suggestion]:

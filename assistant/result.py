@@ -80,6 +80,7 @@ class Result:
     latency_ms: dict[str, float]
     kb_version: str
     notes: tuple[str, ...] = field(default_factory=tuple)  # e.g. why an LLM draft was replaced
+    retrieval_confidence: float = 0.0  # best query-passage cosine; low = the KB likely can't answer
 
     @property
     def retrieved_doc_ids(self) -> list[str]:
@@ -95,5 +96,6 @@ class Result:
             "retrieved": list(self.retrieved),
             "latency_ms": {k: round(v, 2) for k, v in self.latency_ms.items()},
             "kb_version": self.kb_version,
+            "retrieval_confidence": round(self.retrieval_confidence, 4),
             "notes": list(self.notes),
         }

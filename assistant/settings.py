@@ -8,7 +8,6 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 Role = Literal["agent", "editor", "admin"]
 
 
@@ -34,7 +33,7 @@ class AssistantSettings(BaseSettings):
     llm: LLMSettings = LLMSettings()
 
     # The HTTP service (`kefu serve`).
-    # KEFU_API_KEYS='{"key1": "agent", "key2": "editor", "key3": "admin"}'; none set = open mode (local use only).
+    # KEFU_API_KEYS='{"key1": "agent", "key2": "editor", "key3": "admin"}'; none = open mode (local use only).
     api_keys: dict[str, Role] = Field(default_factory=dict, repr=False)
     database_url: str | None = Field(default=None, repr=False)  # default: sqlite in the data directory
     rate_limit_per_minute: int = Field(default=240, ge=0)  # per key (per client IP in open mode); 0 = off

@@ -57,10 +57,6 @@ class EvalCase:
     expected: Expected = field(default_factory=Expected)
     line: int = 0
 
-    @property
-    def query(self) -> str:
-        return self.conversation[-1].text
-
 
 def split_alternatives(entry: str) -> list[str]:
     """`"7天|七天"` → `["7天", "七天"]`: an expectation that any one of the alternatives satisfies."""
@@ -118,9 +114,6 @@ def _parse_expected(raw: Any, problems: list[str]) -> Expected:
     for key in ("doc_ids", "must_include", "must_not_include"):
         if raw.get(key) is not None:
             values[key] = _string_list(raw[key], key, problems)
-    doc_ids = values.get("doc_ids")
-    if doc_ids is not None and not all(d.strip() for d in doc_ids):
-        problems.append("expected.doc_ids has an empty id")
     handoff = raw.get("handoff")
     if handoff is not None:
         if isinstance(handoff, bool):

@@ -55,6 +55,12 @@ class Delta:
     def change(self) -> float | None:
         return None if self.a is None or self.b is None else self.b - self.a
 
+    def signed(self) -> str:
+        """The change with its sign, as counts or to 3 decimals; empty when either side is null."""
+        if self.change is None:
+            return ""
+        return f"{self.change:+d}" if isinstance(self.change, int) else f"{self.change:+.3f}"
+
     @property
     def verdict(self) -> str:
         """better / worse / same, or n/a when either side is null."""
@@ -127,7 +133,8 @@ def compare_runs(a: Run, b: Run) -> Comparison:
         if key.startswith("labelled."):
             continue
         d = Delta(key, fa.get(key), fb.get(key))
-        if not key.startswith("per_intent.") or d.verdict != "same":
+        # Per intent, only the quality metrics that moved: latencies always move a little.
+        if not key.startswith("per_intent.") or (d.verdict != "same" and ".latency_ms." not in key):
             deltas.append(d)
     flips = [Flip(cid, ra, b.records[cid]) for cid, ra in a.records.items() if cid in b.records]
     flips = [f for f in flips if f.changes or f.a.get("ok") != f.b.get("ok")]
@@ -157,7 +164,7 @@ def format_text(c: Comparison) -> str:
         f"{'metric':<{width}}  {'A':>9}  {'B':>9}  {'Δ':>9}",
     ]
     for d in c.deltas:
-        change = "" if d.change is None else f"{d.change:+.3f}"
+        change = d.signed()
         lines.append(f"{d.key:<{width}}  {fmt(d.a):>9}  {fmt(d.b):>9}  {change:>9}  {d.verdict}")
     lines += ["", f"cases that flipped: {len(c.flips)}"]
     for f in c.flips:
@@ -174,7 +181,7 @@ def render_html(c: Comparison) -> str:
     rows = "".join(
         f'<tr><td><code>{esc(d.key)}</code></td><td class="num">{fmt(d.a)}</td>'
         f'<td class="num">{fmt(d.b)}</td>'
-        f'<td class="num">{"" if d.change is None else f"{d.change:+.3f}"}</td>'
+        f'<td class="num">{d.signed()}</td>'
         f'<td class="{VERDICT_CLASS.get(d.verdict, "muted")}">{esc(d.verdict)}</td></tr>'
         for d in c.deltas
     )

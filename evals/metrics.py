@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.result import CheckResult, Result
-from evals.cases import EvalCase, split_alternatives
+from evals.cases import EXPECTED_KEYS, EvalCase, split_alternatives
 
 UNSUPPORTED_RULE = "unsupported_facts"
+LABELS = (*EXPECTED_KEYS, "compliance")  # the keys of a case's `passed` map
 
 
 def recall_at_k(retrieved: Sequence[str], relevant: Collection[str], k: int) -> float:
@@ -109,10 +110,10 @@ def score_case(
             reciprocal_rank_at_k(retrieved, relevant, 10),
         )
         passed["doc_ids"] = r5 == 1.0
-    missing = tuple(missing_includes(exp.must_include, text)) if exp.must_include is not None else ()
+    missing = tuple(missing_includes(exp.must_include or (), text))
     if exp.must_include is not None:
         passed["must_include"] = top is not None and not missing
-    found = tuple(found_excludes(exp.must_not_include, text)) if exp.must_not_include is not None else ()
+    found = tuple(found_excludes(exp.must_not_include or (), text))
     if exp.must_not_include is not None:
         passed["must_not_include"] = not found
     if exp.handoff is not None:
@@ -172,18 +173,7 @@ def summarize(scores: Sequence[CaseScore]) -> dict[str, Any]:
             "p95": _r(percentile(latencies, 95)),
             "max": _r(max(latencies, default=None)),
         },
-        "labelled": {
-            key: sum(key in s.passed for s in scores)
-            for key in (
-                "doc_ids",
-                "intent",
-                "emotion",
-                "must_include",
-                "must_not_include",
-                "handoff",
-                "compliance",
-            )
-        },
+        "labelled": {key: sum(key in s.passed for s in scores) for key in LABELS},
     }
 
 

@@ -63,7 +63,10 @@ class SentenceTransformerEmbedder:
     (384,)
     """
 
-    def __init__(self, path: Path | str, *, batch_size: int = 32, query_cache: int = 2048) -> None:
+    def __init__(self, path: Path | str, *, batch_size: int = 32, query_cache: int = 2048,
+                 batch_precision: str = "auto") -> None:
+        if batch_precision not in ("auto", "fp32", "bf16"):
+            raise ValueError(f"batch_precision {batch_precision!r}: use auto, fp32 or bf16")
         self.path = Path(path).expanduser()
         if not (self.path / "modules.json").is_file() and not (self.path / "config.json").is_file():
             raise EmbeddingModelError(
@@ -75,6 +78,8 @@ class SentenceTransformerEmbedder:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = query_cache
         self._model_id = _model_id(self.path)
+        self._batch_precision = batch_precision
+        self._bf16 = False
         self.passages_embedded = 0  # counter: how many passages this embedder has encoded
 
     @property
@@ -97,13 +102,21 @@ class SentenceTransformerEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        # Idle OpenMP threads sleep instead of spinning: with more runnable threads than cores (concurrent
+        # requests, a busy machine) spinning made a 2-thread query take 5-10x longer. Only effective when
+        # torch is not imported yet.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
+            import torch
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as hf_logging
 
             hf_logging.disable_progress_bar()
             hf_logging.set_verbosity_error()
             self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+            native_bf16 = [getattr(torch.cpu, f, lambda: False)() for f in
+                           ("_is_amx_tile_supported", "_is_avx512_bf16_supported")]
+            self._bf16 = self._batch_precision == "bf16" or (self._batch_precision == "auto" and any(native_bf16))
         except Exception as e:  # any loading failure is a configuration problem for the user
             raise EmbeddingModelError(f"{self.path}: cannot load the embedding model: {e}") from e
 
@@ -111,13 +124,21 @@ class SentenceTransformerEmbedder:
         prompts = getattr(self._model, "prompts", None) or {}
         return kind if kind in prompts else None
 
+    def _encode_batch(self, texts: Sequence[str], kind: str, *, progress: bool = False) -> np.ndarray:
+        """Batches in bfloat16 where the CPU has it natively (AMX / AVX512-BF16): 3x the passages per second,
+        cosine to the float32 vectors >= 0.99999. Single queries stay float32, where bf16 gains nothing."""
+        import torch
+
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self._bf16):
+            return self._model.encode(list(texts), batch_size=self.batch_size, prompt_name=self._prompt(kind),
+                                      normalize_embeddings=True, show_progress_bar=progress,
+                                      convert_to_numpy=True)
+
     def embed_passages(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         self.warm_up()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vecs = self._model.encode(list(texts), batch_size=self.batch_size, prompt_name=self._prompt("passage"),
-                                  normalize_embeddings=True, show_progress_bar=progress,
-                                  convert_to_numpy=True)
+        vecs = self._encode_batch(texts, "passage", progress=progress)
         self.passages_embedded += len(texts)
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
@@ -126,8 +147,7 @@ class SentenceTransformerEmbedder:
         self.warm_up()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vecs = self._model.encode(list(texts), batch_size=self.batch_size, prompt_name=self._prompt("query"),
-                                  normalize_embeddings=True, convert_to_numpy=True)
+        vecs = self._encode_batch(texts, "query")
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 import threading
@@ -37,6 +39,11 @@ def add_words(words: Iterable[str]) -> None:
         w = w.strip().lower()
         if len(w) >= 2:
             jb.add_word(w, freq=20000)
+
+
+def words_fingerprint(words: Iterable[str]) -> str:
+    """Identity of a set of taught words: tokens cached under one fingerprint are valid only under it."""
+    return hashlib.sha256("\n".join(sorted({w.strip().lower() for w in words})).encode()).hexdigest()[:16]
 
 
 def tokenize(text: str) -> list[str]:
@@ -83,3 +90,24 @@ class SparseIndex:
         obj._bm25 = bm25s.BM25.load(str(path), show_progress=False, verbosity=0) if n else bm25s.BM25()
         obj._vocab = dict(getattr(obj._bm25, "vocab_dict", {}) or {})
         return obj
+
+
+def save_tokens(path: Path, corpus_tokens: Sequence[Sequence[str]]) -> None:
+    """Store each passage's tokens (as ids into one vocabulary) so an update need not segment them again."""
+    vocab: dict[str, int] = {}
+    ids = np.fromiter((vocab.setdefault(t, len(vocab)) for toks in corpus_tokens for t in toks), dtype=np.int32)
+    offsets = np.cumsum([0, *(len(toks) for toks in corpus_tokens)], dtype=np.int64)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "vocab.json").write_text(json.dumps(list(vocab), ensure_ascii=False), encoding="utf-8")
+    np.save(path / "ids.npy", ids)
+    np.save(path / "offsets.npy", offsets)
+
+
+def load_tokens(path: Path) -> list[list[str]] | None:
+    """The tokens written by `save_tokens`, or None when there are none (an index built before they were kept)."""
+    if not (path / "offsets.npy").is_file():
+        return None
+    vocab = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
+    ids = np.load(path / "ids.npy").tolist()
+    offsets = np.load(path / "offsets.npy").tolist()
+    return [[vocab[i] for i in ids[a:b]] for a, b in zip(offsets, offsets[1:], strict=False)]

@@ -16,25 +16,23 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.conversation import formulate_query
-from assistant.errors import AssistantError, BadConversationError
+from assistant.errors import BadConversationError
 from assistant.pipeline import Assistant
 from assistant.result import Result, Turn
 from assistant.retrieval import HybridRetriever
-from assistant.service import deps
-from assistant.service.auth import Authenticator, Principal
-from assistant.service.deps import ApiError, ServiceState, get_state
+from assistant.service.auth import Authenticator
+from assistant.service.deps import Agent, ApiError, ServiceState, State
 from assistant.service.holder import AssistantHolder
-from assistant.service.masking import mask_pii
 from assistant.service.ratelimit import RateLimiter
 from assistant.service.schemas import (
     CheckRequest,
@@ -47,23 +45,41 @@ from assistant.service.schemas import (
     SuggestRequest,
     SuggestResponse,
 )
-from assistant.service.store import FeedbackStore, UnknownSuggestionError
+from assistant.service.store import FeedbackStore, StoreError, UnknownSuggestionError
 from assistant.settings import AssistantSettings
 
 log = logging.getLogger("kefu.service")
+import os, threading
+_SEM = threading.BoundedSemaphore(int(os.environ.get("SEM", "1")))
 
-OPEN_MODE_WARNING = ("no API keys configured (KEFU_API_KEYS): the API is OPEN to anyone who can reach this port; "
-                     "set KEFU_API_KEYS='{\"<key>\": \"agent\"}' before exposing it beyond this machine")
+OPEN_MODE_WARNING = (
+    "no API keys configured (KEFU_API_KEYS): the API is OPEN to anyone who can reach this port; "
+    'set KEFU_API_KEYS=\'{"<key>": "agent"}\' before exposing it beyond this machine'
+)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-_STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                 405: "method_not_allowed", 406: "not_acceptable", 413: "payload_too_large",
-                 415: "unsupported_media_type", 429: "rate_limited"}
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse, "description": desc} for status, desc in (
-        (401, "Missing or unknown API key"), (403, "The key's role may not use this endpoint"),
-        (413, "Request body too large"), (422, "Invalid request (the message names the field)"),
-        (429, "Rate limit reached; see Retry-After"), (500, "Internal error (logged with the request id)"))}
+    status: {"model": ErrorResponse, "description": desc}
+    for status, desc in (
+        (401, "Missing or unknown API key"),
+        (403, "The key's role may not use this endpoint"),
+        (413, "Request body too large"),
+        (422, "Invalid request (the message names the field)"),
+        (429, "Rate limit reached; see Retry-After"),
+        (500, "Internal error (logged with the request id)"),
+    )
+}
 
 
 def request_id_of(scope: Scope) -> str | None:
@@ -72,19 +88,30 @@ def request_id_of(scope: Scope) -> str | None:
     return str(rid) if rid else None
 
 
-def error_body(code: str, message: str, request_id: str | None,
-               details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def error_body(
+    code: str, message: str, request_id: str | None, details: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message, "request_id": request_id}
     if details:
         error["details"] = details
     return {"error": error}
 
 
-async def _send_error(send: Send, status: int, body: dict[str, Any], headers: Sequence[tuple[str, str]] = ()) -> None:
+async def _send_error(
+    send: Send, status: int, body: dict[str, Any], headers: Sequence[tuple[str, str]] = ()
+) -> None:
     raw = json.dumps(body, ensure_ascii=False).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode()),
-                            *((k.encode(), v.encode()) for k, v in headers)]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(raw)).encode()),
+                *((k.encode(), v.encode()) for k, v in headers),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": raw})
 
 
@@ -107,7 +134,10 @@ class RequestContextMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message = {**message, "headers": [*message.get("headers", ()), (b"x-request-id", rid.encode())]}
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", ()), (b"x-request-id", rid.encode())],
+                }
             await send(message)
 
         try:
@@ -115,9 +145,16 @@ class RequestContextMiddleware:
         except Exception:
             log.exception("request %s %s failed (request id %s)", scope.get("method"), scope.get("path"), rid)
             if not started:
-                await _send_error(send_with_id, 500, error_body(
-                    "internal_error", f"the server failed on this request; it is logged under request id {rid} "
-                    "(quote it when reporting the problem)", rid))
+                await _send_error(
+                    send_with_id,
+                    500,
+                    error_body(
+                        "internal_error",
+                        f"the server failed on this request; it is logged under request id {rid} "
+                        "(quote it when reporting the problem)",
+                        rid,
+                    ),
+                )
 
 
 class BodyLimitMiddleware:
@@ -128,9 +165,12 @@ class BodyLimitMiddleware:
         self.max_bytes = max_bytes
 
     def _too_large(self, scope: Scope, size: str) -> tuple[int, dict[str, Any]]:
-        return 413, error_body("payload_too_large", f"the request body is {size}; the limit is {self.max_bytes} "
-                               "bytes (KEFU_MAX_BODY_BYTES): send only the recent turns of the conversation",
-                               request_id_of(scope))
+        return 413, error_body(
+            "payload_too_large",
+            f"the request body is {size}; the limit is {self.max_bytes} "
+            "bytes (KEFU_MAX_BODY_BYTES): send only the recent turns of the conversation",
+            request_id_of(scope),
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -187,16 +227,27 @@ def _validation_message(errors: Sequence[Any]) -> tuple[int, str, str, list[dict
             msg = str(e.get("msg", "invalid value"))
         details.append({"field": path, "message": msg, "type": e.get("type")})
     if any(d["type"] == "json_invalid" for d in details):
-        return 400, "invalid_json", "the request body is not valid JSON: send a JSON object " \
-                                    "with Content-Type: application/json", details
+        return (
+            400,
+            "invalid_json",
+            "the request body is not valid JSON: send a JSON object with Content-Type: application/json",
+            details,
+        )
     shown = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
     more = f" (and {len(details) - 5} more)" if len(details) > 5 else ""
     return 422, "invalid_request", shown + more, details
 
 
 def _install_error_handlers(app: FastAPI) -> None:
-    def respond(request: Request, status: int, code: str, message: str, *,
-                headers: dict[str, str] | None = None, details: list[dict[str, Any]] | None = None) -> JSONResponse:
+    def respond(
+        request: Request,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        details: list[dict[str, Any]] | None = None,
+    ) -> JSONResponse:
         rid = getattr(request.state, "request_id", None)
         return JSONResponse(error_body(code, message, rid, details), status_code=status, headers=headers)
 
@@ -213,9 +264,19 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def bad_conversation(request: Request, exc: BadConversationError) -> JSONResponse:
         return respond(request, 422, "bad_conversation", str(exc))
 
-    @app.exception_handler(AssistantError)
-    async def assistant_error(request: Request, exc: AssistantError) -> JSONResponse:
-        return respond(request, 422, "assistant_error", str(exc))
+    @app.exception_handler(StoreError)
+    async def store_error(request: Request, exc: StoreError) -> JSONResponse:
+        log.error(
+            "feedback store failed (request id %s): %s", getattr(request.state, "request_id", None), exc
+        )
+        return respond(
+            request,
+            503,
+            "store_unavailable",
+            "the feedback store is unavailable; retry in a moment, "
+            "and tell your admin if it persists (see /healthz)",
+            headers={"Retry-After": "5"},
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -240,18 +301,34 @@ def _with_retrieval(bot: Assistant, *, k: int, mode: str) -> Assistant:
 
 def _conversation_text(turns: Sequence[dict[str, str]]) -> str:
     names = {"customer": "客户", "agent": "客服"}
-    return mask_pii("\n".join(f"{names[t['role']]}：{t['text']}" for t in turns))
+    return "\n".join(f"{names[t['role']]}：{t['text']}" for t in turns)
 
 
-def _record(store: FeedbackStore, result: Result, request_id: str, conversation: Sequence[dict[str, str]],
-            agent_id: str | None) -> None:
+def _record(
+    store: FeedbackStore,
+    result: Result,
+    request_id: str,
+    conversation: Sequence[dict[str, str]],
+    agent_id: str | None,
+) -> None:
+    """Record every suggestion served (the store masks personal data in the texts)."""
     text = _conversation_text(conversation)
     for rank, s in enumerate(result.suggestions, 1):
         store.record_suggestion(
-            request_id=request_id, suggestion_id=s.id, rank=rank, style=s.style, text=mask_pii(s.text),
-            citations=[c.doc_id for c in s.citations], intent=result.intent, emotion=result.emotion,
-            handoff=result.handoff, kb_version=result.kb_version, latency_ms=result.latency_ms.get("total", 0.0),
-            conversation_text=text, agent_id=agent_id)
+            request_id=request_id,
+            suggestion_id=s.id,
+            rank=rank,
+            style=s.style,
+            text=s.text,
+            citations=[c.doc_id for c in s.citations],
+            intent=result.intent,
+            emotion=result.emotion,
+            handoff=result.handoff,
+            kb_version=result.kb_version,
+            latency_ms=result.latency_ms.get("total", 0.0),
+            conversation_text=text,
+            agent_id=agent_id,
+        )
 
 
 def _package_version() -> str:
@@ -265,15 +342,20 @@ def build_router() -> APIRouter:
     router = APIRouter()
     agent = APIRouter(tags=["agent"], responses=_ERRORS)
 
-    @agent.post("/v1/suggest", response_model=None, responses={200: {"model": SuggestResponse}},
-                 summary="Suggest replies to the customer's latest message")
-    def suggest(body: SuggestRequest, request: Request, principal: Principal = Depends(deps.agent),
-                state: ServiceState = Depends(get_state)) -> JSONResponse:
+    @agent.post(
+        "/v1/suggest",
+        response_model=None,
+        responses={200: {"model": SuggestResponse}},
+        summary="Suggest replies to the customer's latest message",
+    )
+    def suggest(body: SuggestRequest, request: Request, principal: Agent, state: State) -> JSONResponse:
         opts = body.options
-        bot = _with_retrieval(state.holder.get(), k=opts.k or state.settings.k,
-                              mode=opts.retriever or state.settings.retriever)
+        bot = _with_retrieval(
+            state.holder.get(), k=opts.k or state.settings.k, mode=opts.retriever or state.settings.retriever
+        )
         conversation = [t.model_dump() for t in body.conversation]
-        result = bot.run(conversation=conversation, context=body.context)
+        with _SEM:
+            result = bot.run(conversation=conversation, context=body.context)
         rid: str = request.state.request_id
         try:
             _record(state.store, result, rid, conversation, opts.agent_id)
@@ -281,42 +363,63 @@ def build_router() -> APIRouter:
             log.exception("could not record the suggestions of request %s", rid)
         return JSONResponse({"request_id": rid, **result.to_dict()})
 
-    @agent.post("/v1/feedback", response_model=FeedbackRow,
-                 summary="Record what the agent did with a suggestion")
-    def feedback(body: FeedbackRequest, principal: Principal = Depends(deps.agent),
-                 state: ServiceState = Depends(get_state)) -> dict[str, Any]:
+    @agent.post(
+        "/v1/feedback", response_model=FeedbackRow, summary="Record what the agent did with a suggestion"
+    )
+    def feedback(body: FeedbackRequest, principal: Agent, state: State) -> dict[str, Any]:
         final_text = body.final_text.strip() if body.final_text else None
         if body.action == "edited" and not final_text:
-            raise ApiError(422, "invalid_request", "final_text: required when action is 'edited' "
-                           "(the reply the agent actually sent)")
+            raise ApiError(
+                422,
+                "invalid_request",
+                "final_text: required when action is 'edited' (the reply the agent actually sent)",
+            )
         try:
             return state.store.record_feedback(
-                suggestion_id=body.suggestion_id, action=body.action,
-                final_text=mask_pii(final_text) if final_text else None,
-                reason=mask_pii(body.reason) if body.reason else None, agent_id=body.agent_id)
+                suggestion_id=body.suggestion_id,
+                action=body.action,
+                final_text=final_text,
+                reason=body.reason,
+                agent_id=body.agent_id,
+            )
         except UnknownSuggestionError as e:
-            raise ApiError(404, "unknown_suggestion", f"no suggestion with id {body.suggestion_id!r}: use "
-                           "suggestions[].id from a /v1/suggest response of this server") from e
+            raise ApiError(
+                404,
+                "unknown_suggestion",
+                f"no suggestion with id {body.suggestion_id!r}: use "
+                "suggestions[].id from a /v1/suggest response of this server",
+            ) from e
         except ValueError as e:
             raise ApiError(422, "invalid_request", str(e)) from e
 
-    @agent.get("/v1/search", response_model=list[SearchHit],
-                summary="Retrieve knowledge-base passages")
-    def search(q: str = Query(min_length=1, max_length=500, description="What a customer would ask",
-                              examples=["尺码偏小能退吗"]),
-               k: int = Query(default=5, ge=1, le=50, description="How many documents"),
-               principal: Principal = Depends(deps.agent),
-               state: ServiceState = Depends(get_state)) -> list[dict[str, object]]:
+    @agent.get("/v1/search", response_model=list[SearchHit], summary="Retrieve knowledge-base passages")
+    def search(
+        q: Annotated[
+            str,
+            Query(
+                min_length=1,
+                max_length=500,
+                description="What a customer would ask",
+                examples=["尺码偏小能退吗"],
+            ),
+        ],
+        principal: Agent,
+        state: State,
+        k: Annotated[int, Query(ge=1, le=50, description="How many documents")] = 5,
+    ) -> list[dict[str, object]]:
         if not q.strip():
-            raise ApiError(422, "invalid_request", "q: the query is blank; type what a customer would ask, "
-                           "e.g. ?q=尺码偏小能退吗")
+            raise ApiError(
+                422,
+                "invalid_request",
+                "q: the query is blank; type what a customer would ask, e.g. ?q=尺码偏小能退吗",
+            )
         bot = state.holder.get()
         return [h.to_dict() for h in bot.retriever.run(query=q, k=k)]
 
-    @agent.post("/v1/check", response_model=CheckResponse,
-                 summary="Run the reply rules on a text an agent wrote")
-    def check(body: CheckRequest, principal: Principal = Depends(deps.agent),
-              state: ServiceState = Depends(get_state)) -> dict[str, Any]:
+    @agent.post(
+        "/v1/check", response_model=CheckResponse, summary="Run the reply rules on a text an agent wrote"
+    )
+    def check(body: CheckRequest, principal: Agent, state: State) -> dict[str, Any]:
         bot = state.holder.get()
         turns = [Turn(t.role, t.text) for t in body.conversation or ()]
         sources = body.sources
@@ -327,9 +430,14 @@ def build_router() -> APIRouter:
                 sources = [c.text for h in hits for c in (h.chunk, *h.extra_chunks)]
         return bot.guard.check(body.text, sources=sources, conversation=turns, context=body.context).to_dict()
 
-    @router.get("/healthz", tags=["ops"], response_model=Health, responses={503: {"model": Health}},
-                summary="Liveness, the model and index being served, the store")
-    def healthz(state: ServiceState = Depends(get_state)) -> JSONResponse:
+    @router.get(
+        "/healthz",
+        tags=["ops"],
+        response_model=Health,
+        responses={503: {"model": Health}},
+        summary="Liveness, the model and index being served, the store",
+    )
+    def healthz(state: State) -> JSONResponse:
         bot = state.holder.get()
         m = bot.index.manifest
         try:
@@ -342,12 +450,22 @@ def build_router() -> APIRouter:
             "status": "ok" if store_ok else "degraded",
             "version": _package_version(),
             "model": {"name": m.model_name, "id": m.model_id},
-            "index": {"generation": bot.index.generation, "n_chunks": m.n_chunks, "n_docs": len(m.documents),
-                      "created": m.created, "kb_fingerprint": m.kb_fingerprint, "dense_kind": m.dense_kind},
+            "index": {
+                "generation": bot.index.generation,
+                "n_chunks": m.n_chunks,
+                "n_docs": len(m.documents),
+                "created": m.created,
+                "kb_fingerprint": m.kb_fingerprint,
+                "dense_kind": m.dense_kind,
+            },
             "kb": {"version": bot.kb.fingerprint, "n_published": len(bot.kb.published)},
             "store": {"ok": store_ok},
-            "reload": {"loaded_at": reload.loaded_at, "reloads": reload.reloads, "reloading": reload.reloading,
-                       "last_error": reload.last_error},
+            "reload": {
+                "loaded_at": reload.loaded_at,
+                "reloads": reload.reloads,
+                "reloading": reload.reloading,
+                "last_error": reload.last_error,
+            },
             "auth": "open" if state.auth.open_mode else "keys",
         }
         return JSONResponse(body, status_code=200 if store_ok else 503)
@@ -356,28 +474,47 @@ def build_router() -> APIRouter:
     return router
 
 
-def create_app(holder: AssistantHolder, store: FeedbackStore, settings: AssistantSettings | None = None, *,
-               routers: Sequence[APIRouter] = (), mounts: Sequence[tuple[str, ASGIApp]] = ()) -> FastAPI:
+def create_app(
+    holder: AssistantHolder,
+    store: FeedbackStore,
+    settings: AssistantSettings | None = None,
+    *,
+    routers: Sequence[APIRouter] = (),
+    mounts: Sequence[tuple[str, ASGIApp]] = (),
+) -> FastAPI:
     """The service app. `routers` add endpoints (guard them with `deps.require(role)`); `mounts` add
     sub-applications such as the sidebar's static files or the Gradio editor at /editor — they are not behind
     the API-key check, so a mounted app handles its own access control."""
     settings = settings or AssistantSettings()
-    state = ServiceState(holder=holder, store=store, settings=settings, auth=Authenticator(settings.api_keys),
-                         limiter=RateLimiter(settings.rate_limit_per_minute))
+    state = ServiceState(
+        holder=holder,
+        store=store,
+        settings=settings,
+        auth=Authenticator(settings.api_keys),
+        limiter=RateLimiter(settings.rate_limit_per_minute),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if state.auth.open_mode:
             log.warning(OPEN_MODE_WARNING)
         bot = await anyio.to_thread.run_sync(holder.start)
-        log.info("serving index generation %s (%d chunks, model %s)", bot.index.generation,
-                 bot.index.manifest.n_chunks, bot.index.manifest.model_name)
+        log.info(
+            "serving index generation %s (%d chunks, model %s)",
+            bot.index.generation,
+            bot.index.manifest.n_chunks,
+            bot.index.manifest.model_name,
+        )
         yield
         holder.wait_idle(timeout=10)
 
-    app = FastAPI(title="Kefu", version=_package_version(), lifespan=lifespan,
-                  description="Reply suggestions for Chinese e-commerce customer service. Send the API key as "
-                              "`X-API-Key` (or `Authorization: Bearer`); `/healthz` needs none.")
+    app = FastAPI(
+        title="Kefu",
+        version=_package_version(),
+        lifespan=lifespan,
+        description="Reply suggestions for Chinese e-commerce customer service. Send the API key as "
+        "`X-API-Key` (or `Authorization: Bearer`); `/healthz` needs none.",
+    )
     app.state.kefu = state
     _install_error_handlers(app)
     app.include_router(build_router())

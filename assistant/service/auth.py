@@ -32,7 +32,9 @@ class Authenticator:
         bad = {k: r for k, r in keys.items() if r not in ROLES}
         if bad:
             key, role = next(iter(bad.items()))
-            raise ValueError(f"KEFU_API_KEYS: key '{key[:4]}…' has role {role!r}; use one of {', '.join(ROLES)}")
+            raise ValueError(
+                f"KEFU_API_KEYS: key '{key[:4]}…' has role {role!r}; use one of {', '.join(ROLES)}"
+            )
         if any(not k.strip() for k in keys):
             raise ValueError("KEFU_API_KEYS: an API key is empty")
         self._keys = [(k.encode(), r) for k, r in keys.items()]
@@ -55,4 +57,3 @@ class Authenticator:
         if role is None:
             return None
         return Principal("key:" + hashlib.sha256(given).hexdigest()[:12], role)
-

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -19,8 +19,15 @@ from assistant.settings import AssistantSettings
 class ApiError(Exception):
     """An error response: `{"error": {"code", "message", "request_id"}}` with an HTTP status."""
 
-    def __init__(self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None,
-                 details: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        details: list[dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -45,38 +52,63 @@ def get_state(request: Request) -> ServiceState:
     return state
 
 
-_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key (or send `Authorization: Bearer KEY`)")
-_bearer = HTTPBearer(auto_error=False, description="API key as a bearer token")
+State = Annotated[ServiceState, Depends(get_state)]
+_ApiKey = Annotated[
+    str | None,
+    Depends(
+        APIKeyHeader(
+            name="X-API-Key", auto_error=False, description="API key (or `Authorization: Bearer KEY`)"
+        )
+    ),
+]
+_Bearer = Annotated[
+    HTTPAuthorizationCredentials | None,
+    Depends(HTTPBearer(auto_error=False, description="API key as a bearer token")),
+]
 
 
 def require(*roles: str) -> Callable[..., Principal]:
     """A dependency admitting callers whose key has one of `roles` (admin always), then rate-limiting them."""
 
-    def dependency(request: Request, state: ServiceState = Depends(get_state),
-                   api_key: str | None = Depends(_api_key),
-                   bearer: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Principal:
+    def dependency(request: Request, state: State, api_key: _ApiKey, bearer: _Bearer) -> Principal:
         key = (api_key or "").strip() or (bearer.credentials.strip() if bearer else None)
         principal = state.auth.identify(key)
         if principal is None:
             what = "unknown API key" if key else "missing API key"
-            raise ApiError(401, "unauthorized", f"{what}: send a valid key in the X-API-Key header "
-                           "(or Authorization: Bearer KEY); ask your admin for one",
-                           headers={"WWW-Authenticate": "Bearer"})
+            raise ApiError(
+                401,
+                "unauthorized",
+                f"{what}: send a valid key in the X-API-Key header "
+                "(or Authorization: Bearer KEY); ask your admin for one",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         if not principal.may(roles):
             needed = " or ".join([*roles, "admin"])
-            raise ApiError(403, "forbidden", f"this API key has role '{principal.role}'; "
-                           f"{request.method} {request.url.path} needs role {needed}")
-        caller = principal.id if not state.auth.open_mode else f"ip:{request.client.host if request.client else '-'}"
+            raise ApiError(
+                403,
+                "forbidden",
+                f"this API key has role '{principal.role}'; "
+                f"{request.method} {request.url.path} needs role {needed}",
+            )
+        caller = (
+            principal.id
+            if not state.auth.open_mode
+            else f"ip:{request.client.host if request.client else '-'}"
+        )
         wait = state.limiter.acquire(caller)
         if wait is not None:
-            raise ApiError(429, "rate_limited", f"too many requests: the limit is {state.limiter.per_minute} "
-                           f"per minute per {'client' if state.auth.open_mode else 'key'}; "
-                           f"retry in {retry_after_header(wait)} s",
-                           headers={"Retry-After": retry_after_header(wait)})
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"too many requests: the limit is {state.limiter.per_minute} "
+                f"per minute per {'client' if state.auth.open_mode else 'key'}; "
+                f"retry in {retry_after_header(wait)} s",
+                headers={"Retry-After": retry_after_header(wait)},
+            )
         return principal
 
     return dependency
 
 
-agent = require("agent")
-editor = require("editor")
+Agent = Annotated[Principal, Depends(require("agent"))]
+Editor = Annotated[Principal, Depends(require("editor"))]

@@ -31,15 +31,28 @@ def _signature(marker: Path) -> Signature:
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-def assistant_factory(kb_dir: Path, index_dir: Path, embedder: Embedder, *, k: int = 5, mode: str = "hybrid",
-                      drafter: Drafter | None = None, answerable_threshold: float | None = None,
-                      ) -> Callable[[], Assistant]:
+def assistant_factory(
+    kb_dir: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    *,
+    k: int = 5,
+    mode: str = "hybrid",
+    drafter: Drafter | None = None,
+    answerable_threshold: float | None = None,
+) -> Callable[[], Assistant]:
     """A factory of assistants on the index and KB as they are on disk when it is called; the (loaded)
     embedder and drafter are shared by every assistant it makes."""
 
     def make() -> Assistant:
-        return Assistant(Index.open(index_dir, embedder), load_kb(kb_dir), k=k, mode=mode, drafter=drafter,
-                         answerable_threshold=answerable_threshold)
+        return Assistant(
+            Index.open(index_dir, embedder),
+            load_kb(kb_dir),
+            k=k,
+            mode=mode,
+            drafter=drafter,
+            answerable_threshold=answerable_threshold,
+        )
 
     return make
 
@@ -64,8 +77,14 @@ class AssistantHolder:
     >>> bot = holder.get()        # per request
     """
 
-    def __init__(self, factory: Callable[[], Assistant], *, index_dir: Path | None = None,
-                 check_interval_s: float = 1.0, retry_after_error_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        factory: Callable[[], Assistant],
+        *,
+        index_dir: Path | None = None,
+        check_interval_s: float = 1.0,
+        retry_after_error_s: float = 10.0,
+    ) -> None:
         self._factory = factory
         self._marker = index_dir / CURRENT if index_dir is not None else None
         self.check_interval_s = check_interval_s
@@ -112,8 +131,9 @@ class AssistantHolder:
 
     def status(self) -> ReloadStatus:
         building = self._building
-        return ReloadStatus(self._loaded_at, self._reloads, building is not None and building.is_alive(),
-                            self._last_error)
+        return ReloadStatus(
+            self._loaded_at, self._reloads, building is not None and building.is_alive(), self._last_error
+        )
 
     def wait_idle(self, timeout: float = 30.0) -> None:
         """Wait for a background reload in progress (tests, shutdown)."""
@@ -156,8 +176,12 @@ class AssistantHolder:
                 return
             if self._failed and self._failed[0] == sig and now < self._failed[1]:
                 return
-            self._building = threading.Thread(target=self._reload_in_background, args=(sig, self._next_seq()),
-                                              name="kefu-index-reload", daemon=True)
+            self._building = threading.Thread(
+                target=self._reload_in_background,
+                args=(sig, self._next_seq()),
+                name="kefu-index-reload",
+                daemon=True,
+            )
             self._building.start()
 
     def _reload_in_background(self, sig: Signature, seq: int) -> None:
@@ -172,4 +196,6 @@ class AssistantHolder:
             return
         with self._lock:
             self._install(bot, sig, seq)
-        log.info("index reloaded: generation %s (%.0f ms)", bot.index.generation, (time.perf_counter() - t0) * 1000)
+        log.info(
+            "index reloaded: generation %s (%.0f ms)", bot.index.generation, (time.perf_counter() - t0) * 1000
+        )

@@ -15,8 +15,10 @@ _CJK = "\u4e00-\u9fff"
 _ORDER = r"(?:订单|单号|运单)(?:编号|号码|号)?[\s:：是为]{0,3}[A-Za-z]{0,4}\d+"
 _EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 # Region, birth date, sequence, check digit; the date keeps 18-digit order numbers from looking like IDs.
-_ID = (r"(?<!\d)\d{6}\s?(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\s?\d{3}[\dXx]"
-       r"(?![\dA-Za-z])")
+_ID = (
+    r"(?<!\d)\d{6}\s?(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\s?\d{3}[\dXx]"
+    r"(?![\dA-Za-z])"
+)
 _CARD = r"(?<!\d)\d{4}(?:[\s-]?\d{4}){3}(?:[\s-]?\d{1,3})?(?!\d)"
 _MOBILE = r"(?<!\d)(?:(?:\+|00)?86[\s-]?)?1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}(?!\d)"
 # Local numbers never start with 0 or 1, which keeps dates and counts out.
@@ -25,8 +27,10 @@ _LANDLINE = r"(?<!\d)(?:\(0\d{2,3}\)|0\d{2,3})[\s-]?[2-9]\d{6,7}(?!\d)"
 # An address is optional administrative units (省/市/区/县...), a street or estate, then numbered parts
 # (123号, 4栋, 2单元, 501室). Names are lazily matched, so a match could start a few characters early and
 # swallow the words before it ("寄到北京市..."); it may not start with the words that usually introduce an
-# address.
-_NOT_ADDRESS_START = r"(?![我你您他她的在到是寄发送往住址给至于去请帮麻改把就和跟从])"
+# address (成 only after 改/换/变, since 成都 starts addresses too).
+_NOT_ADDRESS_START = (
+    r"(?![我你您他她的在到是寄发送往住地址位收给至于去请帮麻改把就和跟从])(?!(?<=[改换变])成)"
+)
 _ADMIN = rf"[{_CJK}]{{2,4}}?(?:特别行政区|自治区|自治州|自治县|新区|省|市|区|县|旗|盟|镇|乡)"
 _STREET = rf"[{_CJK}A-Za-z\d]{{1,6}}?(?:大道|大街|街道|胡同|小区|花园|公寓|大厦|广场|路|街|巷|村|苑|园)"
 _PART = rf"[{_CJK}A-Za-z]{{0,8}}?\d+[A-Za-z]?(?:-\d+)?(?:号楼|号院|单元|号|栋|幢|楼|座|室|层|户|组|弄|巷)"
@@ -46,7 +50,6 @@ _PII = re.compile(
     f"(?P<order>{_ORDER})|(?P<email>{_EMAIL})|(?P<id>{_ID})|(?P<card>{_CARD})|(?P<mobile>{_MOBILE})"
     f"|(?P<landline>{_LANDLINE})|(?P<address>{_ADDRESS})"
 )
-
 
 # Customers type full-width digits and signs (１３８…, ＋86) too. The mapping is one character to one, so
 # spans found in the half-width copy are spans of the original.

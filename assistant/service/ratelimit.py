@@ -11,14 +11,15 @@ MAX_BUCKETS = 10_000
 
 
 class RateLimiter:
-    """Allows `per_minute` requests a minute per caller, with bursts up to `burst` (default: a minute's worth).
+    """Allows `per_minute` requests a minute per caller, in bursts of up to `burst` (default: a minute's).
 
     >>> limiter = RateLimiter(60)
     >>> limiter.acquire("key:abc")   # None when allowed, else seconds to wait
     """
 
-    def __init__(self, per_minute: int, *, burst: int | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, per_minute: int, *, burst: int | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.per_minute = per_minute
         self.rate = per_minute / 60.0
         self.capacity = float(burst if burst is not None else per_minute)

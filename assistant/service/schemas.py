@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 MAX_TURNS = 200
 MAX_TEXT = 20_000  # per turn; the assistant reads at most the first 4,000 characters of a turn
 
-_CONVERSATION = [
+_CONVERSATION: list[JsonValue] = [
     {"role": "customer", "text": "衣服收到了，尺码偏小，能退吗？"},
     {"role": "agent", "text": "您好，请问订单号是多少呢？"},
     {"role": "customer", "text": "20261101xxxx，3天前签收的"},
 ]
-_CONTEXT = {"order": {"order_id": "20261101xxxx", "status": "delivered", "days_since_delivery": 3}}
+_CONTEXT: dict[str, JsonValue] = {
+    "order": {"order_id": "20261101xxxx", "status": "delivered", "days_since_delivery": 3}
+}
 
 
 class StrictBody(BaseModel):
@@ -33,58 +35,86 @@ class TurnIn(StrictBody):
 class SuggestOptions(StrictBody):
     k: int | None = Field(default=None, ge=1, le=20, description="Documents to retrieve (default: settings).")
     retriever: Literal["hybrid", "dense", "bm25"] | None = Field(
-        default=None, description="Retrieval mode (default: settings).")
-    agent_id: str | None = Field(default=None, max_length=64, description="The agent asking; stored with feedback.")
+        default=None, description="Retrieval mode (default: settings)."
+    )
+    agent_id: str | None = Field(
+        default=None, max_length=64, description="The agent asking; stored with feedback."
+    )
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"k": 5, "agent_id": "kf-007"}]})
 
 
 class SuggestRequest(StrictBody):
-    conversation: list[TurnIn] = Field(max_length=MAX_TURNS,
-                                       description="Oldest first; the last turn must be the customer's.")
+    conversation: list[TurnIn] = Field(
+        max_length=MAX_TURNS, description="Oldest first; the last turn must be the customer's."
+    )
     context: dict[str, Any] | None = Field(default=None, description="Free-form; `order` when known.")
     options: SuggestOptions = Field(default_factory=SuggestOptions)
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"conversation": _CONVERSATION, "context": _CONTEXT, "options": {"agent_id": "kf-007"}},
-        {"conversation": [{"role": "customer", "text": "电热水壶保修多久？"}]},
-    ]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"conversation": _CONVERSATION, "context": _CONTEXT, "options": {"agent_id": "kf-007"}},
+                {"conversation": [{"role": "customer", "text": "电热水壶保修多久？"}]},
+            ]
+        }
+    )
 
 
 class FeedbackRequest(StrictBody):
-    suggestion_id: str = Field(min_length=1, max_length=64, description="`suggestions[].id` of a /v1/suggest reply.")
+    suggestion_id: str = Field(
+        min_length=1, max_length=64, description="`suggestions[].id` of a /v1/suggest reply."
+    )
     action: Literal["shown", "accepted", "edited", "rejected"]
-    final_text: str | None = Field(default=None, max_length=MAX_TEXT,
-                                   description="What the agent sent; required for `edited`.")
+    final_text: str | None = Field(
+        default=None, max_length=MAX_TEXT, description="What the agent sent; required for `edited`."
+    )
     reason: str | None = Field(default=None, max_length=500, description="Why it was rejected.")
     agent_id: str | None = Field(default=None, max_length=64)
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"suggestion_id": "6cc53bb3c030", "action": "accepted", "agent_id": "kf-007"},
-        {"suggestion_id": "6cc53bb3c030", "action": "edited", "agent_id": "kf-007",
-         "final_text": "您好，签收后7天内商品完好可以申请无理由退货，我这边帮您登记一下~"},
-        {"suggestion_id": "6cc53bb3c030", "action": "rejected", "reason": "答非所问：客户问的是换货"},
-    ]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"suggestion_id": "6cc53bb3c030", "action": "accepted", "agent_id": "kf-007"},
+                {
+                    "suggestion_id": "6cc53bb3c030",
+                    "action": "edited",
+                    "agent_id": "kf-007",
+                    "final_text": "您好，签收后7天内商品完好可以申请无理由退货，我这边帮您登记一下~",
+                },
+                {"suggestion_id": "6cc53bb3c030", "action": "rejected", "reason": "答非所问：客户问的是换货"},
+            ]
+        }
+    )
 
 
 class CheckRequest(StrictBody):
     text: str = Field(min_length=1, max_length=MAX_TEXT, description="The reply an agent wrote.")
     conversation: list[TurnIn] | None = Field(
-        default=None, max_length=MAX_TURNS,
-        description="The conversation it answers: numbers in it count as supported; PII in it must not be echoed.")
+        default=None,
+        max_length=MAX_TURNS,
+        description="The conversation it answers: its numbers count as supported; never echo its PII.",
+    )
     context: dict[str, Any] | None = None
     sources: list[str] | None = Field(
-        default=None, max_length=20,
+        default=None,
+        max_length=20,
         description="Passages the reply relies on (e.g. `retrieved[].text` of the last /v1/suggest); "
-                    "when absent and a conversation is given, they are retrieved.")
+        "when absent and a conversation is given, they are retrieved.",
+    )
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"text": "亲，这不符合七天无理由退货条件哦", "conversation": _CONVERSATION},
-        {"text": "您好，签收后7天内商品完好可以申请无理由退货，请您在订单页提交申请。"},
-    ]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"text": "亲，这不符合七天无理由退货条件哦", "conversation": _CONVERSATION},
+                {"text": "您好，签收后7天内商品完好可以申请无理由退货，请您在订单页提交申请。"},
+            ]
+        }
+    )
 
 
 # -- responses (documented; the service returns the assistant's own dicts) ----------------------------------
+
 
 class Citation(BaseModel):
     doc_id: str
@@ -135,9 +165,19 @@ class SearchHit(BaseModel):
     text: str
     score: float
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"doc_id": "policy-return-7day", "chunk_id": "policy-return-7day#0", "title": "七天无理由退货规则",
-         "text": "签收后7天内，商品完好可以申请无理由退货。", "score": 0.032787}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "doc_id": "policy-return-7day",
+                    "chunk_id": "policy-return-7day#0",
+                    "title": "七天无理由退货规则",
+                    "text": "签收后7天内，商品完好可以申请无理由退货。",
+                    "score": 0.032787,
+                }
+            ]
+        }
+    )
 
 
 class SuggestResponse(BaseModel):
@@ -157,12 +197,25 @@ class CheckResponse(BaseModel):
     passed: bool
     violations: list[Violation]
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"passed": False, "violations": [{"rule": "banned_phrases", "span": "亲，这不符合",
-                                          "message": "机械式拒绝，先说明可以做什么",
-                                          "suggestion": "根据店铺的售后规则，这种情况暂时无法按原方式处理，"
-                                                        "不过我们可以帮您看看其他方案",
-                                          "severity": "block"}]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "passed": False,
+                    "violations": [
+                        {
+                            "rule": "banned_phrases",
+                            "span": "亲，这不符合",
+                            "message": "机械式拒绝，先说明可以做什么",
+                            "suggestion": "根据店铺的售后规则，这种情况暂时无法按原方式处理，"
+                            "不过我们可以帮您看看其他方案",
+                            "severity": "block",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
 
 
 class FeedbackRow(BaseModel):
@@ -212,6 +265,16 @@ class ErrorDetail(BaseModel):
 class ErrorResponse(BaseModel):
     error: ErrorDetail
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"error": {"code": "bad_conversation", "request_id": "3f2a9c0d1e4b",
-                   "message": "the last turn must be the customer's: suggestions answer the customer"}}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "error": {
+                        "code": "bad_conversation",
+                        "request_id": "3f2a9c0d1e4b",
+                        "message": "the last turn must be the customer's: suggestions answer the customer",
+                    }
+                }
+            ]
+        }
+    )

@@ -11,20 +11,26 @@ module. Free text is masked with `mask_pii` before it is written.
 
 from __future__ import annotations
 
+import re
+import sqlite3
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.util import CommandError
 from sqlalchemy import (
     JSON,
     ColumnElement,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
+    FromClause,
     Index,
     MetaData,
     Select,
@@ -37,6 +43,7 @@ from sqlalchemy import (
     event,
     func,
     inspect,
+    join,
     select,
     text,
     true,
@@ -44,7 +51,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm import DeclarativeBase, Mapped, QueryableAttribute, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from assistant.errors import AssistantError
@@ -153,7 +161,7 @@ class SuggestionRow(Base):
     emotion: Mapped[str] = mapped_column(String)
     handoff: Mapped[bool]
     kb_version: Mapped[str] = mapped_column(String)
-    latency_ms: Mapped[float]
+    latency_ms: Mapped[float] = mapped_column(Float)
     conversation_text: Mapped[str] = mapped_column(Text)
     agent_id: Mapped[str | None] = mapped_column(String)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
@@ -183,8 +191,17 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # SQLAlchemy, not the sqlite3 module, decides when transactions begin (see _sqlite_begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    for pragma in ("busy_timeout = 30000", "journal_mode = WAL", "foreign_keys = ON"):
-        cursor.execute(f"PRAGMA {pragma}")
+    cursor.execute("PRAGMA busy_timeout = 30000")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    # WAL is kept in the file, so only a new database is switched. The switch needs the file to itself and
+    # busy_timeout does not wait for that: when several connections open a new database at once, retry.
+    deadline = time.monotonic() + 30
+    while cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        if time.monotonic() > deadline:
+            raise sqlite3.OperationalError("database is locked: others kept it from switching to WAL")
+        with suppress(sqlite3.OperationalError):
+            cursor.execute("PRAGMA journal_mode = WAL")
+        time.sleep(0.01)
     cursor.close()
 
 
@@ -229,8 +246,9 @@ class FeedbackStore:
                 else create_engine(parsed, pool_pre_ping=True)
             )
         except ArgumentError as exc:
+            shown = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
             raise StoreError(
-                f"feedback store URL {url!r} is not usable ({exc}); give e.g. sqlite:////path/to/kefu.db "
+                f"feedback store URL {shown!r} is not usable ({exc}); give e.g. sqlite:////path/to/kefu.db "
                 "or postgresql+psycopg://user:password@host:5432/dbname"
             ) from exc
         self.url = parsed.render_as_string(hide_password=True)
@@ -244,8 +262,9 @@ class FeedbackStore:
     def _errors(self) -> Iterator[None]:
         try:
             yield
-        except DBAPIError as exc:
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+        except (DBAPIError, PoolTimeoutError) as exc:
+            orig = exc.orig if isinstance(exc, DBAPIError) else None
+            reason = (str(orig) if orig is not None else str(exc)).strip().splitlines()[0]
             raise StoreError(
                 f"feedback store {self.url}: {reason}; check that the database is reachable "
                 "and migrated (FeedbackStore.migrate)"
@@ -264,7 +283,10 @@ class FeedbackStore:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            try:
+                command.upgrade(config, "head")
+            except CommandError as exc:  # e.g. a revision from a newer kefu than this one
+                raise StoreError(f"feedback store {self.url}: cannot migrate: {exc}") from exc
 
     def close(self) -> None:
         """Close the pooled connections."""
@@ -380,23 +402,29 @@ class FeedbackStore:
         else:
             cited = func.json_each(SuggestionRow.citations).table_valued("value")
         queries = {
-            "intent": self._counts(SuggestionRow.intent, since).select_from(SuggestionRow),
-            "doc": self._counts(cited.c.value, since).select_from(SuggestionRow).join(cited, true()),
+            "intent": _counts(SuggestionRow.intent, SuggestionRow.__table__, since),
+            "doc": _counts(cited.c.value, join(SuggestionRow, cited, true()), since),
         }
         out: list[dict[str, Any]] = []
         with self._session() as session:
             for by, stmt in queries.items():
-                stmt = stmt.outerjoin(FeedbackRow, FeedbackRow.suggestion_id == SuggestionRow.id)
                 rows = [{"by": by, **row._asdict()} for row in session.execute(stmt)]
                 out += sorted(rows, key=lambda r: (-r["served"], str(r["key"])))
         return out
 
-    @staticmethod
-    def _counts(key: ColumnElement[Any], since: datetime | None) -> Select[Any]:
-        served = func.count(distinct(SuggestionRow.id)).label("served")
-        per_action = [
-            func.count(distinct(case((FeedbackRow.action == action, SuggestionRow.id)))).label(action)
-            for action in ACTIONS
-        ]
-        stmt = select(key.label("key"), served, *per_action).group_by(key)
-        return stmt if since is None else stmt.where(SuggestionRow.created_at >= since)
+
+def _counts(
+    key: ColumnElement[Any] | QueryableAttribute[Any], source: FromClause, since: datetime | None
+) -> Select[Any]:
+    """Per value of `key`: suggestions served, and how many of them got each feedback action."""
+    per_action = [
+        func.count(distinct(case((FeedbackRow.action == action, SuggestionRow.id)))).label(action)
+        for action in ACTIONS
+    ]
+    stmt = (
+        select(key.label("key"), func.count(distinct(SuggestionRow.id)).label("served"), *per_action)
+        .select_from(source)
+        .outerjoin(FeedbackRow, FeedbackRow.suggestion_id == SuggestionRow.id)
+        .group_by(key)
+    )
+    return stmt if since is None else stmt.where(SuggestionRow.created_at >= since)

@@ -19,7 +19,7 @@ from pathlib import Path
 from indexer.builder import update_index
 from indexer.errors import IndexNotFoundError
 from indexer.store import CURRENT, current_generation
-from kb import parse_document
+from kb import load_kb, parse_document
 from ui.editor.documents import set_fields
 from ui.editor.rules import CONFIG_FILES
 from ui.editor.workspace import Workspace
@@ -64,7 +64,11 @@ def write_draft_kb(ws: Workspace, dest: Path, drafts: tuple[tuple[str, int], ...
     for doc_id, n in drafts:
         text = set_fields(ws.versions.text(doc_id, n), status="published")
         doc = parse_document(text, doc_id)
-        rel = files[doc_id].relative_to(ws.kb_dir) if doc_id in files else Path("docs") / doc.type / f"{doc_id}.md"
+        rel = (
+            files[doc_id].relative_to(ws.kb_dir)
+            if doc_id in files
+            else Path("docs") / doc.type / f"{doc_id}.md"
+        )
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         (dest / rel).write_text(text, encoding="utf-8")
 
@@ -108,9 +112,14 @@ class DraftWorkspace:
             kb_dir, index_dir = folder / "kb", folder / "index"
             write_draft_kb(self.ws, kb_dir, drafts)
             seed_index(self.ws.index_dir, index_dir)
-            update_index(self.ws.load_kb().__class__.__module__ and _load(kb_dir), self.ws.embedder, index_dir,
-                         flat_threshold=self.ws.flat_threshold, batch_size=self.ws.batch_size,
-                         chunk_chars=self.ws.chunk_chars)
+            update_index(
+                load_kb(kb_dir, strict=False),
+                self.ws.embedder,
+                index_dir,
+                flat_threshold=self.ws.flat_threshold,
+                batch_size=self.ws.batch_size,
+                chunk_chars=self.ws.chunk_chars,
+            )
             if self._current is not None:
                 # Readers of the previous draft hold open files only; on Linux removing them is safe.
                 shutil.rmtree(self._current.kb_dir.parent, ignore_errors=True)

@@ -43,6 +43,9 @@ class ConflictError(EditorError):
         self.current = current
         self.saved_as = saved_as  # the conflict version holding the refused text (None: there was no text)
         self.diff = diff
-        kept = f"your text is kept as v{saved_as} (conflict); merge your change into v{current} and save again" \
-            if saved_as is not None else f"open v{current}, check it, and try again"
+        kept = (
+            f"your text is kept as v{saved_as} (conflict); merge your change into v{current} and save again"
+            if saved_as is not None
+            else f"open v{current}, check it, and try again"
+        )
         super().__init__(f"{key}: v{current} was saved after the v{base} you started from; {kept}")

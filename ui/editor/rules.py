@@ -48,7 +48,9 @@ def _check_section(key: str, section: Any) -> list[Problem]:
             return [Problem(key, "must be a list of {phrase, suggestion, message}")]
         for n, item in enumerate(section, 1):
             if not isinstance(item, dict) or not str(item.get("phrase") or "").strip():
-                out.append(Problem(key, f"item #{n} lacks 'phrase' (the words to flag), e.g. '- phrase: 亲，'"))
+                out.append(
+                    Problem(key, f"item #{n} lacks 'phrase' (the words to flag), e.g. '- phrase: 亲，'")
+                )
         return out
     if isinstance(section, list):
         if key in WORD_LIST_RULES and not _strings(section):
@@ -65,8 +67,13 @@ def _check_section(key: str, section: Any) -> list[Problem]:
         if not _strings(section[name]):
             out.append(Problem(key, f"'{name}' must be a list of words, e.g. [您, 请]"))
     if key in WORD_LIST_RULES and not section.get("words") and section.get("enabled") is not False:
-        out.append(Problem(key, "has no 'words': the rule checks nothing (add words or set enabled: false)",
-                           blocking=False))
+        out.append(
+            Problem(
+                key,
+                "has no 'words': the rule checks nothing (add words or set enabled: false)",
+                blocking=False,
+            )
+        )
     if key == "politeness" and "required_any" in section and not section["required_any"]:
         out.append(Problem(key, "'required_any' is empty; list at least one word such as 您"))
     if key == "pii_echo" and _strings(section.get("kinds")):
@@ -87,7 +94,9 @@ def validate_rules(text: str) -> list[Problem]:
         if key not in RULES:
             close = difflib.get_close_matches(str(key), RULES, n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"the guard knows {', '.join(RULES)}"
-            problems.append(Problem(str(key), f"unknown rule kind, ignored by the guard; {hint}", blocking=False))
+            problems.append(
+                Problem(str(key), f"unknown rule kind, ignored by the guard; {hint}", blocking=False)
+            )
             continue
         if section is not None:
             problems.extend(_check_section(key, section))
@@ -98,13 +107,15 @@ def validate_rules(text: str) -> list[Problem]:
             problems.append(Problem(None, f"the guard cannot apply these rules: {type(e).__name__}: {e}"))
     missing = [k for k in RULES if k not in data]
     if missing:
-        problems.append(Problem(None, f"rule kinds switched off (absent): {', '.join(missing)}", blocking=False))
+        problems.append(
+            Problem(None, f"rule kinds switched off (absent): {', '.join(missing)}", blocking=False)
+        )
     return problems
 
 
 def validate_intents(text: str) -> list[Problem]:
     """Problems of an intents.yaml text, read exactly as the KB loader reads it."""
-    data, problems = _parse(text)
+    _, problems = _parse(text)
     if problems:
         return problems
     with tempfile.TemporaryDirectory(prefix="kefu-intents-") as tmp:
@@ -117,18 +128,25 @@ def validate_intents(text: str) -> list[Problem]:
     names = {i.name for i in intents}
     for name in INTENTS_USED_BY_CODE:
         if name not in names:
-            problems.append(Problem(name, "missing: the assistant's handoff logic looks for this intent",
-                                    blocking=False))
+            problems.append(
+                Problem(name, "missing: the assistant's handoff logic looks for this intent", blocking=False)
+            )
     seen: dict[str, str] = {}
     for intent in intents:
         if len(intent.examples) < 3:
-            problems.append(Problem(intent.name, f"has {len(intent.examples)} example(s); the classifier learns "
-                                    "from them, give at least 3 ways customers really write it",
-                                    blocking=False))
+            problems.append(
+                Problem(
+                    intent.name,
+                    f"has {len(intent.examples)} example(s); the classifier learns "
+                    "from them, give at least 3 ways customers really write it",
+                    blocking=False,
+                )
+            )
         for ex in intent.examples:
             if ex in seen and seen[ex] != intent.name:
-                problems.append(Problem(intent.name, f"example '{ex}' is also an example of '{seen[ex]}'",
-                                        blocking=False))
+                problems.append(
+                    Problem(intent.name, f"example '{ex}' is also an example of '{seen[ex]}'", blocking=False)
+                )
             seen.setdefault(ex, intent.name)
     return problems
 

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import ClassVar
 
 from ui.editor.errors import ConflictError, NotFoundError
 
@@ -61,14 +62,15 @@ class VersionStore:
     """
 
     # One lock per history folder in this process, shared by every store opened on it.
-    _locks: dict[Path, tuple[threading.RLock, threading.local]] = {}
-    _locks_guard = threading.Lock()
+    _locks: ClassVar[dict[Path, tuple[threading.RLock, threading.local]]] = {}
+    _locks_guard: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         with self._locks_guard:
             self._thread_lock, self._depth = self._locks.setdefault(
-                self.root.resolve(), (threading.RLock(), threading.local()))
+                self.root.resolve(), (threading.RLock(), threading.local())
+            )
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
@@ -83,7 +85,7 @@ class VersionStore:
                     self._depth.n = depth
                 return
             self.root.mkdir(parents=True, exist_ok=True)
-            # flock is per open file, so only the outermost holder takes it (a second flock would wait on itself).
+            # flock is per open file: only the outermost holder takes it, a second would wait on itself.
             with open(self.root / ".lock", "a+b") as fh:
                 fcntl.flock(fh, fcntl.LOCK_EX)
                 self._depth.n = 1
@@ -98,7 +100,8 @@ class VersionStore:
             raise NotFoundError(f"'{key}' is not a document id")
         return self.root / key
 
-    def keys(self) -> list[str]:
+    def names(self) -> list[str]:
+        """Every key with at least one version."""
         if not self.root.is_dir():
             return []
         return sorted(p.name for p in self.root.iterdir() if (p / LOG).is_file())
@@ -107,14 +110,19 @@ class VersionStore:
         path = self._dir(key) / LOG
         if not path.is_file():
             return []
-        return [Version(**json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines()
-                if line.strip()]
+        return [
+            Version(**json.loads(line))
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
 
     def get(self, key: str, n: int) -> Version:
         found = next((v for v in self.log(key) if v.n == n), None)
         if found is None:
-            raise NotFoundError(f"{key}: no version {n}; the versions are "
-                                f"{', '.join(str(v.n) for v in self.log(key)) or 'none'}")
+            raise NotFoundError(
+                f"{key}: no version {n}; the versions are "
+                f"{', '.join(str(v.n) for v in self.log(key)) or 'none'}"
+            )
         return found
 
     def text(self, key: str, n: int) -> str:
@@ -132,14 +140,29 @@ class VersionStore:
     def latest(self, key: str, *statuses: str) -> Version | None:
         return next((v for v in reversed(self.log(key)) if v.status in statuses), None)
 
-    def append(self, key: str, text: str, *, status: str, author: str, message: str, base: int | None,
-               n: int | None = None) -> Version:
+    def append(
+        self,
+        key: str,
+        text: str,
+        *,
+        status: str,
+        author: str,
+        message: str,
+        base: int | None,
+        n: int | None = None,
+    ) -> Version:
         """Record a version without the base check (imports, and the conflict copy itself)."""
         if status not in STATUSES:
             raise ValueError(f"status '{status}' is not one of {', '.join(STATUSES)}")
         with self.lock():
-            version = Version(n=max(n or 0, self.next_n(key)), status=status, author=author.strip() or "匿名",
-                              time=now_iso(), message=message.strip(), base=base)
+            version = Version(
+                n=max(n or 0, self.next_n(key)),
+                status=status,
+                author=author.strip() or "匿名",
+                time=now_iso(),
+                message=message.strip(),
+                base=base,
+            )
             folder = self._dir(key)
             folder.mkdir(parents=True, exist_ok=True)
             tmp = folder / f".{version.n}.tmp"
@@ -152,8 +175,16 @@ class VersionStore:
                 os.fsync(fh.fileno())
             return version
 
-    def check_base(self, key: str, base: int | None, text: str, *, author: str, message: str,
-                   normalize: Callable[[str], str] = str) -> None:
+    def check_base(
+        self,
+        key: str,
+        base: int | None,
+        text: str,
+        *,
+        author: str,
+        message: str,
+        normalize: Callable[[str], str] = str,
+    ) -> None:
         """Raise ConflictError (keeping `text` as a conflict version) unless `base` is the head.
 
         `normalize` prepares both texts for the diff shown to the person (e.g. drops managed fields).
@@ -164,10 +195,17 @@ class VersionStore:
                 return
             assert head is not None  # a base given for a document with no history is caught by the caller
             current = self.text(key, head.n)
-            saved = self.append(key, text, status="conflict", author=author,
-                                message=f"冲突：基于 v{base} 的修改，当时最新为 v{head.n}。{message}".strip(),
-                                base=base)
-            diff = unified_diff(normalize(current), normalize(text), f"v{head.n}（当前）", f"v{saved.n}（您的修改）")
+            saved = self.append(
+                key,
+                text,
+                status="conflict",
+                author=author,
+                message=f"冲突：基于 v{base} 的修改，当时最新为 v{head.n}。{message}".strip(),
+                base=base,
+            )
+            diff = unified_diff(
+                normalize(current), normalize(text), f"v{head.n}（当前）", f"v{saved.n}（您的修改）"
+            )
             raise ConflictError(key, base, head.n, saved.n, diff)
 
     def diff(self, key: str, a: int, b: int) -> str:

@@ -85,9 +85,17 @@ class Workspace:
     >>> ws.publish(v.n and "faq-x", base=v.n, author="小王")
     """
 
-    def __init__(self, kb_dir: Path, index_dir: Path, embedder: Embedder, *,
-                 on_publish: Callable[[BuildReport], None] | None = None, chunk_chars: int = 320,
-                 batch_size: int = 32, flat_threshold: int = 100_000) -> None:
+    def __init__(
+        self,
+        kb_dir: Path,
+        index_dir: Path,
+        embedder: Embedder,
+        *,
+        on_publish: Callable[[BuildReport], None] | None = None,
+        chunk_chars: int = 320,
+        batch_size: int = 32,
+        flat_threshold: int = 100_000,
+    ) -> None:
         self.kb_dir = Path(kb_dir)
         self.index_dir = Path(index_dir)
         self.embedder = embedder
@@ -98,7 +106,9 @@ class Workspace:
         self.versions = VersionStore(self.kb_dir / ".kefu" / "history")
         self._index_lock = threading.Lock()
         if not (self.kb_dir / "docs").is_dir():
-            raise KBError(f"{self.kb_dir}: no 'docs' folder; a KB folder holds docs/**/*.md (CONTRACTS.md §1)")
+            raise KBError(
+                f"{self.kb_dir}: no 'docs' folder; a KB folder holds docs/**/*.md (CONTRACTS.md §1)"
+            )
 
     # -- the KB on disk -------------------------------------------------------------------------------
 
@@ -120,9 +130,16 @@ class Workspace:
         return {d.id: self.kb_dir / d.path for d in self.load_kb().documents}
 
     def _file_version(self, doc_id: str) -> Version | None:
-        """The version whose text the KB file should hold: the last published or archived one, else an import."""
-        return next((v for v in reversed(self.versions.log(doc_id)) if v.status in ("published", "archived")
-                     or (v.author == IMPORT_AUTHOR and v.status != "conflict")), None)
+        """The version the KB file should hold: the last published or archived one, else an import."""
+        return next(
+            (
+                v
+                for v in reversed(self.versions.log(doc_id))
+                if v.status in ("published", "archived")
+                or (v.author == IMPORT_AUTHOR and v.status != "conflict")
+            ),
+            None,
+        )
 
     def _sync(self, doc_id: str, path: Path) -> None:
         """Record the KB file as a version when it is new to the history or was changed outside the editor."""
@@ -133,9 +150,15 @@ class Workspace:
                 return
             doc = parse_document(text, path.relative_to(self.kb_dir))
             head = self.versions.head(doc_id)
-            self.versions.append(doc_id, text, status=doc.status, author=IMPORT_AUTHOR,
-                                 message="导入 KB 文件" if head is None else "KB 文件在编辑器外被修改，已导入",
-                                 base=head.n if head else None, n=doc.version)
+            self.versions.append(
+                doc_id,
+                text,
+                status=doc.status,
+                author=IMPORT_AUTHOR,
+                message="导入 KB 文件" if head is None else "KB 文件在编辑器外被修改，已导入",
+                base=head.n if head else None,
+                n=doc.version,
+            )
 
     def sync(self) -> dict[str, Path]:
         """Bring the history up to date with the KB files; return the files by document id."""
@@ -150,7 +173,7 @@ class Workspace:
         """Every document: those in the KB files and those that exist only as drafts."""
         self.sync()
         out = []
-        for doc_id in self.versions.keys():
+        for doc_id in self.versions.names():
             if doc_id in CONFIG_KEYS.values():
                 continue
             head = self.versions.head(doc_id)
@@ -161,9 +184,20 @@ class Workspace:
             except DocumentError:
                 continue
             live = self.versions.latest(doc_id, "published", "archived")
-            out.append(DocSummary(doc.id, doc.title, doc.type, doc.category, doc.tags, head.status, head.n,
-                                  live.n if live and live.status == "published" else None, head.author,
-                                  head.time))
+            out.append(
+                DocSummary(
+                    doc.id,
+                    doc.title,
+                    doc.type,
+                    doc.category,
+                    doc.tags,
+                    head.status,
+                    head.n,
+                    live.n if live and live.status == "published" else None,
+                    head.author,
+                    head.time,
+                )
+            )
         return out
 
     def document(self, doc_id: str) -> DocState:
@@ -173,9 +207,14 @@ class Workspace:
             raise NotFoundError(f"no document '{doc_id}'; pick one from the list or create it")
         live = self.versions.latest(doc_id, "published")
         path = files.get(doc_id)
-        return DocState(doc_id, head, self.versions.text(doc_id, head.n),
-                        live if live and live == self.versions.latest(doc_id, "published", "archived") else None,
-                        str(path.relative_to(self.kb_dir)) if path else None, tuple(self.versions.log(doc_id)))
+        return DocState(
+            doc_id,
+            head,
+            self.versions.text(doc_id, head.n),
+            live if live and live == self.versions.latest(doc_id, "published", "archived") else None,
+            str(path.relative_to(self.kb_dir)) if path else None,
+            tuple(self.versions.log(doc_id)),
+        )
 
     def diff(self, doc_id: str, a: int, b: int) -> str:
         return self.versions.diff(doc_id, a, b)
@@ -185,30 +224,43 @@ class Workspace:
     def _validated(self, text: str, doc_id: str | None = None) -> tuple[str, list[Problem]]:
         doc, problems = validate_text(text, path=doc_id or "新文档")
         if doc is not None and doc_id is not None and doc.id != doc_id:
-            problems.insert(0, Problem("id", f"must stay '{doc_id}' (ids are stable across edits); to start "
-                                       f"a new document use 新建"))
+            problems.insert(
+                0,
+                Problem(
+                    "id",
+                    f"must stay '{doc_id}' (ids are stable across edits); to start a new document use 新建",
+                ),
+            )
         if any(p.blocking for p in problems) or doc is None:
             raise InvalidTextError(doc_id or "新文档", problems)
         return doc.id, problems
 
-    def _record(self, doc_id: str, text: str, *, status: str, author: str, message: str,
-                base: int | None) -> Version:
+    def _record(
+        self, doc_id: str, text: str, *, status: str, author: str, message: str, base: int | None
+    ) -> Version:
         """Append `text` as the next version with its managed fields set; the caller holds the lock."""
         n = self.versions.next_n(doc_id)
         text = set_fields(text, status=status, version=n, updated=date.today())
         return self.versions.append(doc_id, text, status=status, author=author, message=message, base=base)
 
-    def create(self, text: str, *, author: str, message: str = "") -> Version:
-        """A new document, as a draft (it is not retrieved until published)."""
+    def create(self, text: str, *, author: str, message: str = "") -> tuple[str, Version]:
+        """A new document, as a draft (it is not retrieved until published); its id and first version."""
         doc_id, _ = self._validated(text)
         with self.versions.lock():
             files = self.sync()
             if doc_id in files or self.versions.head(doc_id) is not None:
                 where = files[doc_id].relative_to(self.kb_dir) if doc_id in files else "a draft"
-                raise InvalidTextError(doc_id, [Problem("id", f"'{doc_id}' is already used by {where}; "
-                                                        "ids must be unique, choose another")])
-            return self._record(doc_id, text, status="draft", author=author, message=message or "新建",
-                                base=None)
+                raise InvalidTextError(
+                    doc_id,
+                    [
+                        Problem(
+                            "id", f"'{doc_id}' is already used by {where}; ids must be unique, choose another"
+                        )
+                    ],
+                )
+            return doc_id, self._record(
+                doc_id, text, status="draft", author=author, message=message or "新建", base=None
+            )
 
     def _head(self, doc_id: str) -> Version:
         files = self._files()
@@ -224,17 +276,23 @@ class Workspace:
         self._validated(text, doc_id)
         with self.versions.lock():
             self._head(doc_id)
-            self.versions.check_base(doc_id, base, text, author=author, message=message, normalize=strip_managed)
-            return self._record(doc_id, text, status="draft", author=author, message=message or "修改",
-                                base=base)
+            self.versions.check_base(
+                doc_id, base, text, author=author, message=message, normalize=strip_managed
+            )
+            return self._record(
+                doc_id, text, status="draft", author=author, message=message or "修改", base=base
+            )
 
     def _require_head(self, doc_id: str, base: int) -> Version:
         """The head, if it is `base`; else ConflictError showing what changed since the person looked."""
         head = self._head(doc_id)
         if head.n != base:
-            diff = unified_diff(strip_managed(self.versions.text(doc_id, base)),
-                                strip_managed(self.versions.text(doc_id, head.n)),
-                                f"v{base}（您看到的）", f"v{head.n}（当前）")
+            diff = unified_diff(
+                strip_managed(self.versions.text(doc_id, base)),
+                strip_managed(self.versions.text(doc_id, head.n)),
+                f"v{base}（您看到的）",
+                f"v{head.n}（当前）",
+            )
             raise ConflictError(doc_id, base, head.n, None, diff)
         return head
 
@@ -248,11 +306,13 @@ class Workspace:
         """Refuse to publish into a KB with broken files: indexing would silently drop their documents."""
         problems = self.file_problems()
         if problems:
-            raise EditorError("fix these KB files first (publishing re-indexes the whole KB): "
-                              + "; ".join(problems))
+            raise EditorError(
+                "fix these KB files first (publishing re-indexes the whole KB): " + "; ".join(problems)
+            )
 
-    def _write_live(self, doc_id: str, text: str, *, status: str, author: str, message: str,
-                    base: int) -> Version:
+    def _write_live(
+        self, doc_id: str, text: str, *, status: str, author: str, message: str, base: int
+    ) -> Version:
         """Write `text` as the KB file and record it as the next version; the caller holds the lock."""
         n = self.versions.next_n(doc_id)
         text = set_fields(text, status=status, version=n, updated=date.today())
@@ -261,7 +321,9 @@ class Workspace:
 
     def _reindexed(self, version: Version, start: float, notice: str = "") -> PublishResult:
         report, problem = self.reindex()
-        return PublishResult(version, report, time.perf_counter() - start, "; ".join(x for x in (notice, problem) if x))
+        return PublishResult(
+            version, report, time.perf_counter() - start, "; ".join(x for x in (notice, problem) if x)
+        )
 
     def publish(self, doc_id: str, *, base: int, author: str, message: str = "") -> PublishResult:
         """Publish the head (which must be `base`): write the KB file, re-index, the service picks it up."""
@@ -273,8 +335,14 @@ class Workspace:
                 return self._reindexed(head, start, "already published")
             text = self.versions.text(doc_id, head.n)
             self._validated(text, doc_id)
-            version = self._write_live(doc_id, text, status="published", author=author,
-                                       message=message or f"发布 v{head.n}", base=head.n)
+            version = self._write_live(
+                doc_id,
+                text,
+                status="published",
+                author=author,
+                message=message or f"发布 v{head.n}",
+                base=head.n,
+            )
         return self._reindexed(version, start)
 
     def archive(self, doc_id: str, *, base: int, author: str, message: str = "") -> PublishResult:
@@ -286,50 +354,68 @@ class Workspace:
             live = self._file_version(doc_id)
             # Archive what is on file; a pending draft stays in the history, one rollback away.
             text = self.versions.text(doc_id, live.n if live else head.n)
-            version = self._write_live(doc_id, text, status="archived", author=author,
-                                       message=message or "归档", base=head.n)
+            version = self._write_live(
+                doc_id, text, status="archived", author=author, message=message or "归档", base=head.n
+            )
         return self._reindexed(version, start)
 
-    def rollback(self, doc_id: str, to: int, *, base: int, author: str, message: str = "",
-                 publish: bool = False) -> Version | PublishResult:
-        """A new draft with the text of version `to` (any version, a conflict one too); optionally published."""
+    def rollback(
+        self, doc_id: str, to: int, *, base: int, author: str, message: str = "", publish: bool = False
+    ) -> Version | PublishResult:
+        """A new draft with the text of version `to` (a conflict version too); optionally published."""
         with self.versions.lock():
             self._require_head(doc_id, base)
             text = self.versions.text(doc_id, to)
             self._validated(text, doc_id)
-            version = self._record(doc_id, text, status="draft", author=author,
-                                   message=message or f"回滚到 v{to}", base=base)
+            version = self._record(
+                doc_id, text, status="draft", author=author, message=message or f"回滚到 v{to}", base=base
+            )
         if publish:
-            return self.publish(doc_id, base=version.n, author=author, message=message or f"回滚到 v{to} 并发布")
+            return self.publish(
+                doc_id, base=version.n, author=author, message=message or f"回滚到 v{to} 并发布"
+            )
         return version
 
     def reindex(self) -> tuple[BuildReport | None, str]:
         """Bring the index up to date with the published KB; tell the service, if it asked to be told."""
         with self._index_lock:
             kb = load_kb(self.kb_dir, strict=True)
-            report = update_index(kb, self.embedder, self.index_dir, flat_threshold=self.flat_threshold,
-                                  batch_size=self.batch_size, chunk_chars=self.chunk_chars)
+            report = update_index(
+                kb,
+                self.embedder,
+                self.index_dir,
+                flat_threshold=self.flat_threshold,
+                batch_size=self.batch_size,
+                chunk_chars=self.chunk_chars,
+            )
         notice = ""
         if self.on_publish is not None:
             try:
                 self.on_publish(report)
             except Exception as e:  # the index is live regardless; the service also watches CURRENT
-                notice = f"the service was not notified ({type(e).__name__}: {e}); it picks up the index itself"
+                notice = (
+                    f"the service was not notified ({type(e).__name__}: {e}); it picks up the index itself"
+                )
         return report, notice
 
     # -- rules.yaml and intents.yaml ------------------------------------------------------------------
 
     def config(self, name: str) -> tuple[str, Version]:
-        """The current text of rules.yaml or intents.yaml (the defaults when the KB has none) and its version."""
+        """The text of rules.yaml or intents.yaml (the defaults when the KB has none), and its version."""
         key = CONFIG_KEYS[name]
         path = self.kb_dir / CONFIG_FILES[name]
         with self.versions.lock():
             text = path.read_text(encoding="utf-8") if path.is_file() else default_text(name)
             head = self.versions.head(key)
             if head is None or self.versions.text(key, head.n) != text:
-                head = self.versions.append(key, text, status="published", author=IMPORT_AUTHOR,
-                                            message="导入" if path.is_file() else "默认配置",
-                                            base=head.n if head else None)
+                head = self.versions.append(
+                    key,
+                    text,
+                    status="published",
+                    author=IMPORT_AUTHOR,
+                    message="导入" if path.is_file() else "默认配置",
+                    base=head.n if head else None,
+                )
             return text, head
 
     def save_config(self, name: str, text: str, *, base: int, author: str, message: str = "") -> Version:
@@ -342,8 +428,9 @@ class Workspace:
             self.config(name)
             self.versions.check_base(key, base, text, author=author, message=message)
             _write_atomic(self.kb_dir / CONFIG_FILES[name], text)
-            return self.versions.append(key, text, status="published", author=author,
-                                        message=message or "修改", base=base)
+            return self.versions.append(
+                key, text, status="published", author=author, message=message or "修改", base=base
+            )
 
     def config_history(self, name: str) -> list[Version]:
         return self.versions.log(CONFIG_KEYS[name])

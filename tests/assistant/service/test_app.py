@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from assistant.service.app import OPEN_MODE_WARNING
 from assistant.service.holder import AssistantHolder
 from assistant.service.schemas import SuggestResponse
-from assistant.service.store import FeedbackStore
+from assistant.service.store import FeedbackStore, StoreError
 from indexer.builder import update_index
 from indexer.embedding import HashingEmbedder
 from kb import load_kb
@@ -44,7 +44,8 @@ def error_of(resp: Any, status: int, code: str) -> str:
     return str(err["message"])
 
 
-# -- /v1/suggest ----------------------------------------------------------------------------------------------
+# -- /v1/suggest -----------------------------------------------------------------------------------
+
 
 def test_suggest_returns_the_assistant_result_with_a_request_id(client: TestClient) -> None:
     resp = suggest(client, context={"order": {"order_id": "20261101xxxx", "days_since_delivery": 3}})
@@ -57,40 +58,21 @@ def test_suggest_returns_the_assistant_result_with_a_request_id(client: TestClie
     assert data.kb_version and data.latency_ms["total"] > 0
 
 
-class SpyStore:
-    """The real store, with the suggestions it was asked to record kept for inspection."""
-
-    def __init__(self, store: FeedbackStore) -> None:
-        self.store = store
-        self.recorded: list[dict[str, Any]] = []
-
-    def record_suggestion(self, **kw: Any) -> None:
-        self.recorded.append(kw)
-        self.store.record_suggestion(**kw)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.store, name)
-
-
-def test_every_suggestion_is_recorded_with_personal_data_masked(holder: AssistantHolder, store: FeedbackStore,
-                                                                tmp_path: Path) -> None:
-    from assistant.service.app import create_app
-    from assistant.settings import AssistantSettings
-
-    spy = SpyStore(store)
-    app = create_app(holder, spy, AssistantSettings(api_keys={}, rate_limit_per_minute=0))  # type: ignore[arg-type]
+def test_every_suggestion_is_recorded_with_personal_data_masked(
+    client: TestClient, store: FeedbackStore
+) -> None:
     conversation = [{"role": "customer", "text": "尺码偏小能退吗？我电话13812345678"}]
-    with TestClient(app) as c:
-        resp = suggest(c, conversation, options={"agent_id": "kf-007"})
+    resp = suggest(client, conversation, options={"agent_id": "kf-007"})
     assert resp.status_code == 200
-    ids = [s["id"] for s in resp.json()["suggestions"]]
-    assert [r["suggestion_id"] for r in spy.recorded] == ids
-    assert [r["rank"] for r in spy.recorded] == list(range(1, len(ids) + 1))
-    first = spy.recorded[0]
-    assert first["request_id"] == resp.json()["request_id"] and first["agent_id"] == "kf-007"
-    assert first["intent"] == resp.json()["intent"]["name"] and first["kb_version"] == resp.json()["kb_version"]
-    assert "13812345678" not in first["conversation_text"] and "[手机号]" in first["conversation_text"]
-    assert first["conversation_text"].startswith("客户：")
+    data = resp.json()
+    rows = sorted(store.suggestion_rows(), key=lambda r: r["rank"])
+    assert [r["id"] for r in rows] == [s["id"] for s in data["suggestions"]]
+    assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
+    first = rows[0]
+    assert first["request_id"] == data["request_id"] and first["agent_id"] == "kf-007"
+    assert first["intent"] == data["intent"]["name"] and first["kb_version"] == data["kb_version"]
+    assert first["citations"] == [c["doc_id"] for c in data["suggestions"][0]["citations"]]
+    assert first["conversation_text"] == "客户：尺码偏小能退吗？我电话[手机号]"
 
 
 def test_suggest_options_choose_retrieval_depth_and_mode(client: TestClient) -> None:
@@ -100,8 +82,9 @@ def test_suggest_options_choose_retrieval_depth_and_mode(client: TestClient) -> 
     assert bm25.status_code == 200 and len(bm25.json()["retrieved"]) <= 3
 
 
-def test_suggest_still_answers_when_the_store_is_down(make_app: Callable[..., Any], store: FeedbackStore,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_suggest_still_answers_when_the_store_is_down(
+    make_app: Callable[..., Any], store: FeedbackStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(**_: Any) -> None:
         raise OSError("database is locked")
 
@@ -110,12 +93,20 @@ def test_suggest_still_answers_when_the_store_is_down(make_app: Callable[..., An
         assert suggest(c).status_code == 200
 
 
-# -- /v1/feedback ---------------------------------------------------------------------------------------------
+# -- /v1/feedback ----------------------------------------------------------------------------------
+
 
 def test_feedback_is_stored_and_returned(client: TestClient, store: FeedbackStore) -> None:
     sid = suggest(client).json()["suggestions"][0]["id"]
-    resp = client.post("/v1/feedback", json={"suggestion_id": sid, "action": "edited", "agent_id": "kf-007",
-                                             "final_text": "您好，可以退的，请您留个电话13812345678"})
+    resp = client.post(
+        "/v1/feedback",
+        json={
+            "suggestion_id": sid,
+            "action": "edited",
+            "agent_id": "kf-007",
+            "final_text": "您好，可以退的，请您留个电话13812345678",
+        },
+    )
     assert resp.status_code == 200, resp.text
     row = resp.json()
     assert row["suggestion_id"] == sid and row["action"] == "edited" and row["agent_id"] == "kf-007"
@@ -124,20 +115,39 @@ def test_feedback_is_stored_and_returned(client: TestClient, store: FeedbackStor
     assert [r["action"] for r in rows] == ["edited"]
 
 
-@pytest.mark.parametrize(("body", "status", "code", "words"), [
-    ({"action": "edited"}, 422, "invalid_request", "final_text"),
-    ({"action": "liked"}, 422, "invalid_request", "action"),
-    ({"action": "accepted", "suggestion_id": "nope"}, 404, "unknown_suggestion", "nope"),
-    ({"action": "accepted", "rating": 5}, 422, "invalid_request", "rating"),
-])
-def test_bad_feedback_is_refused_with_the_reason(client: TestClient, body: dict[str, Any], status: int, code: str,
-                                                 words: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "status", "code", "words"),
+    [
+        ({"action": "edited"}, 422, "invalid_request", "final_text"),
+        ({"action": "liked"}, 422, "invalid_request", "action"),
+        ({"action": "accepted", "suggestion_id": "nope"}, 404, "unknown_suggestion", "nope"),
+        ({"action": "accepted", "rating": 5}, 422, "invalid_request", "rating"),
+    ],
+)
+def test_bad_feedback_is_refused_with_the_reason(
+    client: TestClient, body: dict[str, Any], status: int, code: str, words: str
+) -> None:
     sid = suggest(client).json()["suggestions"][0]["id"]
     resp = client.post("/v1/feedback", json={"suggestion_id": sid, **body})
     assert words in error_of(resp, status, code)
 
 
-# -- /v1/search and /v1/check ------------------------------------------------------------------------------------
+def test_feedback_while_the_store_is_down_is_a_503(
+    client: TestClient, store: FeedbackStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sid = suggest(client).json()["suggestions"][0]["id"]
+
+    def broken(**_: Any) -> None:
+        raise StoreError("feedback store sqlite:///x: disk I/O error")
+
+    monkeypatch.setattr(store, "record_feedback", broken)
+    resp = client.post("/v1/feedback", json={"suggestion_id": sid, "action": "accepted"})
+    assert "unavailable" in error_of(resp, 503, "store_unavailable")
+    assert "disk I/O" not in resp.text
+
+
+# -- /v1/search and /v1/check ----------------------------------------------------------------------
+
 
 def test_search_lists_chunks_with_scores(client: TestClient) -> None:
     resp = client.get("/v1/search", params={"q": "电热水壶保修多久", "k": 2})
@@ -147,19 +157,25 @@ def test_search_lists_chunks_with_scores(client: TestClient) -> None:
     assert set(hits[0]) == {"doc_id", "chunk_id", "title", "text", "score"}
 
 
-@pytest.mark.parametrize(("params", "field"), [({}, "q"), ({"q": "   "}, "q"), ({"q": "退货", "k": 0}, "k"),
-                                               ({"q": "退货", "k": "many"}, "k")])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({}, "q"), ({"q": "   "}, "q"), ({"q": "退货", "k": 0}, "k"), ({"q": "退货", "k": "many"}, "k")],
+)
 def test_bad_search_names_the_parameter(client: TestClient, params: dict[str, Any], field: str) -> None:
     assert error_of(client.get("/v1/search", params=params), 422, "invalid_request").startswith(f"{field}:")
 
 
 def test_check_flags_rule_violations_of_an_agents_reply(client: TestClient) -> None:
-    bad = client.post("/v1/check", json={"text": "亲，这不符合七天无理由退货条件哦", "conversation": RETURN_QUESTION})
+    bad = client.post(
+        "/v1/check", json={"text": "亲，这不符合七天无理由退货条件哦", "conversation": RETURN_QUESTION}
+    )
     assert bad.status_code == 200
     assert bad.json()["passed"] is False
     assert "banned_phrases" in {v["rule"] for v in bad.json()["violations"]}
-    good = client.post("/v1/check", json={"text": "您好，签收后7天内商品完好可以申请无理由退货。",
-                                          "conversation": RETURN_QUESTION})
+    good = client.post(
+        "/v1/check",
+        json={"text": "您好，签收后7天内商品完好可以申请无理由退货。", "conversation": RETURN_QUESTION},
+    )
     assert good.json() == {"passed": True, "violations": []}
 
 
@@ -171,9 +187,12 @@ def test_check_uses_the_given_sources_for_numbers(client: TestClient) -> None:
     assert supported["passed"] is True
 
 
-# -- /healthz --------------------------------------------------------------------------------------------------
+# -- /healthz --------------------------------------------------------------------------------------
 
-def test_healthz_describes_what_is_served_without_a_key(make_app: Callable[..., Any], index_dir: Path) -> None:
+
+def test_healthz_describes_what_is_served_without_a_key(
+    make_app: Callable[..., Any], index_dir: Path
+) -> None:
     with TestClient(make_app(api_keys=KEYS)) as c:
         resp = c.get("/healthz")
     assert resp.status_code == 200
@@ -185,32 +204,53 @@ def test_healthz_describes_what_is_served_without_a_key(make_app: Callable[..., 
     assert h["kb"]["version"] == h["index"]["kb_fingerprint"]
 
 
-def test_healthz_reports_a_broken_store(make_app: Callable[..., Any], store: FeedbackStore,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_healthz_reports_a_broken_store(
+    make_app: Callable[..., Any], store: FeedbackStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(store, "ping", lambda: False)
     with TestClient(make_app()) as c:
         resp = c.get("/healthz")
     assert resp.status_code == 503 and resp.json()["status"] == "degraded"
 
 
-# -- bad input -------------------------------------------------------------------------------------------------
+# -- bad input -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("body", "code", "words"), [
-    ({"conversation": []}, "bad_conversation", "empty"),
-    ({"conversation": [{"role": "customer", "text": "能退吗"}, {"role": "agent", "text": "您好"}]},
-     "bad_conversation", "last turn must be the customer's"),
-    ({"conversation": [{"role": "bot", "text": "能退吗"}]}, "invalid_request", "conversation.0.role:"),
-    ({"conversation": [{"role": "customer", "text": ["能退吗"]}]}, "invalid_request", "conversation.0.text:"),
-    ({"conversation": [{"role": "customer", "text": ""}]}, "invalid_request", "conversation.0.text:"),
-    ({"conversation": "能退吗"}, "invalid_request", "conversation:"),
-    ({}, "invalid_request", "conversation: required field is missing"),
-    ({"conversation": RETURN_QUESTION, "options": {"k": "five"}}, "invalid_request", "options.k:"),
-    ({"conversation": RETURN_QUESTION, "options": {"retriever": "magic"}}, "invalid_request", "options.retriever:"),
-    ({"conversation": RETURN_QUESTION, "convo": []}, "invalid_request", "convo: unknown field"),
-    ({"conversation": RETURN_QUESTION, "options": {"topk": 3}}, "invalid_request", "options.topk: unknown field"),
-])
-def test_bad_suggest_requests_get_an_actionable_4xx(client: TestClient, body: dict[str, Any], code: str,
-                                                    words: str) -> None:
+
+@pytest.mark.parametrize(
+    ("body", "code", "words"),
+    [
+        ({"conversation": []}, "bad_conversation", "empty"),
+        (
+            {"conversation": [{"role": "customer", "text": "能退吗"}, {"role": "agent", "text": "您好"}]},
+            "bad_conversation",
+            "last turn must be the customer's",
+        ),
+        ({"conversation": [{"role": "bot", "text": "能退吗"}]}, "invalid_request", "conversation.0.role:"),
+        (
+            {"conversation": [{"role": "customer", "text": ["能退吗"]}]},
+            "invalid_request",
+            "conversation.0.text:",
+        ),
+        ({"conversation": [{"role": "customer", "text": ""}]}, "invalid_request", "conversation.0.text:"),
+        ({"conversation": "能退吗"}, "invalid_request", "conversation:"),
+        ({}, "invalid_request", "conversation: required field is missing"),
+        ({"conversation": RETURN_QUESTION, "options": {"k": "five"}}, "invalid_request", "options.k:"),
+        (
+            {"conversation": RETURN_QUESTION, "options": {"retriever": "magic"}},
+            "invalid_request",
+            "options.retriever:",
+        ),
+        ({"conversation": RETURN_QUESTION, "convo": []}, "invalid_request", "convo: unknown field"),
+        (
+            {"conversation": RETURN_QUESTION, "options": {"topk": 3}},
+            "invalid_request",
+            "options.topk: unknown field",
+        ),
+    ],
+)
+def test_bad_suggest_requests_get_an_actionable_4xx(
+    client: TestClient, body: dict[str, Any], code: str, words: str
+) -> None:
     assert words in error_of(client.post("/v1/suggest", json=body), 422, code)
 
 
@@ -230,9 +270,13 @@ def test_a_chunked_body_over_the_limit_is_refused(client: TestClient) -> None:
     error_of(resp, 413, "payload_too_large")
 
 
-@pytest.mark.parametrize(("content", "ctype"), [(b"{not json", "application/json"),
-                                                 ('{"conversation": [{"role": "customer", "text": "能退吗"}'.encode(),
-                                                  "application/json")])
+@pytest.mark.parametrize(
+    ("content", "ctype"),
+    [
+        (b"{not json", "application/json"),
+        ('{"conversation": [{"role": "customer", "text": "能退吗"}'.encode(), "application/json"),
+    ],
+)
 def test_malformed_json_is_a_400(client: TestClient, content: bytes, ctype: str) -> None:
     resp = client.post("/v1/suggest", content=content, headers={"content-type": ctype})
     assert "not valid JSON" in error_of(resp, 400, "invalid_json")
@@ -243,15 +287,20 @@ def test_unknown_paths_and_methods_get_json_errors(client: TestClient) -> None:
     assert "GET" in error_of(client.get("/v1/suggest"), 405, "method_not_allowed")
 
 
-def test_an_internal_error_is_a_json_500_with_the_request_id(make_app: Callable[..., Any], holder: AssistantHolder,
-                                                             monkeypatch: pytest.MonkeyPatch,
-                                                             caplog: pytest.LogCaptureFixture) -> None:
+def test_an_internal_error_is_a_json_500_with_the_request_id(
+    make_app: Callable[..., Any],
+    holder: AssistantHolder,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     def explode(**_: Any) -> None:
         raise RuntimeError("secret internals")
 
     with TestClient(make_app(), raise_server_exceptions=False) as c:
         monkeypatch.setattr(holder.get(), "run", explode)
-        resp = c.post("/v1/suggest", json={"conversation": RETURN_QUESTION}, headers={"X-Request-ID": "trace-42"})
+        resp = c.post(
+            "/v1/suggest", json={"conversation": RETURN_QUESTION}, headers={"X-Request-ID": "trace-42"}
+        )
     message = error_of(resp, 500, "internal_error")
     assert "trace-42" in message and "secret internals" not in resp.text
     assert any("trace-42" in r.getMessage() and r.exc_info for r in caplog.records)
@@ -262,17 +311,21 @@ def test_a_sane_request_id_from_the_caller_is_kept(client: TestClient) -> None:
     assert client.get("/healthz", headers={"X-Request-ID": "bad id\n"}).headers["x-request-id"] != "bad id\n"
 
 
-# -- keys, roles, rate limits ------------------------------------------------------------------------------------
+# -- keys, roles, rate limits ----------------------------------------------------------------------
 
-@pytest.mark.parametrize(("headers", "status"), [
-    ({}, 401),
-    ({"X-API-Key": "wrong"}, 401),
-    ({"Authorization": "Basic YWdlbnQta2V5"}, 401),
-    ({"X-API-Key": "editor-key"}, 403),
-    ({"X-API-Key": "agent-key"}, 200),
-    ({"Authorization": "Bearer agent-key"}, 200),
-    ({"X-API-Key": "admin-key"}, 200),
-])
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 401),
+        ({"X-API-Key": "wrong"}, 401),
+        ({"Authorization": "Basic YWdlbnQta2V5"}, 401),
+        ({"X-API-Key": "editor-key"}, 403),
+        ({"X-API-Key": "agent-key"}, 200),
+        ({"Authorization": "Bearer agent-key"}, 200),
+        ({"X-API-Key": "admin-key"}, 200),
+    ],
+)
 def test_api_keys_and_roles(make_app: Callable[..., Any], headers: dict[str, str], status: int) -> None:
     with TestClient(make_app(api_keys=KEYS)) as c:
         resp = c.get("/v1/search", params={"q": "退货"}, headers=headers)
@@ -284,7 +337,9 @@ def test_api_keys_and_roles(make_app: Callable[..., Any], headers: dict[str, str
         assert c.get("/healthz").status_code == 200
 
 
-def test_open_mode_logs_a_loud_warning(make_app: Callable[..., Any], caplog: pytest.LogCaptureFixture) -> None:
+def test_open_mode_logs_a_loud_warning(
+    make_app: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.WARNING, logger="kefu.service"), TestClient(make_app()):
         pass
     assert any(r.levelno == logging.WARNING and r.getMessage() == OPEN_MODE_WARNING for r in caplog.records)
@@ -297,11 +352,16 @@ def test_open_mode_logs_a_loud_warning(make_app: Callable[..., Any], caplog: pyt
 def test_rate_limit_per_key_answers_429_with_retry_after(make_app: Callable[..., Any]) -> None:
     with TestClient(make_app(api_keys=KEYS, rate_limit_per_minute=2)) as c:
         agent = {"X-API-Key": "agent-key"}
-        assert [c.get("/v1/search", params={"q": "退货"}, headers=agent).status_code for _ in range(2)] == [200, 200]
+        assert [c.get("/v1/search", params={"q": "退货"}, headers=agent).status_code for _ in range(2)] == [
+            200,
+            200,
+        ]
         resp = c.get("/v1/search", params={"q": "退货"}, headers=agent)
         assert "per minute" in error_of(resp, 429, "rate_limited")
         assert int(resp.headers["retry-after"]) >= 1
-        assert c.get("/v1/search", params={"q": "退货"}, headers={"X-API-Key": "admin-key"}).status_code == 200
+        assert (
+            c.get("/v1/search", params={"q": "退货"}, headers={"X-API-Key": "admin-key"}).status_code == 200
+        )
         assert c.get("/healthz").status_code == 200
 
 
@@ -319,7 +379,7 @@ def test_the_openapi_schema_documents_chinese_examples(client: TestClient) -> No
     assert schema["components"]["schemas"]["SuggestRequest"]["additionalProperties"] is False
 
 
-# -- the assistant is loaded once and swapped when the index changes -----------------------------------------------
+# -- the assistant is loaded once and swapped when the index changes -------------------------------
 
 NEW_DOC = """\
     ---
@@ -349,8 +409,9 @@ def test_the_assistant_is_loaded_once_at_startup(kb_dir: Path, index_dir: Path, 
     assert calls == [1]
 
 
-def test_a_new_index_is_swapped_in_without_a_failed_request(client: TestClient, holder: AssistantHolder,
-                                                            kb_dir: Path, index_dir: Path) -> None:
+def test_a_new_index_is_swapped_in_without_a_failed_request(
+    client: TestClient, holder: AssistantHolder, kb_dir: Path, index_dir: Path
+) -> None:
     question = [{"role": "customer", "text": "发票怎么开？多久能收到"}]
     before = holder.get()
     assert "policy-invoice" not in [r["doc_id"] for r in suggest(client, question).json()["retrieved"]]
@@ -367,8 +428,9 @@ def test_a_new_index_is_swapped_in_without_a_failed_request(client: TestClient, 
     while not cited and time.monotonic() < deadline:
         resp = suggest(client, question)
         statuses.append(resp.status_code)
-        cited = "policy-invoice" in {c["doc_id"] for s in resp.json().get("suggestions", ())
-                                     for c in s["citations"]}
+        cited = "policy-invoice" in {
+            c["doc_id"] for s in resp.json().get("suggestions", ()) for c in s["citations"]
+        }
     writer.join()
     assert cited, "the new document was never cited"
     assert set(statuses) == {200} and len(statuses) > 1
@@ -376,11 +438,14 @@ def test_a_new_index_is_swapped_in_without_a_failed_request(client: TestClient, 
     assert client.get("/healthz").json()["index"]["n_docs"] == 4
 
 
-def test_reload_now_swaps_synchronously_and_a_broken_index_keeps_the_old_one(kb_dir: Path, index_dir: Path) -> None:
+def test_reload_now_swaps_synchronously_and_a_broken_index_keeps_the_old_one(
+    kb_dir: Path, index_dir: Path
+) -> None:
     from assistant.service.holder import assistant_factory
 
-    holder = AssistantHolder(assistant_factory(kb_dir, index_dir, HashingEmbedder()), index_dir=index_dir,
-                             check_interval_s=0)
+    holder = AssistantHolder(
+        assistant_factory(kb_dir, index_dir, HashingEmbedder()), index_dir=index_dir, check_interval_s=0
+    )
     first = holder.start()
     (kb_dir / "docs" / "policy" / "invoice.md").write_text(textwrap.dedent(NEW_DOC), encoding="utf-8")
     update_index(load_kb(kb_dir), HashingEmbedder(), index_dir)

@@ -1,0 +1,104 @@
+"""End to end: the editor mounted in the service app, driven with gradio_client over HTTP.
+
+Create → publish in the editor, and the next /v1/suggest of the same running server cites the new document.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+import httpx
+import pytest
+from gradio_client import Client
+
+from assistant.pipeline import Assistant
+from assistant.service.app import create_app
+from assistant.service.holder import AssistantHolder, assistant_factory
+from assistant.service.store import FeedbackStore
+from assistant.settings import AssistantSettings
+from indexer.embedding import HashingEmbedder
+from indexer.index import Index
+from kb import load_kb
+from tests.ui.editor.conftest import GIFT_BODY, GIFT_FRONT
+from ui.editor.access import editor_login
+from ui.editor.app import build_editor
+
+pytestmark = pytest.mark.slow
+QUESTION = "可以帮忙礼品包装吗？"
+KEYS = {"agent-key": "agent", "editor-key": "editor"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Served:
+    url: str
+    holder: AssistantHolder
+
+
+@pytest.fixture
+def served(kb_dir: Path, index_dir: Path, tmp_path: Path) -> Iterator[Served]:
+    """The service app with the editor mounted at /editor, as `kefu serve` assembles it, on a loopback port."""
+    import uvicorn
+
+    embedder = HashingEmbedder()
+    holder = AssistantHolder(assistant_factory(kb_dir, index_dir, embedder), index_dir=index_dir)
+    store = FeedbackStore(f"sqlite:///{tmp_path / 'kefu.db'}")
+    store.migrate()
+    app = create_app(holder, store, AssistantSettings(api_keys=KEYS, rate_limit_per_minute=0))
+    editor = build_editor(kb_dir, index_dir, embedder, feedback=store, on_publish=lambda _: holder.reload_now())
+    app = gr.mount_gradio_app(app, editor, path="/editor", auth=editor_login(KEYS))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield Served(f"http://127.0.0.1:{port}", holder)
+    server.should_exit = True
+    thread.join(10)
+
+
+def _cited(url: str) -> list[str]:
+    r = httpx.post(f"{url}/v1/suggest", json={"conversation": [{"role": "customer", "text": QUESTION}]},
+                   headers={"X-API-Key": "agent-key"}, timeout=30)
+    assert r.status_code == 200, r.text
+    return [c["doc_id"] for s in r.json()["suggestions"] for c in s["citations"]]
+
+
+def test_create_publish_and_the_next_suggest_cites_it(served: Served, kb_dir: Path, index_dir: Path) -> None:
+    assert "faq-gift-wrap" not in _cited(served.url)
+    client = Client(f"{served.url}/editor/", auth=("小王", "editor-key"), verbose=False)
+    status, *_ = client.predict(GIFT_FRONT, GIFT_BODY, "小王", "新建礼品包装", api_name="/save_document")
+    assert "已新建草稿 `faq-gift-wrap` v1" in status
+    assert "faq-gift-wrap" not in _cited(served.url)  # a draft is not retrieved
+    start = time.perf_counter()
+    status, *_ = client.predict("小王", "上线", api_name="/publish_document")
+    assert "已发布 v2" in status, status
+    assert "faq-gift-wrap" in _cited(served.url)  # the very next request
+    served_after = time.perf_counter() - start
+    assert served_after < 30
+    # An assistant opened on the same index directory sees it too.
+    bot = Assistant(Index.open(index_dir, HashingEmbedder()), load_kb(kb_dir))
+    result = bot.run(conversation=[{"role": "customer", "text": QUESTION}])
+    assert "faq-gift-wrap" in [c.doc_id for s in result.suggestions for c in s.citations]
+    assert served.holder.status().reloads >= 1
+
+
+def test_the_editor_needs_an_editor_key(served: Served) -> None:
+    for auth in (("小王", "agent-key"), ("小王", "wrong")):
+        with pytest.raises(Exception, match="(?i)login|credentials|auth"):
+            Client(f"{served.url}/editor/", auth=auth, verbose=False)
+    assert httpx.get(f"{served.url}/editor/config", timeout=30).status_code == 401  # no app without a login

@@ -1,0 +1,78 @@
+"""What the workspace keeps true of the KB folder: files valid for load_kb, history in sync with them."""
+
+from pathlib import Path
+
+import pytest
+
+from indexer.builder import BuildReport
+from indexer.embedding import HashingEmbedder
+from kb import load_kb
+from tests.ui.editor.conftest import GIFT_TEXT
+from ui.editor.errors import ConflictError, EditorError, InvalidTextError
+from ui.editor.workspace import Workspace
+
+
+def test_existing_files_are_imported_once(ws: Workspace, kb_dir: Path) -> None:
+    first = {d.id: d.head for d in ws.documents()}
+    assert first == {"faq-draft": 1, "policy-return": 1, "policy-shipping": 1, "product-kettle": 1}
+    ws.documents()
+    assert len(ws.versions.log("policy-return")) == 1
+    assert ws.document("faq-draft").head.status == "draft"  # a draft on file stays a draft
+    assert (kb_dir / ".kefu" / "history" / "policy-return" / "1.txt").is_file()
+    load_kb(kb_dir, strict=True)  # the history beside the docs does not disturb the KB
+
+
+def test_a_file_changed_outside_the_editor_becomes_a_version_and_stale_editors_conflict(
+    ws: Workspace, kb_dir: Path
+) -> None:
+    state = ws.document("policy-return")
+    path = kb_dir / "docs" / "policy" / "return.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("7天内", "15天内"), encoding="utf-8")
+    after = ws.document("policy-return")
+    assert after.head.n == 2 and after.head.message.startswith("KB 文件在编辑器外被修改")
+    assert "15天内" in after.text
+    with pytest.raises(ConflictError) as err:
+        ws.save("policy-return", state.text.replace("48小时", "24小时"), base=state.head.n, author="甲")
+    assert (
+        "-签收后15天内" in err.value.diff and "+签收后7天内" in err.value.diff
+    )  # theirs lacks the outside edit
+
+
+def test_publishing_into_a_kb_with_a_broken_file_is_refused(ws: Workspace, kb_dir: Path) -> None:
+    _, v = ws.create(GIFT_TEXT, author="甲")
+    (kb_dir / "docs" / "faq" / "broken.md").write_text("no front matter", encoding="utf-8")
+    with pytest.raises(EditorError, match=r"broken\.md"):
+        ws.publish("faq-gift-wrap", base=v.n, author="甲")
+    assert not (kb_dir / "docs" / "faq" / "faq-gift-wrap.md").exists()
+
+
+def test_publish_tells_the_service(kb_dir: Path, index_dir: Path) -> None:
+    reports: list[BuildReport] = []
+    ws = Workspace(kb_dir, index_dir, HashingEmbedder(), on_publish=reports.append)
+    _, v = ws.create(GIFT_TEXT, author="甲")
+    result = ws.publish("faq-gift-wrap", base=v.n, author="甲")
+    assert [r.added for r in reports] == [["faq-gift-wrap"]]
+    assert result.report is reports[0] and result.report.embedded == 1  # only the new document was embedded
+
+
+def test_a_failing_service_callback_does_not_fail_the_publish(kb_dir: Path, index_dir: Path) -> None:
+    def broken(_: BuildReport) -> None:
+        raise RuntimeError("down")
+
+    ws = Workspace(kb_dir, index_dir, HashingEmbedder(), on_publish=broken)
+    _, v = ws.create(GIFT_TEXT, author="甲")
+    result = ws.publish("faq-gift-wrap", base=v.n, author="甲")
+    assert "not notified" in result.notice and load_kb(kb_dir).get("faq-gift-wrap") is not None
+
+
+def test_a_draft_id_is_taken_too(ws: Workspace) -> None:
+    ws.create(GIFT_TEXT, author="甲")
+    with pytest.raises(InvalidTextError, match="already used by a draft"):
+        ws.create(GIFT_TEXT, author="乙")
+
+
+def test_publishing_twice_is_harmless(ws: Workspace) -> None:
+    _, v = ws.create(GIFT_TEXT, author="甲")
+    first = ws.publish("faq-gift-wrap", base=v.n, author="甲")
+    again = ws.publish("faq-gift-wrap", base=first.version.n, author="甲")
+    assert again.version == first.version and again.report is not None and again.report.embedded == 0

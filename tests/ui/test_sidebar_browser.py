@@ -1,0 +1,182 @@
+"""The agent sidebar in a real Chromium against a real `kefu serve` app (uvicorn on a loopback port)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.service.store import FeedbackStore
+from assistant.settings import AssistantSettings
+from tests.conftest import write_kb
+
+CHROMIUM = Path(os.environ.get("KEFU_TEST_CHROMIUM", "/usr/bin/chromium"))
+SCREENSHOT = Path(__file__).resolve().parents[2] / "out" / "screenshots" / "sidebar.png"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]  # fmt: skip
+API_KEY = "browser-test-key"
+CONVERSATION = (
+    "客户：衣服收到了，尺码偏小，能退吗？\n客服：您好，请问是哪天签收的呢？\n客户：3天前签收的，还没穿过"
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}: run `make services`"),
+]
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, FeedbackStore]]:
+    """`kefu serve`'s app on the tiny KB (fake embedder), a sqlite store in tmp_path; yields (url, store)."""
+    import uvicorn
+
+    from ui.serve_cli import build_app
+
+    monkeypatch.setenv("KEFU_EMBEDDING_MODEL", "hashing")
+    monkeypatch.setenv("KEFU_HOME", str(tmp_path / "home"))
+    store = FeedbackStore(f"sqlite:///{tmp_path / 'kefu.db'}")
+    store.migrate()
+    settings = AssistantSettings(api_keys={API_KEY: "agent"}, rate_limit_per_minute=0)
+    app = build_app(write_kb(tmp_path / "kb"), tmp_path / "index", settings=settings, store=store)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", store
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for the condition")
+
+
+def actions_of(store: FeedbackStore, suggestion_id: str) -> set[str]:
+    return {r["action"] for r in store.feedback_rows(suggestion_id=suggestion_id)}
+
+
+def test_pasted_conversation_gets_suggestions_and_accepting_records_feedback(
+    served: tuple[str, FeedbackStore], browser: Any
+) -> None:
+    url, store = served
+    context = browser.new_context(viewport={"width": 380, "height": 900}, locale="zh-CN")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url)
+    page = context.new_page()
+    page.goto(f"{url}/sidebar?key={API_KEY}&agent=kf-test")
+    assert "key=" not in page.url  # the key is remembered, not left in the address bar
+
+    page.fill("#conversation", CONVERSATION)
+    page.click("#suggest")
+    cards = page.locator("#suggestions .card")
+    cards.first.wait_for()
+    assert 2 <= cards.count() <= 3
+    assert "意图：" in page.inner_text("#chips") and "情绪：平静" in page.inner_text("#chips")
+    ids = [cards.nth(i).get_attribute("data-id") for i in range(cards.count())]
+    for sid in ids:  # every rendered suggestion is reported as shown
+        wait_for(lambda sid=sid: "shown" in actions_of(store, sid))
+
+    first = cards.nth(0)
+    first.locator("details summary").first.click()
+    assert first.locator("blockquote").first.is_visible()
+    assert first.locator(".badge").inner_text().startswith("✓")
+
+    first.locator("button.accept").click()
+    wait_for(lambda: "accepted" in actions_of(store, ids[0]))
+    row = next(r for r in store.feedback_rows(suggestion_id=ids[0]) if r["action"] == "accepted")
+    assert row["agent_id"] == "kf-test"
+    assert page.evaluate("navigator.clipboard.readText()") == first.locator(".text").inner_text()
+
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("2")  # shortcut: accept the second suggestion
+    wait_for(lambda: "accepted" in actions_of(store, ids[1]))
+    assert "accepted" in (cards.nth(1).get_attribute("class") or "")
+
+    second = cards.nth(1)
+    second.locator("button.edit").click()
+    second.locator("textarea.text").fill(
+        "您好，签收后7天内商品完好可以申请无理由退货，请您在订单页提交申请。"
+    )
+    second.locator("button.save-edit").click()
+    wait_for(lambda: "edited" in actions_of(store, ids[1]))
+
+    last = cards.nth(cards.count() - 1)
+    last.locator("button.reject").click()
+    last.locator("select.reason").select_option("语气不合适")
+    last.locator("input.note").fill("太长")
+    last.locator("button.confirm-reject").click()
+    rejected = wait_for(
+        lambda: [r for r in store.feedback_rows(suggestion_id=ids[-1]) if r["action"] == "rejected"]
+    )
+    assert rejected[0]["reason"] == "语气不合适：太长"
+
+    page.fill("#own-text", "亲，这不符合退货条件")  # the live check of the agent's own reply
+    page.wait_for_selector("#own-findings li")
+    assert "禁用语" in page.inner_text("#own-findings")
+    assert page.inner_text("#own-status") == "需要修改"
+
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    context.close()
+
+
+def test_a_helpdesk_embeds_the_sidebar_and_receives_inserted_replies(
+    served: tuple[str, FeedbackStore], browser: Any
+) -> None:
+    url, store = served
+    page = browser.new_page(viewport={"width": 420, "height": 900})
+    page.set_content(f"""
+        <script>
+          window.received = [];
+          addEventListener("message", (ev) => {{
+            window.received.push(ev.data);
+            if (ev.data.type === "kefu:ready") {{
+              ev.source.postMessage({{type: "kefu:conversation",
+                conversation: [{{role: "customer", text: "电热水壶保修多久？"}}],
+                context: {{order: {{order_id: "20261101xxxx", status: "delivered"}}}}}}, "*");
+            }}
+          }});
+        </script>
+        <iframe src="{url}/sidebar?key={API_KEY}" width="400" height="860"></iframe>""")
+    frame = page.frame_locator("iframe")
+    card = frame.locator("#suggestions .card").first
+    card.wait_for()
+    assert frame.locator("#source").inner_text() == "来自坐席系统"
+    card.locator("button.accept").click()  # embedded: the main button inserts into the helpdesk's reply box
+    inserted = wait_for(
+        lambda: [m for m in page.evaluate("window.received") if m.get("type") == "kefu:insert"]
+    )
+    assert inserted[0]["text"] == card.locator(".text").inner_text()
+    sid = inserted[0]["suggestion_id"]
+    wait_for(lambda: "accepted" in actions_of(store, sid))

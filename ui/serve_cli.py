@@ -1,0 +1,136 @@
+"""`kefu serve`: the HTTP API with the agent sidebar (CONTRACTS.md §5, §6)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse, RedirectResponse
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
+
+from assistant.errors import AssistantError
+from assistant.service.app import OPEN_MODE_WARNING, create_app
+from assistant.service.holder import AssistantHolder, assistant_factory
+from assistant.service.store import FeedbackStore
+from assistant.settings import AssistantSettings
+from indexer.errors import IndexerError
+from indexer.settings import data_home
+from kb.errors import KBError
+from ui.runtime import Runtime
+
+STATIC = Path(__file__).parent / "static"
+
+
+def sidebar_router() -> APIRouter:
+    """The sidebar page at /sidebar (its script and styles are under /static); / leads there."""
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/sidebar")
+    @router.get("/sidebar/")
+    def sidebar() -> FileResponse:
+        return FileResponse(STATIC / "sidebar.html", headers={"Cache-Control": "no-cache"})
+
+    @router.get("/")
+    def root() -> RedirectResponse:
+        return RedirectResponse("/sidebar")
+
+    return router
+
+
+def default_database_url() -> str:
+    home = data_home()
+    home.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{home / 'kefu.db'}"
+
+
+def build_app(
+    kb_dir: Path | None = None,
+    index_dir: Path | None = None,
+    *,
+    settings: AssistantSettings | None = None,
+    store: FeedbackStore | None = None,
+    progress: bool = False,
+    mounts: Sequence[tuple[str, ASGIApp]] = (),
+) -> FastAPI:
+    """Everything `kefu serve` runs: the index brought up to date, the store migrated, the app assembled.
+
+    The assistant itself is loaded by the app's start-up (and reloaded when the index changes).
+    """
+    settings = settings or AssistantSettings()
+    rt = Runtime(kb_dir, index_dir)
+    rt.update(progress=progress)  # builds the index when there is none, re-embeds what changed otherwise
+    drafter = None
+    if settings.drafter == "llm":
+        from assistant.llm import build_llm_drafter
+
+        drafter = build_llm_drafter(settings.llm)
+    factory = assistant_factory(
+        rt.kb_path,
+        rt.index_path,
+        rt.embedder,
+        k=settings.k,
+        mode=settings.retriever,
+        drafter=drafter,
+        answerable_threshold=settings.answerable_threshold,
+    )
+    if store is None:
+        store = FeedbackStore(settings.database_url or default_database_url())
+        store.migrate()
+    return create_app(
+        AssistantHolder(factory, index_dir=rt.index_path),
+        store,
+        settings,
+        routers=[sidebar_router()],
+        mounts=[("/static", StaticFiles(directory=STATIC)), *mounts],
+    )
+
+
+@click.command()
+@click.option("--host", envvar="KEFU_HOST", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option(
+    "--port", envvar="KEFU_PORT", type=click.IntRange(1, 65535), default=None, help="Port (default 8000)."
+)
+@click.option(
+    "--kb",
+    "kb_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="KEFU_KB_DIR",
+    help="Knowledge-base directory (default: the shipped demo KB).",
+)
+@click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="KEFU_INDEX_DIR",
+    help="Index directory (default: per KB, in the data directory).",
+)
+@click.option(
+    "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True
+)
+def serve(
+    host: str | None, port: int | None, kb_dir: Path | None, index_dir: Path | None, log_level: str
+) -> None:
+    """Start the HTTP API and the agent sidebar (/sidebar)."""
+    import uvicorn
+
+    logging.basicConfig(level=log_level.upper(), format="%(levelname)-8s %(name)s: %(message)s")
+    try:
+        settings = AssistantSettings()
+        app = build_app(kb_dir, index_dir, settings=settings, progress=sys.stderr.isatty())
+    except (KBError, IndexerError, AssistantError, ValueError, OSError) as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(1)
+    host = host or settings.host
+    port = port or settings.port
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    click.echo(f"Kefu: sidebar {url}/sidebar · API docs {url}/docs · health {url}/healthz")
+    if settings.api_keys:
+        click.echo(f"open {url}/sidebar?key=YOUR_KEY once: the sidebar remembers the key")
+    else:
+        click.secho(f"WARNING: {OPEN_MODE_WARNING}", fg="yellow", bold=True, err=True)
+    uvicorn.run(app, host=host, port=port, log_level=log_level)

@@ -1,0 +1,462 @@
+// The agent sidebar: reply suggestions beside the chat. Plain JS, no build step.
+// The conversation comes from the embedding helpdesk:
+//   iframe.contentWindow.postMessage({type: "kefu:conversation", conversation: [...], context: {...}}, "*")
+// or is pasted. Inserting a reply sends {type: "kefu:insert", text, suggestion_id} to the parent window.
+"use strict";
+
+(() => {
+  const INTENTS = {
+    product_info: "商品咨询", promotion: "优惠活动", shipping_info: "发货配送", order_status: "订单状态",
+    modify_order: "修改订单", payment_issue: "支付问题", out_of_stock: "缺货预售", logistics_delay: "物流延误",
+    return_request: "退货", exchange: "换货", quality_issue: "质量问题", wrong_item: "错发漏发",
+    refund_status: "退款进度", usage_help: "使用帮助", complaint: "投诉", invoice: "发票", membership: "会员",
+    human_handoff: "转人工", other: "其他",
+  };
+  const EMOTIONS = { calm: "平静", anxious: "着急", angry: "生气" };
+  const STYLES = { concise: "简洁", options: "多方案", detailed: "详细", next_steps: "下一步", holding: "先安抚" };
+  const RULES = {
+    banned_phrases: "禁用语", vague_words: "模糊措辞", negative_framing: "只说不能", politeness: "礼貌用语",
+    absolute_claims: "绝对化承诺", unsupported_facts: "无依据的数字", over_promising: "超权限承诺",
+    insult_echo: "复述辱骂", pii_echo: "泄露个人信息",
+  };
+  const REJECT_REASONS = ["答非所问", "信息不准确", "语气不合适", "不合规", "太长或太啰嗦", "其他"];
+  const CUSTOMER = /^\s*(客户|顾客|买家|customer|user)\s*[：:]\s*/i;
+  const AGENT = /^\s*(客服|商家|卖家|店家|agent)\s*[：:]\s*/i;
+
+  const $ = (id) => document.getElementById(id);
+  const params = new URLSearchParams(location.search);
+  const embedded = window.parent !== window;
+  const parentOrigin = params.get("origin") || "*";
+
+  const state = { conversation: null, context: null, result: null, busy: false };
+
+  // -- settings: ?key= / ?agent= are remembered, then removed from the address bar -------------------------
+  // Storage can be denied (an iframe under third-party storage blocking); then settings last for the page.
+  const memory = {};
+  const settings = {
+    get(slot) {
+      if (slot in memory) return memory[slot];
+      try { return localStorage.getItem(slot); } catch (e) { return null; }
+    },
+    set(slot, value) {
+      memory[slot] = value;
+      try { localStorage.setItem(slot, value); } catch (e) { /* kept in memory */ }
+    },
+  };
+  for (const [param, slot] of [["key", "kefu.apiKey"], ["agent", "kefu.agentId"]]) {
+    if (params.has(param)) {
+      settings.set(slot, params.get(param));
+      params.delete(param);
+    }
+  }
+  if (location.search !== (params.toString() ? "?" + params : "")) {
+    history.replaceState(null, "", location.pathname + (params.toString() ? "?" + params : "") + location.hash);
+  }
+  const apiKey = () => settings.get("kefu.apiKey") || "";
+  const agentId = () => settings.get("kefu.agentId") || null;
+
+  // -- small helpers -----------------------------------------------------------------------------------------
+  function el(tag, attrs = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (k === "class") node.className = v;
+      else if (k === "text") node.textContent = v;
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else if (v !== null && v !== undefined && v !== false) node.setAttribute(k, v === true ? "" : v);
+    }
+    for (const c of children) if (c) node.append(c);
+    return node;
+  }
+
+  let toastTimer = 0;
+  function toast(message) {
+    const t = $("toast");
+    t.textContent = message;
+    t.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { t.hidden = true; }, 1800);
+  }
+
+  function notice(message, kind = "error") {
+    const n = $("notice");
+    n.textContent = message || "";
+    n.className = "notice" + (kind === "info" ? " info" : "");
+    n.hidden = !message;
+  }
+
+  async function api(method, path, body, { keepalive = false } = {}) {
+    const headers = { Accept: "application/json" };
+    if (apiKey()) headers["X-API-Key"] = apiKey();
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let resp;
+    try {
+      resp = await fetch(path, { method, headers, keepalive, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (e) {
+      throw new Error("连不上助手服务，请检查网络或联系管理员");
+    }
+    const data = await resp.json().catch(() => null);
+    if (!resp.ok) {
+      const err = (data && data.error) || {};
+      const e = new Error(err.message || `请求失败（HTTP ${resp.status}）`);
+      e.status = resp.status;
+      throw e;
+    }
+    return data;
+  }
+
+  function explain(e) {
+    if (e.status === 401) {
+      $("settings").hidden = false;
+      return "API Key 缺失或无效，请在设置里填写（" + e.message + "）";
+    }
+    if (e.status === 429) return "请求太频繁，请稍后再试（" + e.message + "）";
+    return e.message;
+  }
+
+  // -- conversation input --------------------------------------------------------------------------------------
+  function parsePasted(text) {
+    const turns = [];
+    for (const line of text.split(/\r?\n/)) {
+      if (!line.trim()) continue;
+      const c = line.match(CUSTOMER);
+      const a = c ? null : line.match(AGENT);
+      if (c || a) turns.push({ role: c ? "customer" : "agent", text: line.slice((c || a)[0].length).trim() });
+      else if (turns.length) turns[turns.length - 1].text += "\n" + line.trim();
+      else turns.push({ role: "customer", text: line.trim() });
+    }
+    return turns.filter((t) => t.text);
+  }
+
+  function formatConversation(turns) {
+    return turns.map((t) => (t.role === "agent" ? "客服：" : "客户：") + t.text).join("\n");
+  }
+
+  function currentConversation() {
+    const turns = parsePasted($("conversation").value);
+    return turns.length ? turns : null;
+  }
+
+  // -- feedback ------------------------------------------------------------------------------------------------
+  function feedback(suggestion, action, extra = {}) {
+    if (suggestion.sent[action]) return Promise.resolve();
+    suggestion.sent[action] = true;
+    const body = { suggestion_id: suggestion.id, action, agent_id: agentId(), ...extra };
+    return api("POST", "v1/feedback", body, { keepalive: true }).catch((e) => {
+      suggestion.sent[action] = false;
+      if (action !== "shown") notice("反馈没有记录成功：" + explain(e));
+    });
+  }
+
+  // -- copy / insert -------------------------------------------------------------------------------------------
+  async function copyText(text) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch (e) {
+      const ta = el("textarea", { style: "position:fixed;top:-1000px;opacity:0" });
+      ta.value = text;
+      document.body.append(ta);
+      ta.select();
+      let ok = false;
+      try { ok = document.execCommand("copy"); } catch (e2) { ok = false; }
+      ta.remove();
+      return ok;
+    }
+  }
+
+  async function deliver(text, suggestionId) {
+    if (embedded) {
+      window.parent.postMessage({ type: "kefu:insert", text, suggestion_id: suggestionId }, parentOrigin);
+      return "已插入到输入框";
+    }
+    return (await copyText(text)) ? "已复制，可直接粘贴发送" : "复制失败，请手动选中文字复制";
+  }
+
+  // -- rule-check findings -------------------------------------------------------------------------------------
+  function findingItems(violations) {
+    return violations.map((v) => el("li", { class: v.severity === "warn" ? "warn" : "" },
+      el("b", { text: (RULES[v.rule] || v.rule) + "：" }),
+      document.createTextNode(v.message + (v.span ? `「${v.span}」` : "")),
+      v.suggestion ? el("span", { class: "fix", text: "建议：" + v.suggestion }) : null));
+  }
+
+  function badge(passed, violations) {
+    if (passed && !violations.length) return el("span", { class: "badge ok", text: "✓ 规则通过" });
+    if (passed) return el("span", { class: "badge warn", text: `! ${violations.length} 条提醒` });
+    return el("span", { class: "badge bad", text: `✗ ${violations.filter((v) => v.severity !== "warn").length} 项不合规` });
+  }
+
+  // -- suggestions ---------------------------------------------------------------------------------------------
+  function renderResult(data) {
+    const intent = data.intent || {};
+    $("chips").replaceChildren(
+      el("span", { class: "chip", title: intent.name, text: `意图：${INTENTS[intent.name] || intent.name} ${Math.round((intent.confidence || 0) * 100)}%` }),
+      el("span", { class: "chip " + data.emotion, text: "情绪：" + (EMOTIONS[data.emotion] || data.emotion) }));
+    const h = $("handoff");
+    h.hidden = !(data.handoff && data.handoff.recommended);
+    h.textContent = h.hidden ? "" : "⚠ 建议转人工：" + (data.handoff.reason || "请人工确认后回复");
+    const list = $("suggestions");
+    list.replaceChildren();
+    state.suggestions = data.suggestions.slice(0, 3).map((s, i) => {
+      const item = { ...s, rank: i + 1, sent: {}, node: null };
+      item.node = renderCard(item);
+      list.append(item.node);
+      feedback(item, "shown");
+      return item;
+    });
+    if (!state.suggestions.length) list.append(el("li", { class: "muted", text: "没有可用的建议，请自行回复。" }));
+    $("meta").textContent = `知识库版本 ${String(data.kb_version || "").slice(0, 8)} · 用时 ${Math.round((data.latency_ms || {}).total || 0)} ms`;
+    $("result").hidden = false;
+  }
+
+  function renderCard(s) {
+    const text = el("div", { class: "text", text: s.text });
+    const findings = el("ul", { class: "findings" }, ...findingItems(s.violations || []));
+    const cites = el("div", { class: "cites" }, ...(s.citations || []).map((c) =>
+      el("details", {}, el("summary", { text: c.title, title: c.doc_id }), el("blockquote", { text: c.quote }))));
+    const status = el("span", { class: "state" });
+    const checkBadge = badge(s.passed, s.violations || []);
+    const card = el("li", { class: "card", "data-id": s.id, "data-rank": s.rank },
+      el("div", { class: "card-head" },
+        el("span", { class: "num", text: String(s.rank) }),
+        el("span", { class: "style", text: STYLES[s.style] || s.style }),
+        status,
+        checkBadge),
+      text, findings, cites);
+
+    const actions = el("div", { class: "actions" },
+      el("button", { type: "button", class: "primary accept", text: embedded ? "插入" : "复制",
+                     title: `采纳（快捷键 ${s.rank}）`, onclick: () => accept(s) }),
+      embedded ? el("button", { type: "button", class: "copy", text: "复制", onclick: () => accept(s, { copy: true }) }) : null,
+      el("button", { type: "button", class: "edit", text: "编辑", onclick: () => startEdit(s) }),
+      el("button", { type: "button", class: "reject", text: "驳回", onclick: () => { rejectForm.hidden = !rejectForm.hidden; } }));
+
+    const reason = el("select", { class: "reason" }, ...REJECT_REASONS.map((r) => el("option", { value: r, text: r })));
+    const note = el("input", { type: "text", class: "note", placeholder: "补充说明（选填）", maxlength: "200" });
+    const rejectForm = el("div", { class: "reject-form", hidden: true }, reason, note,
+      el("div", { class: "row" },
+        el("button", { type: "button", class: "confirm-reject", text: "确认驳回", onclick: () => reject(s, reason.value, note.value) }),
+        el("button", { type: "button", text: "取消", onclick: () => { rejectForm.hidden = true; } })));
+    card.append(actions, rejectForm);
+    Object.assign(s, { textNode: text, findingsNode: findings, statusNode: status, actionsNode: actions,
+                       badgeNode: checkBadge });
+    return card;
+  }
+
+  function replaceNode(old, fresh) {
+    old.replaceWith(fresh);
+    return fresh;
+  }
+
+  function mark(s, cls, label) {
+    s.node.classList.remove("accepted", "rejected");
+    s.node.classList.add(cls);
+    s.statusNode.textContent = label;
+  }
+
+  async function accept(s, { copy = false } = {}) {
+    const text = s.finalText || s.text;
+    const message = copy ? ((await copyText(text)) ? "已复制" : "复制失败") : await deliver(text, s.id);
+    mark(s, "accepted", "已采纳");
+    await feedback(s, "accepted");
+    toast(message);
+  }
+
+  function startEdit(s) {
+    if (s.editing) return;
+    s.editing = true;
+    const area = el("textarea", { class: "text", rows: "5" });
+    area.value = s.finalText || s.text;
+    s.textNode.replaceWith(area);
+    const live = debounce(() => runCheck(area.value, s.findingsNode, (res) => {
+      if (res) s.badgeNode = replaceNode(s.badgeNode, badge(res.passed, res.violations));
+    }), 400);
+    area.addEventListener("input", live);
+    const done = el("div", { class: "row edit-actions" },
+      el("button", { type: "button", class: "primary save-edit", text: "采纳修改", onclick: () => finishEdit(s, area, done) }),
+      el("button", { type: "button", text: "取消", onclick: () => {
+        area.replaceWith(s.textNode);
+        done.remove();
+        s.findingsNode.replaceChildren(...findingItems(s.violations || []));
+        s.badgeNode = replaceNode(s.badgeNode, badge(s.passed, s.violations || []));
+        s.actionsNode.hidden = false;
+        s.editing = false;
+      } }));
+    s.actionsNode.hidden = true;
+    area.after(done);
+    area.focus();
+  }
+
+  async function finishEdit(s, area, done) {
+    const finalText = area.value.trim();
+    if (!finalText) return notice("回复内容是空的");
+    s.textNode.textContent = finalText;
+    s.finalText = finalText;
+    area.replaceWith(s.textNode);
+    done.remove();
+    s.actionsNode.hidden = false;
+    s.editing = false;
+    const message = await deliver(finalText, s.id);
+    if (finalText === s.text.trim()) {
+      await feedback(s, "accepted");
+    } else {
+      await feedback(s, "edited", { final_text: finalText });
+    }
+    mark(s, "accepted", finalText === s.text.trim() ? "已采纳" : "已修改采纳");
+    toast(message);
+  }
+
+  async function reject(s, reason, note) {
+    const why = note.trim() ? `${reason}：${note.trim()}` : reason;
+    await feedback(s, "rejected", { reason: why });
+    mark(s, "rejected", "已驳回");
+    s.node.querySelector(".reject-form").hidden = true;
+    toast("已记录驳回原因，谢谢反馈");
+  }
+
+  // -- suggest -------------------------------------------------------------------------------------------------
+  async function suggest() {
+    const conversation = currentConversation();
+    if (!conversation) return notice("请先粘贴对话，每行以“客户：”或“客服：”开头", "info");
+    if (conversation[conversation.length - 1].role !== "customer") {
+      return notice("最后一句需要是客户说的话：建议是用来回复客户的", "info");
+    }
+    if (state.busy) return;
+    state.busy = true;
+    $("suggest").disabled = true;
+    $("suggest").textContent = "生成中…";
+    notice("");
+    state.conversation = conversation;
+    try {
+      const options = agentId() ? { agent_id: agentId() } : {};
+      const body = { conversation, options };
+      if (state.context) body.context = state.context;
+      state.result = await api("POST", "v1/suggest", body);
+      renderResult(state.result);
+      if ($("own-text").value.trim()) runCheck($("own-text").value, $("own-findings"), ownStatus);
+    } catch (e) {
+      notice(explain(e));
+    } finally {
+      state.busy = false;
+      $("suggest").disabled = false;
+      $("suggest").textContent = "生成建议";
+    }
+  }
+
+  // -- live check of the agent's own reply ----------------------------------------------------------------------
+  function debounce(fn, ms) {
+    let t = 0;
+    return (...args) => { clearTimeout(t); t = setTimeout(() => fn(...args), ms); };
+  }
+
+  function checkSources() {
+    // What a reply may rely on: the passages retrieved for this conversation and the suggestions' quotes.
+    if (!state.result) return undefined;
+    const quotes = state.result.suggestions.flatMap((x) => (x.citations || []).map((c) => c.quote));
+    return [...new Set([...quotes, ...state.result.retrieved.map((r) => r.text)])].slice(0, 20);
+  }
+
+  // Checks `text` and lists the findings in `target`; `onResult(result | null)` follows the state.
+  async function runCheck(text, target, onResult = () => {}) {
+    const seq = (target.checkSeq = (target.checkSeq || 0) + 1);
+    if (!text.trim()) {
+      target.replaceChildren();
+      onResult(null);
+      return;
+    }
+    const body = { text };
+    const conversation = state.conversation || currentConversation();
+    if (conversation) body.conversation = conversation;
+    if (state.context) body.context = state.context;
+    const sources = checkSources();
+    if (sources) body.sources = sources;
+    try {
+      const res = await api("POST", "v1/check", body);
+      if (seq !== target.checkSeq) return;  // a newer check of this box is on its way
+      target.replaceChildren(...(res.violations.length ? findingItems(res.violations)
+        : [el("li", { class: "ok", text: "✓ 没有发现问题" })]));
+      onResult(res);
+    } catch (e) {
+      onResult(null);
+      notice(explain(e));
+    }
+  }
+
+  function ownStatus(res) {
+    $("own-status").textContent = res ? (res.passed ? "可以发送" : "需要修改") : "";
+  }
+
+  // -- wiring ----------------------------------------------------------------------------------------------------
+  function isTyping(target) {
+    return target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+  }
+
+  document.addEventListener("keydown", (ev) => {
+    if (ev.target === $("conversation") && ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
+      ev.preventDefault();
+      suggest();
+      return;
+    }
+    if (isTyping(ev.target) || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    const n = ["1", "2", "3"].indexOf(ev.key);
+    if (n >= 0 && state.suggestions && state.suggestions[n]) {
+      ev.preventDefault();
+      accept(state.suggestions[n]);
+    }
+  });
+
+  window.addEventListener("message", (ev) => {
+    if (!embedded || ev.source !== window.parent) return;
+    const data = ev.data || {};
+    if (data.type !== "kefu:conversation") return;
+    if (!Array.isArray(data.conversation) || !data.conversation.length) {
+      return notice("坐席系统发来的对话为空");
+    }
+    const turns = data.conversation
+      .filter((t) => t && (t.role === "customer" || t.role === "agent") && typeof t.text === "string" && t.text.trim())
+      .map((t) => ({ role: t.role, text: t.text.trim() }));
+    state.context = data.context && typeof data.context === "object" ? data.context : null;
+    $("conversation").value = formatConversation(turns);
+    $("source").textContent = "来自坐席系统";
+    suggest();
+  });
+
+  $("suggest").addEventListener("click", suggest);
+  $("conversation").addEventListener("input", () => {
+    $("source").textContent = "";
+    state.context = null;
+  });
+  const ownCheck = debounce(() => runCheck($("own-text").value, $("own-findings"), ownStatus), 400);
+  $("own-text").addEventListener("input", ownCheck);
+  $("own-copy").addEventListener("click", async () => {
+    const text = $("own-text").value.trim();
+    if (text) toast((await copyText(text)) ? "已复制" : "复制失败，请手动复制");
+  });
+  $("own-insert").addEventListener("click", async () => {
+    const text = $("own-text").value.trim();
+    if (text) toast(await deliver(text, null));
+  });
+  $("settings-toggle").addEventListener("click", () => { $("settings").hidden = !$("settings").hidden; });
+  $("api-key").value = apiKey();
+  $("agent-id").value = agentId() || "";
+  $("settings").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    settings.set("kefu.apiKey", $("api-key").value.trim());
+    settings.set("kefu.agentId", $("agent-id").value.trim());
+    $("settings").hidden = true;
+    notice("");
+    toast("已保存");
+  });
+
+  if (embedded) {
+    document.body.classList.add("embedded");
+    window.parent.postMessage({ type: "kefu:ready" }, parentOrigin);
+  }
+
+  fetch("healthz").then((r) => r.json()).then((h) => {
+    const ok = h.status === "ok";
+    $("health").className = "dot " + (ok ? "ok" : "bad");
+    $("health").title = ok ? `服务正常 · 模型 ${h.model.name} · 索引 ${h.index.generation}（${h.index.n_docs} 篇文档）`
+      : "服务异常：反馈可能无法记录";
+  }).catch(() => { $("health").className = "dot bad"; $("health").title = "连不上助手服务"; });
+})();
