@@ -26,7 +26,7 @@ class LLMSettings(BaseModel):
 class AssistantSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KEFU_", env_nested_delimiter="__", extra="ignore")
 
-    k: int = 5
+    k: int = 10  # documents retrieved (and reported); drafts quote the top three
     retriever: Literal["hybrid", "dense", "bm25"] = "hybrid"
     drafter: Literal["template", "llm"] = "template"
     answerable_threshold: float | None = None

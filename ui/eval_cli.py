@@ -20,7 +20,7 @@ from evals.errors import EvalSetError
 from evals.gate import check_gate, dump_thresholds, load_thresholds, ratchet
 from evals.runner import CASES_FILE, METRICS_FILE, REPORT_FILE, run_eval
 from evals.validate import validate_cases, validate_set
-from ui.cli import emit_json, kb_options, user_errors
+from ui.options import emit_json, kb_options, user_errors
 from ui.runtime import Runtime
 
 DRAFTERS = ("template", "llm")

@@ -13,14 +13,12 @@ from fastapi.responses import FileResponse, RedirectResponse
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from assistant.errors import AssistantError
 from assistant.service.app import OPEN_MODE_WARNING, create_app
 from assistant.service.holder import AssistantHolder, assistant_factory
 from assistant.service.store import FeedbackStore
 from assistant.settings import AssistantSettings
-from indexer.errors import IndexerError
 from indexer.settings import data_home
-from kb.errors import KBError
+from ui.options import kb_options, user_errors
 from ui.runtime import Runtime
 
 STATIC = Path(__file__).parent / "static"
@@ -92,39 +90,19 @@ def build_app(
 
 @click.command()
 @click.option("--host", envvar="KEFU_HOST", default=None, help="Address to listen on (default 127.0.0.1).")
-@click.option(
-    "--port", envvar="KEFU_PORT", type=click.IntRange(1, 65535), default=None, help="Port (default 8000)."
-)
-@click.option(
-    "--kb",
-    "kb_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="KEFU_KB_DIR",
-    help="Knowledge-base directory (default: the shipped demo KB).",
-)
-@click.option(
-    "--index",
-    "index_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="KEFU_INDEX_DIR",
-    help="Index directory (default: per KB, in the data directory).",
-)
+@click.option("--port", envvar="KEFU_PORT", type=click.IntRange(1, 65535), default=None, help="Port (default 8000).")
+@kb_options
 @click.option(
     "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True
 )
-def serve(
-    host: str | None, port: int | None, kb_dir: Path | None, index_dir: Path | None, log_level: str
-) -> None:
+@user_errors
+def serve(host: str | None, port: int | None, log_level: str, kb_dir: Path | None, index_dir: Path | None) -> None:
     """Start the HTTP API and the agent sidebar (/sidebar)."""
     import uvicorn
 
     logging.basicConfig(level=log_level.upper(), format="%(levelname)-8s %(name)s: %(message)s")
-    try:
-        settings = AssistantSettings()
-        app = build_app(kb_dir, index_dir, settings=settings, progress=sys.stderr.isatty())
-    except (KBError, IndexerError, AssistantError, ValueError, OSError) as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(1)
+    settings = AssistantSettings()
+    app = build_app(kb_dir, index_dir, settings=settings, progress=sys.stderr.isatty())
     host = host or settings.host
     port = port or settings.port
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"

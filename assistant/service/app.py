@@ -49,8 +49,6 @@ from assistant.service.store import FeedbackStore, StoreError, UnknownSuggestion
 from assistant.settings import AssistantSettings
 
 log = logging.getLogger("kefu.service")
-import os, threading
-_SEM = threading.BoundedSemaphore(int(os.environ.get("SEM", "1")))
 
 OPEN_MODE_WARNING = (
     "no API keys configured (KEFU_API_KEYS): the API is OPEN to anyone who can reach this port; "
@@ -354,8 +352,7 @@ def build_router() -> APIRouter:
             state.holder.get(), k=opts.k or state.settings.k, mode=opts.retriever or state.settings.retriever
         )
         conversation = [t.model_dump() for t in body.conversation]
-        with _SEM:
-            result = bot.run(conversation=conversation, context=body.context)
+        result = bot.run(conversation=conversation, context=body.context)
         rid: str = request.state.request_id
         try:
             _record(state.store, result, rid, conversation, opts.agent_id)

@@ -88,7 +88,7 @@ def _esc(text: str) -> str:
 def _problems_md(problems: list[Problem]) -> str:
     lines = []
     for p in problems:
-        mark = "❌" if p.blocking else "⚠️"
+        mark = "✗" if p.blocking else "⚠"
         lines.append(f"- {mark} " + (f"`{p.field}`：" if p.field else "") + _esc(p.message))
     return "\n".join(lines)
 
@@ -104,15 +104,15 @@ def _failure(e: Exception) -> Outcome:
         kept = f"您的修改已另存为 v{e.saved_as}（冲突版本），不会丢失。" if e.saved_as is not None else ""
         return Outcome(
             False,
-            f"⚠️ **冲突**：您基于 v{e.base} 编辑，但期间已有人保存了 v{e.current}。{kept}"
+            f"⚠ **冲突**：您基于 v{e.base} 编辑，但期间已有人保存了 v{e.current}。{kept}"
             f"请对照下面的差异合并后再保存（或在版本历史中回滚到您的版本）。",
             e.key,
             e.current,
             e.diff,
         )
     if isinstance(e, InvalidTextError):
-        return Outcome(False, "❌ **未保存**：\n" + _problems_md([p for p in e.problems if p.blocking]))
-    return Outcome(False, f"❌ {_esc(str(e))}")
+        return Outcome(False, "✗ **未保存**：\n" + _problems_md([p for p in e.problems if p.blocking]))
+    return Outcome(False, f"✗ {_esc(str(e))}")
 
 
 # -- 文档 ----------------------------------------------------------------------------------------------
@@ -168,7 +168,7 @@ def kb_problems(ctx: EditorContext) -> str:
     problems = ctx.ws.file_problems()
     if not problems:
         return ""
-    return "⚠️ 这些 KB 文件无法读取，检索中不包含它们，修复前不能发布：\n" + "\n".join(
+    return "⚠ 这些 KB 文件无法读取，检索中不包含它们，修复前不能发布：\n" + "\n".join(
         f"- {_esc(p)}" for p in problems
     )
 
@@ -225,7 +225,7 @@ def validate_document(front_matter: str, body: str) -> str:
     """Live validation of the editor's two fields, as Markdown."""
     doc, problems = validate_text(join_text(front_matter, body))
     if doc is not None and not any(p.blocking for p in problems):
-        head = f"✅ 格式正确：`{doc.id}` · {TYPE_LABELS[doc.type]} · {CATEGORY_LABELS[doc.category]}"
+        head = f"✓ 格式正确：`{doc.id}` · {TYPE_LABELS[doc.type]} · {CATEGORY_LABELS[doc.category]}"
         return head + ("\n" + _problems_md(problems) if problems else "")
     return _problems_md(problems)
 
@@ -251,20 +251,20 @@ def save_document(
         who = _author(author)
         if not doc_id:
             new_id, v = ctx.ws.create(text, author=who, message=message)
-            return Outcome(True, f"✅ 已新建草稿 `{new_id}` v{v.n}。发布后才会被检索到。", new_id, v.n)
+            return Outcome(True, f"✓ 已新建草稿 `{new_id}` v{v.n}。发布后才会被检索到。", new_id, v.n)
         if base is None:
             raise EditorError(f"'{doc_id}' was opened without a version; open it again from the list")
         v = ctx.ws.save(doc_id, text, base=base, author=who, message=message)
-        return Outcome(True, f"✅ 已保存草稿 v{v.n}（基于 v{base}）。线上版本不变，发布后生效。", doc_id, v.n)
+        return Outcome(True, f"✓ 已保存草稿 v{v.n}（基于 v{base}）。线上版本不变，发布后生效。", doc_id, v.n)
     except EditorError as e:
         return _failure(e)
 
 
 def _published_message(verb: str, r: PublishResult) -> str:
     report = r.report.summary() if r.report else ""
-    note = f"\n\n⚠️ {_esc(r.notice)}" if r.notice and r.notice != "already published" else ""
+    note = f"\n\n⚠ {_esc(r.notice)}" if r.notice and r.notice != "already published" else ""
     return (
-        f"✅ 已{verb} v{r.version.n}，索引已更新（{report}），服务会立即使用新索引。"
+        f"✓ 已{verb} v{r.version.n}，索引已更新（{report}），服务会立即使用新索引。"
         f"用时 {r.seconds:.2f} 秒。{note}"
     )
 
@@ -312,7 +312,7 @@ def rollback_document(
             return Outcome(
                 True, _published_message(f"回滚到 v{to} 并发布为", r), doc_id, r.version.n, seconds=r.seconds
             )
-        return Outcome(True, f"✅ 已回滚：v{r.n} 是 v{to} 的内容（草稿），发布后生效。", doc_id, r.n)
+        return Outcome(True, f"✓ 已回滚：v{r.n} 是 v{to} 的内容（草稿），发布后生效。", doc_id, r.n)
     except (EditorError, KBError, IndexerError) as e:
         return _failure(e)
 
@@ -356,7 +356,7 @@ def open_config(ctx: EditorContext, name: str) -> ConfigView:
 def validate_config_text(name: str, text: str) -> str:
     problems = validate_config(name, text)
     if not any(p.blocking for p in problems):
-        return f"✅ `{CONFIG_FILES[name]}` 校验通过" + ("\n" + _problems_md(problems) if problems else "")
+        return f"✓ `{CONFIG_FILES[name]}` 校验通过" + ("\n" + _problems_md(problems) if problems else "")
     return _problems_md(problems)
 
 
@@ -367,7 +367,7 @@ def save_config_text(
         if base is None:
             raise EditorError("reload the page: the file was opened without a version")
         v = ctx.ws.save_config(name, text, base=base, author=_author(author), message=message)
-        return Outcome(True, f"✅ 已保存 `{CONFIG_FILES[name]}` v{v.n}。服务重新加载 KB 后生效。", name, v.n)
+        return Outcome(True, f"✓ 已保存 `{CONFIG_FILES[name]}` v{v.n}。服务重新加载 KB 后生效。", name, v.n)
     except EditorError as e:
         return _failure(e)
 
@@ -386,10 +386,10 @@ class PreviewView:
 def _suggestions_md(result: dict[str, Any]) -> str:
     parts = []
     for n, s in enumerate(result["suggestions"], 1):
-        mark = "✅" if s["passed"] else "❌"
+        mark = "✓" if s["passed"] else "✗"
         cites = "；".join(f"`{c['doc_id']}`" for c in s["citations"]) or "无引用"
         lines = [f"**{n}. [{s['style']}]** {mark} {_esc(s['text'])}", f"  - 引用：{cites}"]
-        lines += [f"  - ⚠️ {v['rule']}：{_esc(v['message'])}「{_esc(v['span'])}」" for v in s["violations"]]
+        lines += [f"  - ⚠ {v['rule']}：{_esc(v['message'])}「{_esc(v['span'])}」" for v in s["violations"]]
         parts.append("\n".join(lines))
     return "\n\n".join(parts) or "（没有建议）"
 
@@ -416,7 +416,7 @@ def preview_message(ctx: EditorContext, message: str, source: str) -> list[Previ
     try:
         return [_preview_view(ctx.previewer.run(message, source=s)) for s in sources]
     except (ValueError, EditorError, KBError, IndexerError) as e:
-        return [PreviewView("预览失败", f"❌ {_esc(str(e))}", [], "")]
+        return [PreviewView("预览失败", f"✗ {_esc(str(e))}", [], "")]
 
 
 # -- 影响评估 --------------------------------------------------------------------------------------------
@@ -442,7 +442,7 @@ def impact_preview(
     try:
         impact = run_impact(ctx.previewer, path, out, limit=int(limit) if limit else None)
     except (EvalError, EditorError, KBError, IndexerError, OSError) as e:
-        return ImpactView(f"❌ {_esc(str(e))}", [], [])
+        return ImpactView(f"✗ {_esc(str(e))}", [], [])
     if not impact.drafts:
         return ImpactView("没有待发布的草稿：草稿版与已发布版相同，无需评估。", [], [])
     deltas = [
@@ -572,7 +572,7 @@ def draft_faq_from_gap(ctx: EditorContext, gap_id: str, *, author: str) -> Outco
     """据此起草FAQ: a draft FAQ pre-filled with the gap's question, opened for editing."""
     cluster = ctx.gaps.get(gap_id.strip())
     if cluster is None:
-        return Outcome(False, "❌ 找不到这个缺口：先刷新缺口列表，再选一行")
+        return Outcome(False, "✗ 找不到这个缺口：先刷新缺口列表，再选一行")
     front, body = split_text(faq_draft(cluster, ctx.ws.load_kb().intents))
     return save_document(ctx, "", None, front, body, author=author, message=f"据知识缺口 {gap_id} 起草")
 

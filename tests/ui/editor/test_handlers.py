@@ -51,7 +51,7 @@ def test_invalid_documents_are_not_saved(ctx: h.EditorContext) -> None:
     assert not out.ok and "`type`" in out.message and "blog" in out.message
     assert "faq-gift-wrap" not in {r[0] for r in h.list_documents(ctx)}
     assert "`type`" in h.validate_document(GIFT_FRONT.replace("type: faq", "type: blog"), GIFT_BODY)
-    assert h.validate_document(GIFT_FRONT, GIFT_BODY).startswith("✅")
+    assert h.validate_document(GIFT_FRONT, GIFT_BODY).startswith("✓")
 
 
 def test_an_author_is_required(ctx: h.EditorContext) -> None:
@@ -246,5 +246,5 @@ def test_rules_and_intents_are_validated_before_save(ctx: h.EditorContext, kb_di
     stale = h.save_config_text(ctx, "rules", good_text + "\n# 乙\n", view.base, author="乙")
     assert not stale.ok and "冲突" in stale.message
     intents = h.open_config(ctx, "intents")
-    assert "✅" in h.validate_config_text("intents", intents.text)
+    assert "✓" in h.validate_config_text("intents", intents.text)
     assert "stage" in h.validate_config_text("intents", "intents:\n  - name: x\n    stage: later\n")

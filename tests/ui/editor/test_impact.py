@@ -45,4 +45,4 @@ def test_impact_without_drafts_says_there_is_nothing_to_compare(ctx: h.EditorCon
 def test_a_missing_eval_set_is_reported(ctx: h.EditorContext, tmp_path: Path) -> None:
     ctx.ws.create(GIFT_TEXT, author="甲")
     view = h.impact_preview(ctx, str(tmp_path / "nope.jsonl"))
-    assert view.summary.startswith("❌") and "nope.jsonl" in view.summary
+    assert view.summary.startswith("✗") and "nope.jsonl" in view.summary
