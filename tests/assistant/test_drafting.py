@@ -1,0 +1,6 @@
+from assistant.drafting import to_customer_voice
+
+
+def test_kb_voice_becomes_customer_voice() -> None:
+    assert to_customer_voice("**答：** 运费由买家承担；") == "运费由您承担。"
+    assert to_customer_voice("客服会在24小时内回复") == "我们会在24小时内回复"
