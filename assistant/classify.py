@@ -75,7 +75,7 @@ class IntentClassifier:
     """
 
     def __init__(self, intents: tuple[Intent, ...], embedder: Embedder, *, keyword_weight: float = 0.035,
-                 top_n: int = 2) -> None:
+                 top_n: int = 3) -> None:
         if not intents:
             raise ValueError("the intent taxonomy is empty; check intents.yaml")
         self.intents = intents

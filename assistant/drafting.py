@@ -229,9 +229,13 @@ class TemplateDrafter:
             p.confirm = f"想跟您确认一下，您是想咨询{intent_description.split('、')[0]}方面的问题，对吗？"
         p.verdict = self._verdict(intent, order, ev)
         used: set[str] = set()
-        for _, part in ev:
+        best = ev[0][0] if ev else 0.0
+        for score, part in ev:
             if len(p.answer) >= self.max_sentences:
                 break
+            # The first sentence always; more only while they are nearly as relevant.
+            if p.answer and (score < 0.4 * best or not part.relevant):
+                continue
             p.answer.append(part)
             used.add(part.text)
         for _, part in ev:
@@ -290,11 +294,14 @@ class TemplateDrafter:
         if plan.options:
             drafts.append(make("options", [*plan.verdict, *plan.answer[:1], *plan.options],
                                [plan.opener], ["您看哪种方式更合适？"]))
-        elif len(plan.answer) > 2:
+        if plan.steps or plan.ask:
+            follow = ["处理过程中有任何进展我们会及时告诉您。"] if plan.steps else []
+            drafts.append(make("next_steps", [*plan.verdict, *plan.answer[:1], *plan.steps], [plan.opener],
+                               [*([plan.ask] if plan.ask else []), *follow]))
+        if len(drafts) < 2 and len(plan.answer) > 1:
             drafts.append(make("detailed", [*plan.verdict, *plan.answer], [plan.opener], [plan.close]))
-        steps_post = [plan.ask] if plan.ask else []
-        drafts.append(make("next_steps", [*plan.verdict, *plan.answer[:1], *plan.steps], [plan.opener],
-                           [*steps_post, "处理过程中有任何进展我们会及时告诉您。"]))
+        if len(drafts) < 2:  # one fact to give: a shorter, warmer second wording
+            drafts.append(make("brief", [*plan.verdict, *plan.answer[:1]], [], ["感谢您的耐心，还有问题请随时告诉我。"]))
         unique: list[Draft] = []
         for d in drafts:
             if d.text not in {u.text for u in unique}:

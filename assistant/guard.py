@@ -8,16 +8,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from assistant.numbers import find_numbers, number_values
+from assistant.pii import find_pii
 from assistant.result import CheckResult, Turn, Violation
 
 RULES = ("banned_phrases", "vague_words", "negative_framing", "politeness", "absolute_claims",
          "unsupported_facts", "over_promising", "insult_echo", "pii_echo")
 
-_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
-_ID_NUMBER = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
-_ADDRESS = re.compile(r"[\u4e00-\u9fff]{2,}(?:路|街|道|巷|弄|村|小区|大厦|花园)[\u4e00-\u9fff\d-]*\d+(?:号|栋|幢|单元|室)"
-                      r"(?:[\d-]+(?:号|栋|幢|单元|室))*")
-_PII = {"phone": _PHONE, "id_number": _ID_NUMBER, "address": _ADDRESS}
+# rules.yaml names these kinds; each maps to the kinds `find_pii` reports.
+_PII_KINDS = {"phone": ("mobile", "landline"), "id_number": ("id",), "address": ("address",), "card": ("card",),
+              "email": ("email",)}
 _LIMIT = re.compile(r"(?:不超过|最高|最多|上限为?|以内|以下)\D{0,6}?(\d+(?:\.\d+)?)\s*元|(\d+(?:\.\d+)?)\s*元(?:以内|以下|封顶)")
 _OFFER = re.compile(r"(\d+(?:\.\d+)?)\s*元(?:的)?(?:无门槛)?(?:优惠券|券|补偿|红包|赔偿|现金)")
 _CLAUSE = re.compile(r"[^。！？；!?;\n]+")
@@ -83,9 +82,8 @@ class Guard:
             if item.get("suggestion"):
                 text = text.replace(str(item["phrase"]), str(item["suggestion"]))
         customer = "\n".join(t.text for t in conversation if t.role == "customer")
-        for pattern in _PII.values():
-            for m in pattern.finditer(customer):
-                text = text.replace(m.group(0), "*" * 4)
+        for _, found in find_pii(customer):
+            text = text.replace(found, "*" * 4)
         return text
 
     def _banned(self) -> list[dict[str, Any]]:
@@ -170,14 +168,7 @@ class Guard:
 
     def _pii_echo(self, text: str, *, customer: str, **_: Any) -> list[Violation]:
         section = self.rules.get("pii_echo") or {}
-        kinds = section.get("kinds") or list(_PII)
+        wanted = {k for kind in section.get("kinds") or list(_PII_KINDS) for k in _PII_KINDS.get(str(kind), ())}
         msg = _msg(self.rules, "pii_echo", "复述个人信息")
-        out = []
-        for kind in kinds:
-            pattern = _PII.get(str(kind))
-            if pattern is None:
-                continue
-            for m in pattern.finditer(customer):
-                if m.group(0) in text:
-                    out.append(Violation("pii_echo", m.group(0), msg, "用****代替"))
-        return out
+        return [Violation("pii_echo", found, msg, "用****代替") for kind, found in find_pii(customer)
+                if kind in wanted and found in text]

@@ -23,12 +23,38 @@ from indexer.chunking import chunk_document, split_sentences
 from kb.loader import load_kb, parse_document
 from kb.models import Document
 
-STORES = ("栖木旗舰店", "栖木官方店", "栖木家居馆", "栖木优选", "栖木生活馆", "栖木工厂店", "栖木海外店",
-          "栖木直播间", "栖木会员店", "栖木奥莱店", "栖木百货店", "栖木精品店")
+STORES = (
+    "栖木旗舰店",
+    "栖木官方店",
+    "栖木家居馆",
+    "栖木优选",
+    "栖木生活馆",
+    "栖木工厂店",
+    "栖木海外店",
+    "栖木直播间",
+    "栖木会员店",
+    "栖木奥莱店",
+    "栖木百货店",
+    "栖木精品店",
+)
 # Pairs swapped in either direction, each with even odds per copy.
-SYNONYMS = (("商品", "宝贝"), ("签收", "收货"), ("客服", "售后专员"), ("申请", "提交"), ("可以", "能够"),
-            ("快递", "物流"), ("店铺", "本店"), ("请勿", "切勿"), ("订单", "单子"), ("退款", "退回款项"),
-            ("问题", "情况"), ("运费", "邮费"), ("联系", "咨询"), ("需要", "须"), ("包装", "外包装"))
+SYNONYMS = (
+    ("商品", "宝贝"),
+    ("签收", "收货"),
+    ("客服", "售后专员"),
+    ("申请", "提交"),
+    ("可以", "能够"),
+    ("快递", "物流"),
+    ("店铺", "本店"),
+    ("请勿", "切勿"),
+    ("订单", "单子"),
+    ("退款", "退回款项"),
+    ("问题", "情况"),
+    ("运费", "邮费"),
+    ("联系", "咨询"),
+    ("需要", "须"),
+    ("包装", "外包装"),
+)
 _NUMBER = re.compile(r"(?<![A-Za-z0-9\-.])\d+(?:\.\d+)?")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.、)])\s+")
 _ID_SUFFIX_WIDTH = 5
@@ -110,8 +136,13 @@ def perturb(doc: Document, n: int, seed: int = 0) -> str:
     tags = [t for t in doc.tags if rng.random() < 0.8]
     specs = {k: _nudge_numbers(v, rng, p=0.5) for k, v in doc.specs.items()}
     fields: dict[str, object] = {
-        "id": new_id, "title": title, "type": doc.type, "category": doc.category, "tags": tags,
-        "status": doc.status, "version": 1 + rng.randrange(5),
+        "id": new_id,
+        "title": title,
+        "type": doc.type,
+        "category": doc.category,
+        "tags": tags,
+        "status": doc.status,
+        "version": 1 + rng.randrange(5),
         "updated": f"2026-{1 + rng.randrange(12):02d}-{1 + rng.randrange(28):02d}",
         "sku": f"{doc.sku}-S{n}" if doc.sku else None,
         "price": round(doc.price * rng.uniform(0.8, 1.2), 1) if doc.price is not None else None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import re
@@ -17,7 +18,7 @@ _jieba_lock = threading.Lock()
 _jieba_ready = False
 _MASK = re.compile(r"\[[^\[\]]{1,8}\]")  # masked tokens in real chats: [订单x] [数字x] [手机号]
 _KEEP = re.compile(r"[0-9a-z\u4e00-\u9fff]")
-_STOP = frozenset("的 了 吗 呢 吧 啊 呀 哦 嘛 么 是 我 你 他 她 它 们 这 那 在 有 和 与 就 都 也 还 要 会 能 可以 一下 请问 亲 您好 你好 怎么 什么 为什么 多少 几 个".split())
+_STOP = frozenset(["的", "了", "吗", "呢", "吧", "啊", "呀", "哦", "嘛", "么", "是", "我", "你", "他", "她", "它", "们", "这", "那", "在", "有", "和", "与", "就", "都", "也", "还", "要", "会", "能", "可以", "一下", "请问", "亲", "您好", "你好", "怎么", "什么", "为什么", "多少", "几", "个"])
 
 
 def _jieba():  # type: ignore[no-untyped-def]
@@ -110,4 +111,4 @@ def load_tokens(path: Path) -> list[list[str]] | None:
     vocab = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
     ids = np.load(path / "ids.npy").tolist()
     offsets = np.load(path / "offsets.npy").tolist()
-    return [[vocab[i] for i in ids[a:b]] for a, b in zip(offsets, offsets[1:], strict=False)]
+    return [[vocab[i] for i in ids[a:b]] for a, b in itertools.pairwise(offsets)]

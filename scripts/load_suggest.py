@@ -57,9 +57,9 @@ async def run(url: str, n: int, concurrency: int, key: str | None, start: int = 
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
         for i in range(concurrency):  # warm-up, not measured
             await client.post("/v1/suggest", json={"conversation": conversation(start + n + i)}, headers=headers)
-        start = time.perf_counter()
+        began = time.perf_counter()
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
-        elapsed = time.perf_counter() - start
+        elapsed = time.perf_counter() - began
     return {"requests": n, "concurrency": concurrency, "seconds": round(elapsed, 2),
             "rps": round(n / elapsed, 1), "statuses": statuses,
             "latency_ms": {"p50": round(percentile(latencies, 0.5), 1), "p95": round(percentile(latencies, 0.95), 1),

@@ -7,6 +7,9 @@ mkdir -p .kefu
 
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+as_postgres() {
+  if [ "$(id -u)" = "0" ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi
+}
 
 need=()
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
@@ -26,10 +29,10 @@ for _ in $(seq 1 30); do
   pg_isready -h 127.0.0.1 -q && break
   sleep 1
 done
-$SUDO -u postgres psql -qtAc "SELECT 1 FROM pg_roles WHERE rolname='kefu'" | grep -q 1 \
-  || $SUDO -u postgres psql -qc "CREATE ROLE kefu LOGIN PASSWORD 'kefu'"
-$SUDO -u postgres psql -qtAc "SELECT 1 FROM pg_database WHERE datname='kefu_test'" | grep -q 1 \
-  || $SUDO -u postgres psql -qc "CREATE DATABASE kefu_test OWNER kefu"
+as_postgres psql -qtAc "SELECT 1 FROM pg_roles WHERE rolname='kefu'" | grep -q 1 \
+  || as_postgres psql -qc "CREATE ROLE kefu LOGIN PASSWORD 'kefu'"
+as_postgres psql -qtAc "SELECT 1 FROM pg_database WHERE datname='kefu_test'" | grep -q 1 \
+  || as_postgres psql -qc "CREATE DATABASE kefu_test OWNER kefu"
 
 cat > .kefu/services.env <<ENV
 KEFU_TEST_POSTGRES_URL=postgresql+psycopg://kefu:kefu@127.0.0.1:5432/kefu_test

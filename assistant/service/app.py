@@ -95,9 +95,7 @@ def error_body(
     return {"error": error}
 
 
-async def _send_error(
-    send: Send, status: int, body: dict[str, Any], headers: Sequence[tuple[str, str]] = ()
-) -> None:
+async def _send_error(send: Send, status: int, body: dict[str, Any], headers: Sequence[tuple[str, str]] = ()) -> None:
     raw = json.dumps(body, ensure_ascii=False).encode()
     await send(
         {
@@ -156,11 +154,13 @@ class RequestContextMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Rejects request bodies over `max_bytes` with a JSON 413, before any handler reads them."""
+    """Rejects API request bodies (paths under `prefix`) over `max_bytes` with a JSON 413, before any
+    handler reads them. Mounted applications such as the editor set their own limits."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, prefix: str = "/v1/") -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.prefix = prefix
 
     def _too_large(self, scope: Scope, size: str) -> tuple[int, dict[str, Any]]:
         return 413, error_body(
@@ -171,7 +171,7 @@ class BodyLimitMiddleware:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or not scope.get("path", "").startswith(self.prefix):
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or ()).get(b"content-length")
@@ -264,15 +264,12 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StoreError)
     async def store_error(request: Request, exc: StoreError) -> JSONResponse:
-        log.error(
-            "feedback store failed (request id %s): %s", getattr(request.state, "request_id", None), exc
-        )
+        log.error("feedback store failed (request id %s): %s", getattr(request.state, "request_id", None), exc)
         return respond(
             request,
             503,
             "store_unavailable",
-            "the feedback store is unavailable; retry in a moment, "
-            "and tell your admin if it persists (see /healthz)",
+            "the feedback store is unavailable; retry in a moment, and tell your admin if it persists (see /healthz)",
             headers={"Retry-After": "5"},
         )
 
@@ -360,9 +357,7 @@ def build_router() -> APIRouter:
             log.exception("could not record the suggestions of request %s", rid)
         return JSONResponse({"request_id": rid, **result.to_dict()})
 
-    @agent.post(
-        "/v1/feedback", response_model=FeedbackRow, summary="Record what the agent did with a suggestion"
-    )
+    @agent.post("/v1/feedback", response_model=FeedbackRow, summary="Record what the agent did with a suggestion")
     def feedback(body: FeedbackRequest, principal: Agent, state: State) -> dict[str, Any]:
         final_text = body.final_text.strip() if body.final_text else None
         if body.action == "edited" and not final_text:
@@ -413,9 +408,7 @@ def build_router() -> APIRouter:
         bot = state.holder.get()
         return [h.to_dict() for h in bot.retriever.run(query=q, k=k)]
 
-    @agent.post(
-        "/v1/check", response_model=CheckResponse, summary="Run the reply rules on a text an agent wrote"
-    )
+    @agent.post("/v1/check", response_model=CheckResponse, summary="Run the reply rules on a text an agent wrote")
     def check(body: CheckRequest, principal: Agent, state: State) -> dict[str, Any]:
         bot = state.holder.get()
         turns = [Turn(t.role, t.text) for t in body.conversation or ()]
@@ -479,9 +472,14 @@ def create_app(
     routers: Sequence[APIRouter] = (),
     mounts: Sequence[tuple[str, ASGIApp]] = (),
 ) -> FastAPI:
-    """The service app. `routers` add endpoints (guard them with `deps.require(role)`); `mounts` add
-    sub-applications such as the sidebar's static files or the Gradio editor at /editor — they are not behind
-    the API-key check, so a mounted app handles its own access control."""
+    """The service app.
+
+    `routers` add endpoints (guard them with `deps.Editor` / `deps.require(role)`); `mounts` add
+    sub-applications such as the sidebar's static files or the Gradio editor at /editor (or mount Gradio
+    afterwards with `gr.mount_gradio_app(app, blocks, path="/editor")`). Mounted applications are not behind
+    the API-key check or the API body limit: they handle their own access control. `app.state.kefu.holder`
+    is the live assistant holder (`reload_now()` after an editor publish).
+    """
     settings = settings or AssistantSettings()
     state = ServiceState(
         holder=holder,
@@ -503,7 +501,7 @@ def create_app(
             bot.index.manifest.model_name,
         )
         yield
-        holder.wait_idle(timeout=10)
+        await anyio.to_thread.run_sync(holder.wait_idle, 10)
 
     app = FastAPI(
         title="Kefu",

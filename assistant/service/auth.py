@@ -32,9 +32,7 @@ class Authenticator:
         bad = {k: r for k, r in keys.items() if r not in ROLES}
         if bad:
             key, role = next(iter(bad.items()))
-            raise ValueError(
-                f"KEFU_API_KEYS: key '{key[:4]}…' has role {role!r}; use one of {', '.join(ROLES)}"
-            )
+            raise ValueError(f"KEFU_API_KEYS: key '{key[:4]}…' has role {role!r}; use one of {', '.join(ROLES)}")
         if any(not k.strip() for k in keys):
             raise ValueError("KEFU_API_KEYS: an API key is empty")
         self._keys = [(k.encode(), r) for k, r in keys.items()]

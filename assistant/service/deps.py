@@ -55,11 +55,7 @@ def get_state(request: Request) -> ServiceState:
 State = Annotated[ServiceState, Depends(get_state)]
 _ApiKey = Annotated[
     str | None,
-    Depends(
-        APIKeyHeader(
-            name="X-API-Key", auto_error=False, description="API key (or `Authorization: Bearer KEY`)"
-        )
-    ),
+    Depends(APIKeyHeader(name="X-API-Key", auto_error=False, description="API key (or `Authorization: Bearer KEY`)")),
 ]
 _Bearer = Annotated[
     HTTPAuthorizationCredentials | None,
@@ -87,14 +83,9 @@ def require(*roles: str) -> Callable[..., Principal]:
             raise ApiError(
                 403,
                 "forbidden",
-                f"this API key has role '{principal.role}'; "
-                f"{request.method} {request.url.path} needs role {needed}",
+                f"this API key has role '{principal.role}'; {request.method} {request.url.path} needs role {needed}",
             )
-        caller = (
-            principal.id
-            if not state.auth.open_mode
-            else f"ip:{request.client.host if request.client else '-'}"
-        )
+        caller = principal.id if not state.auth.open_mode else f"ip:{request.client.host if request.client else '-'}"
         wait = state.limiter.acquire(caller)
         if wait is not None:
             raise ApiError(

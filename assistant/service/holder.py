@@ -196,6 +196,4 @@ class AssistantHolder:
             return
         with self._lock:
             self._install(bot, sig, seq)
-        log.info(
-            "index reloaded: generation %s (%.0f ms)", bot.index.generation, (time.perf_counter() - t0) * 1000
-        )
+        log.info("index reloaded: generation %s (%.0f ms)", bot.index.generation, (time.perf_counter() - t0) * 1000)

@@ -37,9 +37,7 @@ class SuggestOptions(StrictBody):
     retriever: Literal["hybrid", "dense", "bm25"] | None = Field(
         default=None, description="Retrieval mode (default: settings)."
     )
-    agent_id: str | None = Field(
-        default=None, max_length=64, description="The agent asking; stored with feedback."
-    )
+    agent_id: str | None = Field(default=None, max_length=64, description="The agent asking; stored with feedback.")
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"k": 5, "agent_id": "kf-007"}]})
 
@@ -62,9 +60,7 @@ class SuggestRequest(StrictBody):
 
 
 class FeedbackRequest(StrictBody):
-    suggestion_id: str = Field(
-        min_length=1, max_length=64, description="`suggestions[].id` of a /v1/suggest reply."
-    )
+    suggestion_id: str = Field(min_length=1, max_length=64, description="`suggestions[].id` of a /v1/suggest reply.")
     action: Literal["shown", "accepted", "edited", "rejected"]
     final_text: str | None = Field(
         default=None, max_length=MAX_TEXT, description="What the agent sent; required for `edited`."
@@ -221,11 +217,14 @@ class CheckResponse(BaseModel):
 class FeedbackRow(BaseModel):
     """The stored feedback row (the store may add fields)."""
 
+    id: int | None = None
     suggestion_id: str
     action: str
-    final_text: str | None = None
+    final_text: str | None = Field(default=None, description="As stored: personal data masked.")
     reason: str | None = None
     agent_id: str | None = None
+    edit_distance: int | None = Field(default=None, description="Characters changed from the suggestion.")
+    created_at: str | None = None
 
     model_config = ConfigDict(extra="allow")
 

@@ -56,7 +56,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, QueryableAttribute, Session,
 from sqlalchemy.pool import StaticPool
 
 from assistant.errors import AssistantError
-from assistant.service.masking import mask_pii
+from assistant.pii import mask_pii
 
 ACTIONS = ("shown", "accepted", "edited", "rejected")
 MAX_EDIT_CHARS = 4000  # longer texts are cut before the edit distance is computed
@@ -193,10 +193,11 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout = 30000")
     cursor.execute("PRAGMA foreign_keys = ON")
-    # WAL is kept in the file, so only a new database is switched. The switch needs the file to itself and
-    # busy_timeout does not wait for that: when several connections open a new database at once, retry.
+    # WAL is kept in the file, so only a new database is switched (an in-memory one stays "memory"). The
+    # switch needs the file to itself and busy_timeout does not wait for that: when several connections open
+    # a new database at once, retry.
     deadline = time.monotonic() + 30
-    while cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+    while cursor.execute("PRAGMA journal_mode").fetchone()[0] not in ("wal", "memory"):
         if time.monotonic() > deadline:
             raise sqlite3.OperationalError("database is locked: others kept it from switching to WAL")
         with suppress(sqlite3.OperationalError):
@@ -418,8 +419,7 @@ def _counts(
 ) -> Select[Any]:
     """Per value of `key`: suggestions served, and how many of them got each feedback action."""
     per_action = [
-        func.count(distinct(case((FeedbackRow.action == action, SuggestionRow.id)))).label(action)
-        for action in ACTIONS
+        func.count(distinct(case((FeedbackRow.action == action, SuggestionRow.id)))).label(action) for action in ACTIONS
     ]
     stmt = (
         select(key.label("key"), func.count(distinct(SuggestionRow.id)).label("served"), *per_action)

@@ -21,9 +21,7 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "out" / "screenshots" / "side
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]  # fmt: skip
 API_KEY = "browser-test-key"
-CONVERSATION = (
-    "客户：衣服收到了，尺码偏小，能退吗？\n客服：您好，请问是哪天签收的呢？\n客户：3天前签收的，还没穿过"
-)
+CONVERSATION = "客户：衣服收到了，尺码偏小，能退吗？\n客服：您好，请问是哪天签收的呢？\n客户：3天前签收的，还没穿过"
 
 pytestmark = [
     pytest.mark.browser,
@@ -102,9 +100,9 @@ def test_pasted_conversation_gets_suggestions_and_accepting_records_feedback(
     cards.first.wait_for()
     assert 2 <= cards.count() <= 3
     assert "意图：" in page.inner_text("#chips") and "情绪：平静" in page.inner_text("#chips")
-    ids = [cards.nth(i).get_attribute("data-id") for i in range(cards.count())]
-    for sid in ids:  # every rendered suggestion is reported as shown
-        wait_for(lambda sid=sid: "shown" in actions_of(store, sid))
+    ids = [str(cards.nth(i).get_attribute("data-id")) for i in range(cards.count())]
+    # every rendered suggestion is reported as shown
+    wait_for(lambda: all("shown" in actions_of(store, str(sid)) for sid in ids))
 
     first = cards.nth(0)
     first.locator("details summary").first.click()
@@ -124,9 +122,7 @@ def test_pasted_conversation_gets_suggestions_and_accepting_records_feedback(
 
     second = cards.nth(1)
     second.locator("button.edit").click()
-    second.locator("textarea.text").fill(
-        "您好，签收后7天内商品完好可以申请无理由退货，请您在订单页提交申请。"
-    )
+    second.locator("textarea.text").fill("您好，签收后7天内商品完好可以申请无理由退货，请您在订单页提交申请。")
     second.locator("button.save-edit").click()
     wait_for(lambda: "edited" in actions_of(store, ids[1]))
 
@@ -135,9 +131,7 @@ def test_pasted_conversation_gets_suggestions_and_accepting_records_feedback(
     last.locator("select.reason").select_option("语气不合适")
     last.locator("input.note").fill("太长")
     last.locator("button.confirm-reject").click()
-    rejected = wait_for(
-        lambda: [r for r in store.feedback_rows(suggestion_id=ids[-1]) if r["action"] == "rejected"]
-    )
+    rejected = wait_for(lambda: [r for r in store.feedback_rows(suggestion_id=ids[-1]) if r["action"] == "rejected"])
     assert rejected[0]["reason"] == "语气不合适：太长"
 
     page.fill("#own-text", "亲，这不符合退货条件")  # the live check of the agent's own reply
@@ -174,9 +168,7 @@ def test_a_helpdesk_embeds_the_sidebar_and_receives_inserted_replies(
     card.wait_for()
     assert frame.locator("#source").inner_text() == "来自坐席系统"
     card.locator("button.accept").click()  # embedded: the main button inserts into the helpdesk's reply box
-    inserted = wait_for(
-        lambda: [m for m in page.evaluate("window.received") if m.get("type") == "kefu:insert"]
-    )
+    inserted = wait_for(lambda: [m for m in page.evaluate("window.received") if m.get("type") == "kefu:insert"])
     assert inserted[0]["text"] == card.locator(".text").inner_text()
     sid = inserted[0]["suggestion_id"]
     wait_for(lambda: "accepted" in actions_of(store, sid))

@@ -22,9 +22,7 @@ class FeedbackSource(Protocol):
 
     def suggestion_rows(self, *, limit: int = 100, since: datetime | None = None) -> list[dict[str, Any]]: ...
 
-    def feedback_rows(
-        self, *, suggestion_id: str | None = None, limit: int = 100
-    ) -> list[dict[str, Any]]: ...
+    def feedback_rows(self, *, suggestion_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]: ...
 
     def stats(self, *, since: datetime | None = None) -> list[dict[str, Any]]: ...
 
@@ -44,9 +42,7 @@ class FeedbackData:
         return out
 
 
-def load_feedback(
-    source: FeedbackSource, *, since: datetime | None = None, limit: int = MAX_ROWS
-) -> FeedbackData:
+def load_feedback(source: FeedbackSource, *, since: datetime | None = None, limit: int = MAX_ROWS) -> FeedbackData:
     suggestions = source.suggestion_rows(limit=limit, since=since)
     ids = {str(s["id"]) for s in suggestions}
     feedback = [f for f in source.feedback_rows(limit=limit) if str(f["suggestion_id"]) in ids]
@@ -148,9 +144,7 @@ def most_edited(data: FeedbackData, *, n: int = 20) -> list[EditedSuggestion]:
         distance = f.get("edit_distance")
         if distance is None:
             matcher = difflib.SequenceMatcher(None, str(s["text"]), final, autojunk=False)
-            distance = sum(
-                max(a1 - a0, b1 - b0) for op, a0, a1, b0, b1 in matcher.get_opcodes() if op != "equal"
-            )
+            distance = sum(max(a1 - a0, b1 - b0) for op, a0, a1, b0, b1 in matcher.get_opcodes() if op != "equal")
         out.append(
             EditedSuggestion(
                 sid,

@@ -13,7 +13,6 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from indexer.builder import BuildReport
 from indexer.embedding import Embedder
 from ui.editor import handlers as h
 from ui.editor.analytics import FeedbackSource
@@ -37,16 +36,14 @@ def editor_context(
     *,
     feedback: FeedbackSource | None = None,
     eval_set: Path | None = None,
-    on_publish: Callable[[BuildReport], None] | None = None,
+    on_change: Callable[[], object] | None = None,
     k: int = 5,
     mode: str = "hybrid",
     answerable_threshold: float | None = None,
     chunk_chars: int = 320,
     batch_size: int = 32,
 ) -> h.EditorContext:
-    ws = Workspace(
-        kb_dir, index_dir, embedder, on_publish=on_publish, chunk_chars=chunk_chars, batch_size=batch_size
-    )
+    ws = Workspace(kb_dir, index_dir, embedder, on_change=on_change, chunk_chars=chunk_chars, batch_size=batch_size)
     previewer = Previewer(ws, k=k, mode=mode, answerable_threshold=answerable_threshold)
     return h.EditorContext(ws, previewer, feedback, eval_set or default_eval_set())
 
@@ -58,7 +55,7 @@ def build_editor(
     *,
     feedback: FeedbackSource | None = None,
     eval_set: Path | None = None,
-    on_publish: Callable[[BuildReport], None] | None = None,
+    on_change: Callable[[], object] | None = None,
     k: int = 5,
     mode: str = "hybrid",
     answerable_threshold: float | None = None,
@@ -67,8 +64,10 @@ def build_editor(
 ) -> gr.Blocks:
     """The editor app on a KB folder and its index, with ready objects (a loaded embedder, an open store).
 
-    `on_publish` is called with the BuildReport after each publish (the service may swap its index at
-    once; it also notices the new CURRENT marker by itself). `feedback` is the service's FeedbackStore.
+    `on_change` is called after each publish and each save of rules.yaml or intents.yaml, so that the
+    service reloads at once (`AssistantHolder.reload_now`); without it the service still notices a new
+    index generation by itself, but not a rules or intents change. `feedback` is the service's
+    FeedbackStore (read only).
     """
     ctx = editor_context(
         kb_dir,
@@ -76,7 +75,7 @@ def build_editor(
         embedder,
         feedback=feedback,
         eval_set=eval_set,
-        on_publish=on_publish,
+        on_change=on_change,
         k=k,
         mode=mode,
         answerable_threshold=answerable_threshold,
@@ -313,9 +312,9 @@ def _docs_tab(
         show_progress="hidden",
         api_name="validate_document",
     )
-    save_btn.click(
-        save, [w.doc_id, w.base, w.front, w.body, author, message], acted, api_name="save_document"
-    ).then(refresh_list, filters, listing, api_visibility="private")
+    save_btn.click(save, [w.doc_id, w.base, w.front, w.body, author, message], acted, api_name="save_document").then(
+        refresh_list, filters, listing, api_visibility="private"
+    )
     publish_btn.click(publish, [w.doc_id, w.base, author, message], acted, api_name="publish_document").then(
         refresh_list, filters, listing, api_visibility="private"
     )
@@ -406,7 +405,12 @@ def _preview_tab(ctx: h.EditorContext) -> None:
                 title = gr.Markdown()
                 summary = gr.Markdown()
                 hits = gr.Dataframe(
-                    headers=h.HIT_COLUMNS, interactive=False, wrap=True, max_height=360, label="检索到的段落"
+                    headers=h.HIT_COLUMNS,
+                    interactive=False,
+                    wrap=True,
+                    max_height=360,
+                    label="检索到的段落",
+                    column_widths=["6%", "22%", "16%", "11%", "11%", "34%"],
                 )
                 suggestions = gr.Markdown(label="建议回复")
                 panes.append((title, summary, hits, suggestions))
@@ -435,9 +439,7 @@ def _preview_tab(ctx: h.EditorContext) -> None:
 
 
 def _impact_tab(ctx: h.EditorContext) -> None:
-    gr.Markdown(
-        "在发布前，用评估集分别跑**已发布**与**草稿**知识库，比较指标，并列出建议或引用发生变化的用例。"
-    )
+    gr.Markdown("在发布前，用评估集分别跑**已发布**与**草稿**知识库，比较指标，并列出建议或引用发生变化的用例。")
     with gr.Row():
         set_path = gr.Textbox(value=str(ctx.eval_set), label="评估集（JSONL）", scale=4)
         limit = gr.Number(value=0, precision=0, label="只跑前 N 个（0 = 全部）", minimum=0, scale=1)
@@ -446,7 +448,12 @@ def _impact_tab(ctx: h.EditorContext) -> None:
     summary = gr.Markdown()
     deltas = gr.Dataframe(headers=h.DELTA_COLUMNS, interactive=False, label="指标变化", max_height=360)
     changed = gr.Dataframe(
-        headers=h.CHANGE_COLUMNS, interactive=False, wrap=True, label="有变化的用例", max_height=420
+        headers=h.CHANGE_COLUMNS,
+        interactive=False,
+        wrap=True,
+        label="有变化的用例",
+        max_height=420,
+        column_widths=["9%", "14%", "11%", "28%", "28%", "10%"],
     )
 
     def run_impact(path: str, n: float | None, every: bool) -> list[Any]:
@@ -468,19 +475,15 @@ def _feedback_tab(
     on_load: OnLoad,
 ) -> None:
     if ctx.feedback is None:
-        gr.Markdown(
-            "没有连接反馈库。在 `kefu serve` 中打开编辑器（/editor），或运行 `kefu editor --db URL`。"
-        )
+        gr.Markdown("没有连接反馈库。在 `kefu serve` 中打开编辑器（/editor），或运行 `kefu editor --db URL`。")
     with gr.Row():
         days = gr.Dropdown(list(h.SINCE_DAYS), value="近30天", label="时间范围")
         by = gr.Radio([("按意图", "intent"), ("按文档", "doc")], value="intent", label="维度")
         period = gr.Radio([("按天", "day"), ("按周", "week")], value="day", label="粒度")
         metric = gr.Radio(["采纳率", "编辑率", "拒绝率"], value="采纳率", label="趋势指标")
         refresh = gr.Button("刷新", scale=0, min_width=80)
-    rates = gr.Dataframe(
-        headers=h.RATE_COLUMNS, interactive=False, label="采纳 / 编辑 / 拒绝", max_height=320
-    )
-    trend = gr.LinePlot(x="日期", y="比例", color="对象", label="随时间变化", y_lim=[0, 1], height=280)
+    rates = gr.Dataframe(headers=h.RATE_COLUMNS, interactive=False, label="采纳 / 编辑 / 拒绝", max_height=320)
+    trend = gr.LinePlot(x="日期", y="比例", color="对象", label="随时间变化", y_lim=[0, 1])
     gr.Markdown("#### 被编辑最多的建议（<del>删去</del> / <ins>加入</ins>）")
     edited = gr.HTML()
     gr.Markdown("#### 知识缺口：低检索置信度或被拒绝的客户问题，按相似度分组")
@@ -496,7 +499,6 @@ def _feedback_tab(
         d = h.SINCE_DAYS.get(window, 30)
         trend_rows = [r for r in h.feedback_trend(ctx, dim, grain, d) if r["指标"] == which]
         frame = pd.DataFrame(trend_rows, columns=["日期", "对象", "指标", "比例"])
-        frame["日期"] = pd.to_datetime(frame["日期"])
         gap_rows = h.knowledge_gaps(ctx, d)
         return [
             _frame(h.feedback_rates(ctx, dim, d), h.RATE_COLUMNS),
@@ -532,8 +534,6 @@ def _feedback_tab(
         api_name="feedback",
     )
     gaps.select(pick, None, gap_id, api_visibility="private")
-    draft_btn.click(
-        draft, [gap_id, author], [draft_status, tabs, *docs.outputs()], api_name="draft_faq_from_gap"
-    )
+    draft_btn.click(draft, [gap_id, author], [draft_status, tabs, *docs.outputs()], api_name="draft_faq_from_gap")
     if ctx.feedback is not None:
         on_load.append((analyse, [days, by, period, metric], outputs))

@@ -31,9 +31,7 @@ def join_text(front_matter: str, body: str) -> str:
 
 
 def _scalar(value: Any) -> str:
-    return (
-        yaml.safe_dump(value, allow_unicode=True, default_flow_style=True).strip().removesuffix("...").strip()
-    )
+    return yaml.safe_dump(value, allow_unicode=True, default_flow_style=True).strip().removesuffix("...").strip()
 
 
 def set_fields(text: str, **fields: Any) -> str:
@@ -93,9 +91,7 @@ def validate_text(text: str, *, path: str = "文档") -> tuple[Document | None, 
             )
         )
     if doc.type == "faq" and not re.search(r"^#{1,6}\s*问", doc.body, re.M):
-        problems.append(
-            Problem("body", "an FAQ reads best as '## 问：…' headings, one per question", blocking=False)
-        )
+        problems.append(Problem("body", "an FAQ reads best as '## 问：…' headings, one per question", blocking=False))
     return doc, problems
 
 
@@ -107,17 +103,12 @@ def template(
         raise ValueError(f"type '{doc_type}' is not one of {', '.join(DOC_TYPES)}")
     if category not in CATEGORIES:
         raise ValueError(f"category '{category}' is not one of {', '.join(CATEGORIES)}")
-    id_line = (
-        f"id: {doc_id}"
-        if doc_id
-        else f"id:   # 例如 {doc_type}-gift-wrap：小写字母、数字和 -，保存后不能再改"
-    )
+    id_line = f"id: {doc_id}" if doc_id else f"id:   # 例如 {doc_type}-gift-wrap：小写字母、数字和 -，保存后不能再改"
     front = {"title": title or "标题", "type": doc_type, "category": category, "tags": []}
     lines = [id_line, *(f"{k}: {_scalar(v)}" for k, v in front.items())]
     default_body = {
         "faq": "## 问：客户会怎么问？\n\n用客户听得懂的话回答：能做什么、怎么做、多久。",
-        "policy": "## 适用范围\n\n这条规则适用于哪些商品和情况。\n\n"
-        "## 处理方式\n\n申请路径 → 审核时长 → 到账时间。",
+        "policy": "## 适用范围\n\n这条规则适用于哪些商品和情况。\n\n## 处理方式\n\n申请路径 → 审核时长 → 到账时间。",
         "product": "## 简介\n\n材质、规格、适合谁。\n\n## 常见问题\n\n尺码、保养、与其他款的区别。",
         "script": "## 什么时候用\n\n场景说明。\n\n## 话术\n\n「您好，……」",
     }[doc_type]

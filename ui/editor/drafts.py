@@ -64,11 +64,7 @@ def write_draft_kb(ws: Workspace, dest: Path, drafts: tuple[tuple[str, int], ...
     for doc_id, n in drafts:
         text = set_fields(ws.versions.text(doc_id, n), status="published")
         doc = parse_document(text, doc_id)
-        rel = (
-            files[doc_id].relative_to(ws.kb_dir)
-            if doc_id in files
-            else Path("docs") / doc.type / f"{doc_id}.md"
-        )
+        rel = files[doc_id].relative_to(ws.kb_dir) if doc_id in files else Path("docs") / doc.type / f"{doc_id}.md"
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         (dest / rel).write_text(text, encoding="utf-8")
 

@@ -82,9 +82,7 @@ def gap_questions(data: FeedbackData, *, confidence_threshold: float | None = No
         intent = str(rows[0].get("intent") or "")
         reasons = []
         confidence = rows[0].get("confidence")
-        low = (
-            confidence is not None and confidence_threshold is not None and confidence < confidence_threshold
-        )
+        low = confidence is not None and confidence_threshold is not None and confidence < confidence_threshold
         if intent not in NOT_GAPS and (low or not any(r.get("citations") for r in rows)):
             reasons.append(LOW_CONFIDENCE)
         if any("rejected" in actions.get(str(r["id"]), set()) for r in rows):

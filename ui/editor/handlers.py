@@ -25,7 +25,7 @@ from ui.editor.analytics import (
 from ui.editor.documents import join_text, split_text, template, validate_text
 from ui.editor.errors import ConflictError, EditorError, InvalidTextError, Problem
 from ui.editor.gaps import GapCluster, cluster_questions, faq_draft, gap_questions
-from ui.editor.impact import default_eval_set, run_impact
+from ui.editor.impact import CaseChange, default_eval_set, run_impact
 from ui.editor.preview import Preview, Previewer
 from ui.editor.rules import CONFIG_FILES, validate_config
 from ui.editor.workspace import PublishResult, Workspace
@@ -46,13 +46,19 @@ DOC_COLUMNS = [
     "修改时间",
 ]
 HISTORY_COLUMNS = ["版本", "状态", "作者", "时间", "说明", "基于"]
-HIT_COLUMNS = ["排名", "文档ID", "标题", "段落", "融合分", "向量相似度", "BM25", "内容"]
+HIT_COLUMNS = ["#", "文档ID", "段落", "融合分", "相似度", "内容"]
 DELTA_COLUMNS = ["指标", "已发布", "草稿", "变化", "判断"]
-CHANGE_COLUMNS = ["用例", "客户消息", "变化", "发布版首条建议", "草稿版首条建议", "引用 已发布→草稿"]
+CHANGE_COLUMNS = ["用例", "客户消息", "变化", "发布版首条建议", "草稿版首条建议", "引用与检索的变化"]
 RATE_COLUMNS = ["对象", "建议数", "采纳", "编辑", "拒绝", "采纳率", "编辑率", "拒绝率"]
 GAP_COLUMNS = ["缺口ID", "代表问题", "次数", "原因", "意图", "相似问法"]
 VERDICT_LABELS = {"better": "变好", "worse": "变差", "same": "不变", "n/a": "—"}
 WHAT_LABELS = {"suggestions": "建议", "citations": "引用", "retrieved": "检索", "outcome": "通过/失败"}
+# The contract's metrics (CONTRACTS.md §5), always shown in the impact table; others only when they moved.
+HEADLINE_METRICS = (
+    "retrieval.recall@1", "retrieval.recall@5", "retrieval.mrr@10", "intent.accuracy", "emotion.accuracy",
+    "reply.must_include_rate", "reply.must_not_include_violation_rate", "reply.unsupported_fact_rate",
+    "reply.compliance_pass_rate", "reply.handoff_accuracy",
+)  # fmt: skip
 SINCE_DAYS = {"近7天": 7, "近30天": 30, "近90天": 90, "全部": None}
 
 
@@ -168,9 +174,7 @@ def kb_problems(ctx: EditorContext) -> str:
     problems = ctx.ws.file_problems()
     if not problems:
         return ""
-    return "⚠ 这些 KB 文件无法读取，检索中不包含它们，修复前不能发布：\n" + "\n".join(
-        f"- {_esc(p)}" for p in problems
-    )
+    return "⚠ 这些 KB 文件无法读取，检索中不包含它们，修复前不能发布：\n" + "\n".join(f"- {_esc(p)}" for p in problems)
 
 
 @dataclass(frozen=True)
@@ -263,15 +267,10 @@ def save_document(
 def _published_message(verb: str, r: PublishResult) -> str:
     report = r.report.summary() if r.report else ""
     note = f"\n\n⚠ {_esc(r.notice)}" if r.notice and r.notice != "already published" else ""
-    return (
-        f"✓ 已{verb} v{r.version.n}，索引已更新（{report}），服务会立即使用新索引。"
-        f"用时 {r.seconds:.2f} 秒。{note}"
-    )
+    return f"✓ 已{verb} v{r.version.n}，索引已更新（{report}），服务会立即使用新索引。用时 {r.seconds:.2f} 秒。{note}"
 
 
-def publish_document(
-    ctx: EditorContext, doc_id: str, base: int | None, *, author: str, message: str = ""
-) -> Outcome:
+def publish_document(ctx: EditorContext, doc_id: str, base: int | None, *, author: str, message: str = "") -> Outcome:
     """Publish the version the person is looking at; it must still be the newest."""
     try:
         if not doc_id or base is None:
@@ -282,9 +281,7 @@ def publish_document(
         return _failure(e)
 
 
-def archive_document(
-    ctx: EditorContext, doc_id: str, base: int | None, *, author: str, message: str = ""
-) -> Outcome:
+def archive_document(ctx: EditorContext, doc_id: str, base: int | None, *, author: str, message: str = "") -> Outcome:
     try:
         if not doc_id or base is None:
             raise EditorError("先从列表中打开要归档的文档")
@@ -366,8 +363,10 @@ def save_config_text(
     try:
         if base is None:
             raise EditorError("reload the page: the file was opened without a version")
-        v = ctx.ws.save_config(name, text, base=base, author=_author(author), message=message)
-        return Outcome(True, f"✓ 已保存 `{CONFIG_FILES[name]}` v{v.n}。服务重新加载 KB 后生效。", name, v.n)
+        v, notice = ctx.ws.save_config(name, text, base=base, author=_author(author), message=message)
+        live = "服务已重新加载，立即生效。" if ctx.ws.on_change else "编辑器单独运行：重启 `kefu serve` 后生效。"
+        note = f"\n\n⚠ {_esc(notice)}" if notice else ""
+        return Outcome(True, f"✓ 已保存 `{CONFIG_FILES[name]}` v{v.n}。{live}{note}", name, v.n)
     except EditorError as e:
         return _failure(e)
 
@@ -394,6 +393,10 @@ def _suggestions_md(result: dict[str, Any]) -> str:
     return "\n\n".join(parts) or "（没有建议）"
 
 
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
 def _preview_view(p: Preview) -> PreviewView:
     r = p.result
     handoff = f" · 建议转人工：{r['handoff']['reason']}" if r["handoff"]["recommended"] else ""
@@ -404,7 +407,7 @@ def _preview_view(p: Preview) -> PreviewView:
         f"\n\n索引 `{p.generation}`{drafts} · 检索词「{_esc(r['query'])}」"
     )
     hits = [
-        [h["rank"], h["doc_id"], h["title"], h["section"], h["score"], h["dense"], h["bm25"], h["text"]]
+        [h["rank"], h["doc_id"], h["section"] or h["title"], h["score"], h["dense"], _clip(h["text"], 120)]
         for h in p.hits
     ]
     return PreviewView(title, summary, hits, _suggestions_md(r))
@@ -427,6 +430,26 @@ class ImpactView:
     summary: str
     deltas: list[list[Any]]
     changed: list[list[Any]]
+
+
+def _added_removed(before: set[str], after: set[str]) -> str:
+    return "、".join([*(f"+{d}" for d in sorted(after - before)), *(f"−{d}" for d in sorted(before - after))])
+
+
+def _doc_changes(c: CaseChange) -> str:
+    """Documents a case's suggestions cite, and retrieval returns, that the drafts added (+) or removed (−)."""
+    parts = []
+    cited = _added_removed(
+        {d for cs in c.before["citations"] for d in cs}, {d for cs in c.after["citations"] for d in cs}
+    )
+    if cited:
+        parts.append(f"引用 {cited}")
+    found = _added_removed(set(c.before["retrieved"]), set(c.after["retrieved"]))
+    if found:
+        parts.append(f"检索 {found}")
+    elif c.before["retrieved"] != c.after["retrieved"]:
+        parts.append("检索顺序变化")
+    return "；".join(parts) or "—"
 
 
 def _fmt(x: float | None) -> str:
@@ -454,7 +477,7 @@ def impact_preview(
             VERDICT_LABELS[d["verdict"]],
         ]
         for d in impact.deltas
-        if all_metrics or d["verdict"] != "same" or not d["metric"].startswith(("per_intent.", "latency"))
+        if all_metrics or d["verdict"] != "same" or d["metric"] in HEADLINE_METRICS
     ]
     changed = [
         [
@@ -463,8 +486,7 @@ def impact_preview(
             "、".join(WHAT_LABELS[w] for w in c.what),
             (c.before["suggestions"] or [""])[0],
             (c.after["suggestions"] or [""])[0],
-            f"{sorted({d for cs in c.before['citations'] for d in cs})} → "
-            f"{sorted({d for cs in c.after['citations'] for d in cs})}",
+            _doc_changes(c),
         ]
         for c in impact.changed
     ]
@@ -542,15 +564,13 @@ def edited_suggestions_html(ctx: EditorContext, days: int | None = 30, n: int = 
     for e in edited:
         cites = "、".join(e.citations) or "无引用"
         items.append(
-            f"<li><p><b>{_esc(e.intent)}</b> · 改动 {e.distance} 字 · 引用 {_esc(cites)} · "
-            f"{_esc(e.created_at[:16].replace('T', ' '))}</p><p>{e.diff_html}</p></li>"
+            f"<li><div><b>{_esc(e.intent)}</b> · 改动 {e.distance} 字 · 引用 {_esc(cites)} · "
+            f"{_esc(e.created_at[:16].replace('T', ' '))}</div><div>{e.diff_html}</div></li>"
         )
     return "<ol>" + "".join(items) + "</ol>"
 
 
-def knowledge_gaps(
-    ctx: EditorContext, days: int | None = 30, threshold: float | None = None
-) -> list[list[Any]]:
+def knowledge_gaps(ctx: EditorContext, days: int | None = 30, threshold: float | None = None) -> list[list[Any]]:
     """Rows of GAP_COLUMNS: questions with low retrieval confidence or rejected suggestions, grouped."""
     data = load_feedback(_require_feedback(ctx), since=_since(days))
     clusters = cluster_questions(gap_questions(data), ctx.ws.embedder, threshold=threshold)

@@ -48,9 +48,7 @@ def _check_section(key: str, section: Any) -> list[Problem]:
             return [Problem(key, "must be a list of {phrase, suggestion, message}")]
         for n, item in enumerate(section, 1):
             if not isinstance(item, dict) or not str(item.get("phrase") or "").strip():
-                out.append(
-                    Problem(key, f"item #{n} lacks 'phrase' (the words to flag), e.g. '- phrase: 亲，'")
-                )
+                out.append(Problem(key, f"item #{n} lacks 'phrase' (the words to flag), e.g. '- phrase: 亲，'"))
         return out
     if isinstance(section, list):
         if key in WORD_LIST_RULES and not _strings(section):
@@ -94,9 +92,7 @@ def validate_rules(text: str) -> list[Problem]:
         if key not in RULES:
             close = difflib.get_close_matches(str(key), RULES, n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"the guard knows {', '.join(RULES)}"
-            problems.append(
-                Problem(str(key), f"unknown rule kind, ignored by the guard; {hint}", blocking=False)
-            )
+            problems.append(Problem(str(key), f"unknown rule kind, ignored by the guard; {hint}", blocking=False))
             continue
         if section is not None:
             problems.extend(_check_section(key, section))
@@ -107,9 +103,7 @@ def validate_rules(text: str) -> list[Problem]:
             problems.append(Problem(None, f"the guard cannot apply these rules: {type(e).__name__}: {e}"))
     missing = [k for k in RULES if k not in data]
     if missing:
-        problems.append(
-            Problem(None, f"rule kinds switched off (absent): {', '.join(missing)}", blocking=False)
-        )
+        problems.append(Problem(None, f"rule kinds switched off (absent): {', '.join(missing)}", blocking=False))
     return problems
 
 

@@ -110,18 +110,13 @@ class VersionStore:
         path = self._dir(key) / LOG
         if not path.is_file():
             return []
-        return [
-            Version(**json.loads(line))
-            for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip()
-        ]
+        return [Version(**json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
     def get(self, key: str, n: int) -> Version:
         found = next((v for v in self.log(key) if v.n == n), None)
         if found is None:
             raise NotFoundError(
-                f"{key}: no version {n}; the versions are "
-                f"{', '.join(str(v.n) for v in self.log(key)) or 'none'}"
+                f"{key}: no version {n}; the versions are {', '.join(str(v.n) for v in self.log(key)) or 'none'}"
             )
         return found
 
@@ -203,9 +198,7 @@ class VersionStore:
                 message=f"冲突：基于 v{base} 的修改，当时最新为 v{head.n}。{message}".strip(),
                 base=base,
             )
-            diff = unified_diff(
-                normalize(current), normalize(text), f"v{head.n}（当前）", f"v{saved.n}（您的修改）"
-            )
+            diff = unified_diff(normalize(current), normalize(text), f"v{head.n}（当前）", f"v{saved.n}（您的修改）")
             raise ConflictError(key, base, head.n, saved.n, diff)
 
     def diff(self, key: str, a: int, b: int) -> str:

@@ -91,7 +91,7 @@ class Workspace:
         index_dir: Path,
         embedder: Embedder,
         *,
-        on_publish: Callable[[BuildReport], None] | None = None,
+        on_change: Callable[[], object] | None = None,
         chunk_chars: int = 320,
         batch_size: int = 32,
         flat_threshold: int = 100_000,
@@ -99,16 +99,14 @@ class Workspace:
         self.kb_dir = Path(kb_dir)
         self.index_dir = Path(index_dir)
         self.embedder = embedder
-        self.on_publish = on_publish
+        self.on_change = on_change
         self.chunk_chars = chunk_chars
         self.batch_size = batch_size
         self.flat_threshold = flat_threshold
         self.versions = VersionStore(self.kb_dir / ".kefu" / "history")
         self._index_lock = threading.Lock()
         if not (self.kb_dir / "docs").is_dir():
-            raise KBError(
-                f"{self.kb_dir}: no 'docs' folder; a KB folder holds docs/**/*.md (CONTRACTS.md §1)"
-            )
+            raise KBError(f"{self.kb_dir}: no 'docs' folder; a KB folder holds docs/**/*.md (CONTRACTS.md §1)")
 
     # -- the KB on disk -------------------------------------------------------------------------------
 
@@ -135,8 +133,7 @@ class Workspace:
             (
                 v
                 for v in reversed(self.versions.log(doc_id))
-                if v.status in ("published", "archived")
-                or (v.author == IMPORT_AUTHOR and v.status != "conflict")
+                if v.status in ("published", "archived") or (v.author == IMPORT_AUTHOR and v.status != "conflict")
             ),
             None,
         )
@@ -235,9 +232,7 @@ class Workspace:
             raise InvalidTextError(doc_id or "新文档", problems)
         return doc.id, problems
 
-    def _record(
-        self, doc_id: str, text: str, *, status: str, author: str, message: str, base: int | None
-    ) -> Version:
+    def _record(self, doc_id: str, text: str, *, status: str, author: str, message: str, base: int | None) -> Version:
         """Append `text` as the next version with its managed fields set; the caller holds the lock."""
         n = self.versions.next_n(doc_id)
         text = set_fields(text, status=status, version=n, updated=date.today())
@@ -252,11 +247,7 @@ class Workspace:
                 where = files[doc_id].relative_to(self.kb_dir) if doc_id in files else "a draft"
                 raise InvalidTextError(
                     doc_id,
-                    [
-                        Problem(
-                            "id", f"'{doc_id}' is already used by {where}; ids must be unique, choose another"
-                        )
-                    ],
+                    [Problem("id", f"'{doc_id}' is already used by {where}; ids must be unique, choose another")],
                 )
             return doc_id, self._record(
                 doc_id, text, status="draft", author=author, message=message or "新建", base=None
@@ -276,12 +267,8 @@ class Workspace:
         self._validated(text, doc_id)
         with self.versions.lock():
             self._head(doc_id)
-            self.versions.check_base(
-                doc_id, base, text, author=author, message=message, normalize=strip_managed
-            )
-            return self._record(
-                doc_id, text, status="draft", author=author, message=message or "修改", base=base
-            )
+            self.versions.check_base(doc_id, base, text, author=author, message=message, normalize=strip_managed)
+            return self._record(doc_id, text, status="draft", author=author, message=message or "修改", base=base)
 
     def _require_head(self, doc_id: str, base: int) -> Version:
         """The head, if it is `base`; else ConflictError showing what changed since the person looked."""
@@ -306,13 +293,9 @@ class Workspace:
         """Refuse to publish into a KB with broken files: indexing would silently drop their documents."""
         problems = self.file_problems()
         if problems:
-            raise EditorError(
-                "fix these KB files first (publishing re-indexes the whole KB): " + "; ".join(problems)
-            )
+            raise EditorError("fix these KB files first (publishing re-indexes the whole KB): " + "; ".join(problems))
 
-    def _write_live(
-        self, doc_id: str, text: str, *, status: str, author: str, message: str, base: int
-    ) -> Version:
+    def _write_live(self, doc_id: str, text: str, *, status: str, author: str, message: str, base: int) -> Version:
         """Write `text` as the KB file and record it as the next version; the caller holds the lock."""
         n = self.versions.next_n(doc_id)
         text = set_fields(text, status=status, version=n, updated=date.today())
@@ -321,9 +304,7 @@ class Workspace:
 
     def _reindexed(self, version: Version, start: float, notice: str = "") -> PublishResult:
         report, problem = self.reindex()
-        return PublishResult(
-            version, report, time.perf_counter() - start, "; ".join(x for x in (notice, problem) if x)
-        )
+        return PublishResult(version, report, time.perf_counter() - start, "; ".join(x for x in (notice, problem) if x))
 
     def publish(self, doc_id: str, *, base: int, author: str, message: str = "") -> PublishResult:
         """Publish the head (which must be `base`): write the KB file, re-index, the service picks it up."""
@@ -371,13 +352,11 @@ class Workspace:
                 doc_id, text, status="draft", author=author, message=message or f"回滚到 v{to}", base=base
             )
         if publish:
-            return self.publish(
-                doc_id, base=version.n, author=author, message=message or f"回滚到 v{to} 并发布"
-            )
+            return self.publish(doc_id, base=version.n, author=author, message=message or f"回滚到 v{to} 并发布")
         return version
 
     def reindex(self) -> tuple[BuildReport | None, str]:
-        """Bring the index up to date with the published KB; tell the service, if it asked to be told."""
+        """Bring the index up to date with the published KB and tell the service (`on_change`)."""
         with self._index_lock:
             kb = load_kb(self.kb_dir, strict=True)
             report = update_index(
@@ -388,15 +367,17 @@ class Workspace:
                 batch_size=self.batch_size,
                 chunk_chars=self.chunk_chars,
             )
-        notice = ""
-        if self.on_publish is not None:
-            try:
-                self.on_publish(report)
-            except Exception as e:  # the index is live regardless; the service also watches CURRENT
-                notice = (
-                    f"the service was not notified ({type(e).__name__}: {e}); it picks up the index itself"
-                )
-        return report, notice
+        return report, self._notify()
+
+    def _notify(self) -> str:
+        """Tell the service to reload now; '' when it did, else why not (it also watches the index itself)."""
+        if self.on_change is None:
+            return ""
+        try:
+            self.on_change()
+        except Exception as e:  # what was saved is saved regardless; the message tells the editor
+            return f"the service was not told to reload ({type(e).__name__}: {e}); it picks up a new index itself"
+        return ""
 
     # -- rules.yaml and intents.yaml ------------------------------------------------------------------
 
@@ -418,8 +399,8 @@ class Workspace:
                 )
             return text, head
 
-    def save_config(self, name: str, text: str, *, base: int, author: str, message: str = "") -> Version:
-        """Validate and write rules.yaml or intents.yaml; they apply as soon as the service reloads the KB."""
+    def save_config(self, name: str, text: str, *, base: int, author: str, message: str = "") -> tuple[Version, str]:
+        """Validate and write rules.yaml or intents.yaml, and tell the service; the version, and a notice."""
         problems = validate_config(name, text)
         if any(p.blocking for p in problems):
             raise InvalidTextError(CONFIG_FILES[name], problems)
@@ -428,9 +409,10 @@ class Workspace:
             self.config(name)
             self.versions.check_base(key, base, text, author=author, message=message)
             _write_atomic(self.kb_dir / CONFIG_FILES[name], text)
-            return self.versions.append(
+            version = self.versions.append(
                 key, text, status="published", author=author, message=message or "修改", base=base
             )
+        return version, self._notify()
 
     def config_history(self, name: str) -> list[Version]:
         return self.versions.log(CONFIG_KEYS[name])

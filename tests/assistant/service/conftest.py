@@ -46,8 +46,6 @@ def make_app(holder: AssistantHolder, store: FeedbackStore) -> Callable[..., Any
     """`make_app(api_keys={...}, rate_limit_per_minute=...)`: the app with these settings."""
 
     def make(**settings: Any) -> Any:
-        return create_app(
-            holder, store, AssistantSettings(**{"rate_limit_per_minute": 0, "api_keys": {}, **settings})
-        )
+        return create_app(holder, store, AssistantSettings(**{"rate_limit_per_minute": 0, "api_keys": {}, **settings}))
 
     return make

@@ -58,9 +58,7 @@ def test_suggest_returns_the_assistant_result_with_a_request_id(client: TestClie
     assert data.kb_version and data.latency_ms["total"] > 0
 
 
-def test_every_suggestion_is_recorded_with_personal_data_masked(
-    client: TestClient, store: FeedbackStore
-) -> None:
+def test_every_suggestion_is_recorded_with_personal_data_masked(client: TestClient, store: FeedbackStore) -> None:
     conversation = [{"role": "customer", "text": "尺码偏小能退吗？我电话13812345678"}]
     resp = suggest(client, conversation, options={"agent_id": "kf-007"})
     assert resp.status_code == 200
@@ -110,6 +108,7 @@ def test_feedback_is_stored_and_returned(client: TestClient, store: FeedbackStor
     assert resp.status_code == 200, resp.text
     row = resp.json()
     assert row["suggestion_id"] == sid and row["action"] == "edited" and row["agent_id"] == "kf-007"
+    assert row["id"] and row["created_at"] and row["edit_distance"] > 0
     assert "13812345678" not in row["final_text"]
     rows = store.feedback_rows(suggestion_id=sid)
     assert [r["action"] for r in rows] == ["edited"]
@@ -166,9 +165,7 @@ def test_bad_search_names_the_parameter(client: TestClient, params: dict[str, An
 
 
 def test_check_flags_rule_violations_of_an_agents_reply(client: TestClient) -> None:
-    bad = client.post(
-        "/v1/check", json={"text": "亲，这不符合七天无理由退货条件哦", "conversation": RETURN_QUESTION}
-    )
+    bad = client.post("/v1/check", json={"text": "亲，这不符合七天无理由退货条件哦", "conversation": RETURN_QUESTION})
     assert bad.status_code == 200
     assert bad.json()["passed"] is False
     assert "banned_phrases" in {v["rule"] for v in bad.json()["violations"]}
@@ -190,9 +187,7 @@ def test_check_uses_the_given_sources_for_numbers(client: TestClient) -> None:
 # -- /healthz --------------------------------------------------------------------------------------
 
 
-def test_healthz_describes_what_is_served_without_a_key(
-    make_app: Callable[..., Any], index_dir: Path
-) -> None:
+def test_healthz_describes_what_is_served_without_a_key(make_app: Callable[..., Any], index_dir: Path) -> None:
     with TestClient(make_app(api_keys=KEYS)) as c:
         resp = c.get("/healthz")
     assert resp.status_code == 200
@@ -270,6 +265,25 @@ def test_a_chunked_body_over_the_limit_is_refused(client: TestClient) -> None:
     error_of(resp, 413, "payload_too_large")
 
 
+def test_mounted_apps_set_their_own_body_limit(holder: AssistantHolder, store: FeedbackStore) -> None:
+    from assistant.service.app import create_app
+    from assistant.settings import AssistantSettings
+
+    async def upload(scope: Any, receive: Any, send: Any) -> None:
+        size, more = 0, True
+        while more:
+            message = await receive()
+            size += len(message.get("body", b""))
+            more = message.get("more_body", False)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": str(size).encode()})
+
+    app = create_app(holder, store, AssistantSettings(api_keys={}), mounts=[("/editor", upload)])
+    with TestClient(app) as c:
+        assert c.post("/editor/upload", content=b"x" * 200_000).text == "200000"
+        assert c.post("/v1/check", content=b"x" * 200_000).status_code == 413
+
+
 @pytest.mark.parametrize(
     ("content", "ctype"),
     [
@@ -298,9 +312,7 @@ def test_an_internal_error_is_a_json_500_with_the_request_id(
 
     with TestClient(make_app(), raise_server_exceptions=False) as c:
         monkeypatch.setattr(holder.get(), "run", explode)
-        resp = c.post(
-            "/v1/suggest", json={"conversation": RETURN_QUESTION}, headers={"X-Request-ID": "trace-42"}
-        )
+        resp = c.post("/v1/suggest", json={"conversation": RETURN_QUESTION}, headers={"X-Request-ID": "trace-42"})
     message = error_of(resp, 500, "internal_error")
     assert "trace-42" in message and "secret internals" not in resp.text
     assert any("trace-42" in r.getMessage() and r.exc_info for r in caplog.records)
@@ -337,9 +349,7 @@ def test_api_keys_and_roles(make_app: Callable[..., Any], headers: dict[str, str
         assert c.get("/healthz").status_code == 200
 
 
-def test_open_mode_logs_a_loud_warning(
-    make_app: Callable[..., Any], caplog: pytest.LogCaptureFixture
-) -> None:
+def test_open_mode_logs_a_loud_warning(make_app: Callable[..., Any], caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="kefu.service"), TestClient(make_app()):
         pass
     assert any(r.levelno == logging.WARNING and r.getMessage() == OPEN_MODE_WARNING for r in caplog.records)
@@ -359,9 +369,7 @@ def test_rate_limit_per_key_answers_429_with_retry_after(make_app: Callable[...,
         resp = c.get("/v1/search", params={"q": "退货"}, headers=agent)
         assert "per minute" in error_of(resp, 429, "rate_limited")
         assert int(resp.headers["retry-after"]) >= 1
-        assert (
-            c.get("/v1/search", params={"q": "退货"}, headers={"X-API-Key": "admin-key"}).status_code == 200
-        )
+        assert c.get("/v1/search", params={"q": "退货"}, headers={"X-API-Key": "admin-key"}).status_code == 200
         assert c.get("/healthz").status_code == 200
 
 
@@ -428,9 +436,7 @@ def test_a_new_index_is_swapped_in_without_a_failed_request(
     while not cited and time.monotonic() < deadline:
         resp = suggest(client, question)
         statuses.append(resp.status_code)
-        cited = "policy-invoice" in {
-            c["doc_id"] for s in resp.json().get("suggestions", ()) for c in s["citations"]
-        }
+        cited = "policy-invoice" in {c["doc_id"] for s in resp.json().get("suggestions", ()) for c in s["citations"]}
     writer.join()
     assert cited, "the new document was never cited"
     assert set(statuses) == {200} and len(statuses) > 1
@@ -438,9 +444,7 @@ def test_a_new_index_is_swapped_in_without_a_failed_request(
     assert client.get("/healthz").json()["index"]["n_docs"] == 4
 
 
-def test_reload_now_swaps_synchronously_and_a_broken_index_keeps_the_old_one(
-    kb_dir: Path, index_dir: Path
-) -> None:
+def test_reload_now_swaps_synchronously_and_a_broken_index_keeps_the_old_one(kb_dir: Path, index_dir: Path) -> None:
     from assistant.service.holder import assistant_factory
 
     holder = AssistantHolder(

@@ -32,9 +32,7 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
     root: Path = tmp_path_factory.mktemp("schemathesis")
     kb_dir = write_kb(root / "kb")
     build_index(load_kb(kb_dir), HashingEmbedder(), root / "index")
-    holder = AssistantHolder(
-        assistant_factory(kb_dir, root / "index", HashingEmbedder()), index_dir=root / "index"
-    )
+    holder = AssistantHolder(assistant_factory(kb_dir, root / "index", HashingEmbedder()), index_dir=root / "index")
     store = FeedbackStore(f"sqlite:///{root / 'kefu.db'}")
     store.migrate()
     app = create_app(holder, store, AssistantSettings(api_keys={}, rate_limit_per_minute=0))
@@ -42,9 +40,7 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 def test_every_operation_is_covered(api_schema: Any) -> None:
-    assert {(op.ok().method.upper(), op.ok().path) for op in api_schema.get_all_operations()} == set(
-        OPERATIONS
-    )
+    assert {(op.ok().method.upper(), op.ok().path) for op in api_schema.get_all_operations()} == set(OPERATIONS)
 
 
 @pytest.mark.parametrize(
@@ -52,9 +48,7 @@ def test_every_operation_is_covered(api_schema: Any) -> None:
     [(m, p, mode) for m, p in OPERATIONS for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
      if p != "/healthz" or mode is GenerationMode.POSITIVE],  # /healthz takes no input to get wrong
 )  # fmt: skip
-def test_no_request_makes_the_server_fail(
-    api_schema: Any, method: str, path: str, mode: GenerationMode
-) -> None:
+def test_no_request_makes_the_server_fail(api_schema: Any, method: str, path: str, mode: GenerationMode) -> None:
     operation = next(op.ok() for op in api_schema.get_all_operations()
                      if (op.ok().method.upper(), op.ok().path) == (method, path))  # fmt: skip
 

@@ -125,6 +125,20 @@ def test_sqlite_file_uses_wal_and_foreign_keys(tmp_path: Path) -> None:
     store.close()
 
 
+def test_in_memory_sqlite_is_shared_by_all_calls() -> None:
+    store = FeedbackStore("sqlite://")
+    store.migrate()
+    suggest(store, "s1")
+    done = threading.Thread(
+        target=store.record_feedback,
+        kwargs={"suggestion_id": "s1", "action": "shown", "final_text": None, "reason": None, "agent_id": None},
+    )
+    done.start()
+    done.join()
+    assert [row["action"] for row in store.feedback_rows()] == ["shown"]
+    store.close()
+
+
 def test_suggestion_and_feedback_roundtrip(store: FeedbackStore) -> None:
     suggest(store, "s1", citations=["policy-return", "policy-shipping"], handoff=True, agent_id=None)
     before = datetime.now(UTC)
@@ -157,9 +171,7 @@ def test_suggestion_and_feedback_roundtrip(store: FeedbackStore) -> None:
 
 def test_feedback_without_final_text_has_no_edit_distance(store: FeedbackStore) -> None:
     suggest(store, "s1")
-    shown = store.record_feedback(
-        suggestion_id="s1", action="shown", final_text=None, reason=None, agent_id=None
-    )
+    shown = store.record_feedback(suggestion_id="s1", action="shown", final_text=None, reason=None, agent_id=None)
     accepted = store.record_feedback(
         suggestion_id="s1",
         action="accepted",
@@ -248,9 +260,7 @@ def test_edit_distance_agrees_with_the_textbook_recurrence(a: str, b: str) -> No
 
 def test_unknown_suggestion_is_an_error_and_writes_nothing(store: FeedbackStore) -> None:
     with pytest.raises(UnknownSuggestionError, match="'nope'") as error:
-        store.record_feedback(
-            suggestion_id="nope", action="accepted", final_text="好的", reason=None, agent_id=None
-        )
+        store.record_feedback(suggestion_id="nope", action="accepted", final_text="好的", reason=None, agent_id=None)
     assert isinstance(error.value, StoreError)
     assert store.feedback_rows() == []
 
@@ -353,7 +363,7 @@ def test_concurrent_writes_from_eight_threads(store: FeedbackStore) -> None:
 
 
 def test_concurrent_migrations_do_not_collide(store_url: str) -> None:
-    stores = [FeedbackStore(store_url) for _ in range(4)]
+    stores = [FeedbackStore(store_url) for _ in range(8)]
     errors: list[BaseException] = []
 
     def migrate(store: FeedbackStore) -> None:
@@ -376,9 +386,7 @@ def test_concurrent_migrations_do_not_collide(store_url: str) -> None:
 def test_unreachable_database_fails_with_an_actionable_message() -> None:
     store = FeedbackStore("postgresql+psycopg://kefu:secret@127.0.0.1:1/kefu?connect_timeout=2")
     assert store.ping() is False
-    with pytest.raises(
-        StoreError, match=r"feedback store postgresql\+psycopg://kefu:\*\*\*@127.0.0.1:1"
-    ) as error:
+    with pytest.raises(StoreError, match=r"feedback store postgresql\+psycopg://kefu:\*\*\*@127.0.0.1:1") as error:
         store.feedback_rows()
     assert "secret" not in str(error.value)
     store.close()

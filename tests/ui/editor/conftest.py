@@ -55,9 +55,7 @@ class FakeFeedbackStore:
         self.feedback = sorted(feedback, key=lambda r: r["created_at"], reverse=True)
 
     def suggestion_rows(self, *, limit: int = 100, since: datetime | None = None) -> list[dict[str, Any]]:
-        rows = [
-            r for r in self.suggestions if since is None or datetime.fromisoformat(r["created_at"]) >= since
-        ]
+        rows = [r for r in self.suggestions if since is None or datetime.fromisoformat(r["created_at"]) >= since]
         return rows[:limit]
 
     def feedback_rows(self, *, suggestion_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:

@@ -56,7 +56,7 @@ def served(kb_dir: Path, index_dir: Path, tmp_path: Path) -> Iterator[Served]:
     store = FeedbackStore(f"sqlite:///{tmp_path / 'kefu.db'}")
     store.migrate()
     app = create_app(holder, store, AssistantSettings(api_keys=KEYS, rate_limit_per_minute=0))
-    editor = build_editor(kb_dir, index_dir, embedder, feedback=store, on_publish=lambda _: holder.reload_now())
+    editor = build_editor(kb_dir, index_dir, embedder, feedback=store, on_change=holder.reload_now)
     app = gr.mount_gradio_app(app, editor, path="/editor", auth=editor_login(KEYS))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -72,8 +72,12 @@ def served(kb_dir: Path, index_dir: Path, tmp_path: Path) -> Iterator[Served]:
 
 
 def _cited(url: str) -> list[str]:
-    r = httpx.post(f"{url}/v1/suggest", json={"conversation": [{"role": "customer", "text": QUESTION}]},
-                   headers={"X-API-Key": "agent-key"}, timeout=30)
+    r = httpx.post(
+        f"{url}/v1/suggest",
+        json={"conversation": [{"role": "customer", "text": QUESTION}]},
+        headers={"X-API-Key": "agent-key"},
+        timeout=30,
+    )
     assert r.status_code == 200, r.text
     return [c["doc_id"] for s in r.json()["suggestions"] for c in s["citations"]]
 
@@ -99,6 +103,6 @@ def test_create_publish_and_the_next_suggest_cites_it(served: Served, kb_dir: Pa
 
 def test_the_editor_needs_an_editor_key(served: Served) -> None:
     for auth in (("小王", "agent-key"), ("小王", "wrong")):
-        with pytest.raises(Exception, match="(?i)login|credentials|auth"):
+        with pytest.raises(ValueError, match="Could not login"):
             Client(f"{served.url}/editor/", auth=auth, verbose=False)
     assert httpx.get(f"{served.url}/editor/config", timeout=30).status_code == 401  # no app without a login

@@ -53,9 +53,7 @@ def test_validation_names_the_field(text: str, field: str | None) -> None:
 
 
 def test_unknown_field_is_a_warning_with_a_suggestion() -> None:
-    doc, problems = validate_text(
-        "---\nid: a\ntitle: t\ntype: faq\ncategory: general\ntag: [x]\n---\n## 问：a\n答"
-    )
+    doc, problems = validate_text("---\nid: a\ntitle: t\ntype: faq\ncategory: general\ntag: [x]\n---\n## 问：a\n答")
     assert doc is not None
     assert [(p.field, p.blocking) for p in problems] == [("tag", False)]
     assert "did you mean 'tags'" in problems[0].message

@@ -11,9 +11,7 @@ INVOICE = ("可以开发票吗", "能开发票吗？", "可以开增值税发票
 
 
 def _store() -> FakeFeedbackStore:
-    rows = [
-        suggestion(f"i{n}", day=2, intent="invoice", citations=(), question=q) for n, q in enumerate(INVOICE)
-    ]
+    rows = [suggestion(f"i{n}", day=2, intent="invoice", citations=(), question=q) for n, q in enumerate(INVOICE)]
     rows += [
         suggestion("w1", day=3, intent="usage_help", citations=(), question="羽绒服可以机洗吗"),
         suggestion("ok", day=3, question="衣服能退吗？"),  # answered from a document: no gap

@@ -31,9 +31,7 @@ def test_create_makes_a_draft_that_is_listed_but_not_retrieved(
     assert "faq-gift-wrap" not in _indexed(index_dir)
 
 
-def test_publish_writes_the_kb_file_and_reindexes(
-    ctx: h.EditorContext, kb_dir: Path, index_dir: Path
-) -> None:
+def test_publish_writes_the_kb_file_and_reindexes(ctx: h.EditorContext, kb_dir: Path, index_dir: Path) -> None:
     created = _create(ctx)
     out = h.publish_document(ctx, created.doc_id, created.base, author="小王")
     assert out.ok, out.message
@@ -45,9 +43,7 @@ def test_publish_writes_the_kb_file_and_reindexes(
 
 
 def test_invalid_documents_are_not_saved(ctx: h.EditorContext) -> None:
-    out = h.save_document(
-        ctx, "", None, GIFT_FRONT.replace("type: faq", "type: blog"), GIFT_BODY, author="小王"
-    )
+    out = h.save_document(ctx, "", None, GIFT_FRONT.replace("type: faq", "type: blog"), GIFT_BODY, author="小王")
     assert not out.ok and "`type`" in out.message and "blog" in out.message
     assert "faq-gift-wrap" not in {r[0] for r in h.list_documents(ctx)}
     assert "`type`" in h.validate_document(GIFT_FRONT.replace("type: faq", "type: blog"), GIFT_BODY)
@@ -145,9 +141,7 @@ def test_publish_of_a_stale_version_is_refused(ctx: h.EditorContext) -> None:
 def test_diff_between_any_two_versions(ctx: h.EditorContext) -> None:
     created = _create(ctx)
     front, body = split_text(ctx.ws.document(created.doc_id).text)
-    saved = h.save_document(
-        ctx, created.doc_id, created.base, front, body.replace("免费", "免费精美"), author="甲"
-    )
+    saved = h.save_document(ctx, created.doc_id, created.base, front, body.replace("免费", "免费精美"), author="甲")
     diff = h.diff_versions(ctx, created.doc_id, created.base, saved.base)
     assert "-可以，下单时备注“礼品包装”，我们免费提供礼盒和贺卡。" in diff
     assert "+可以，下单时备注“礼品包装”，我们免费精美提供礼盒和贺卡。" in diff
@@ -176,9 +170,7 @@ def test_rollback_restores_an_old_version_and_can_publish_it(
     doc = load_kb(kb_dir).get("policy-shipping")
     assert doc is not None and "运费8元" in doc.body and doc.version == live.base
     assert any(
-        "运费8元" in c.text
-        for c in Index.open(index_dir, HashingEmbedder()).chunks
-        if c.doc_id == "policy-shipping"
+        "运费8元" in c.text for c in Index.open(index_dir, HashingEmbedder()).chunks if c.doc_id == "policy-shipping"
     )
     assert [r[4] for r in h.open_document(ctx, "policy-shipping").history][:2] == [
         f"回滚到 v{view.base} 并发布",
@@ -188,9 +180,7 @@ def test_rollback_restores_an_old_version_and_can_publish_it(
 
 def test_rollback_to_a_conflict_version_adopts_that_text(ctx: h.EditorContext) -> None:
     view = h.open_document(ctx, "policy-shipping")
-    h.save_document(
-        ctx, "policy-shipping", view.base, view.front_matter, view.body + "\n甲的补充。", author="甲"
-    )
+    h.save_document(ctx, "policy-shipping", view.base, view.front_matter, view.body + "\n甲的补充。", author="甲")
     refused = h.save_document(
         ctx, "policy-shipping", view.base, view.front_matter, view.body + "\n乙的补充。", author="乙"
     )
@@ -200,9 +190,7 @@ def test_rollback_to_a_conflict_version_adopts_that_text(ctx: h.EditorContext) -
     assert "乙的补充" in h.open_document(ctx, "policy-shipping").body
 
 
-def test_archive_removes_the_document_from_retrieval(
-    ctx: h.EditorContext, kb_dir: Path, index_dir: Path
-) -> None:
+def test_archive_removes_the_document_from_retrieval(ctx: h.EditorContext, kb_dir: Path, index_dir: Path) -> None:
     view = h.open_document(ctx, "product-kettle")
     out = h.archive_document(ctx, "product-kettle", view.base, author="甲")
     assert out.ok, out.message

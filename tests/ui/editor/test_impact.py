@@ -31,7 +31,8 @@ def test_impact_shows_metric_deltas_and_changed_cases(ctx: h.EditorContext, tmp_
     assert deltas["retrieval.recall@5"][1:] == ["0.5", "1", "+0.5000", "变好"]
     changed = {row[0]: row for row in view.changed}
     assert "gift-1" in changed and "检索" in changed["gift-1"][2] and "通过/失败" in changed["gift-1"][2]
-    assert "faq-gift-wrap" in changed["gift-1"][5].split("→")[1]
+    assert changed["gift-1"][5] == "引用 +faq-gift-wrap；检索 +faq-draft、+faq-gift-wrap"
+    assert "n_cases" not in deltas  # unchanged bookkeeping rows are left out
     assert "2 个用例" in view.summary and "faq-gift-wrap" in view.summary
     assert (ctx.runs_dir.glob("*/draft/metrics.json")) and list(ctx.runs_dir.glob("*/published/cases.jsonl"))
 

@@ -14,7 +14,7 @@ def test_preview_against_published_and_draft(ctx: h.EditorContext, index_dir: Pa
     published, draft = h.preview_message(ctx, QUESTION, "both")
     assert published.title == "已发布知识库" and draft.title == "草稿知识库"
     assert "faq-gift-wrap" not in [row[1] for row in published.hits]
-    assert draft.hits[0][1] == "faq-gift-wrap" and draft.hits[0][4] > 0  # doc id, fused score
+    assert draft.hits[0][1] == "faq-gift-wrap" and draft.hits[0][3] > 0  # doc id, fused score
     assert "faq-gift-wrap" in draft.suggestions and "faq-gift-wrap v1" in draft.summary
     assert "faq-gift-wrap" not in {c.doc_id for c in Index.open(index_dir, HashingEmbedder()).chunks}
 

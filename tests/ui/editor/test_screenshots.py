@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from indexer.embedding import HashingEmbedder
 from tests.ui.editor.conftest import GIFT_TEXT, FakeFeedbackStore, feedback, suggestion
 from ui.editor.app import TABS, build_blocks, editor_context
-from indexer.embedding import HashingEmbedder
 
 CHROMIUM = Path(os.environ.get("KEFU_TEST_CHROMIUM", "/usr/bin/chromium"))
 OUT = Path(__file__).resolve().parents[3] / "out" / "screenshots"
@@ -54,16 +54,31 @@ def _feedback() -> FakeFeedbackStore:
 @pytest.fixture
 def editor_url(kb_dir: Path, index_dir: Path, tmp_path: Path) -> Iterator[str]:
     eval_set = tmp_path / "set.jsonl"
-    eval_set.write_text(json.dumps({"id": "gift-1", "conversation": [{"role": "customer", "text": "可以礼品包装吗"}],
-                                    "expected": {"doc_ids": ["faq-gift-wrap"]}}, ensure_ascii=False) + "\n"
-                        + json.dumps({"id": "ship-1", "conversation": [{"role": "customer", "text": "运费多少"}],
-                                      "expected": {"doc_ids": ["policy-shipping"]}}, ensure_ascii=False) + "\n",
-                        encoding="utf-8")
+    eval_set.write_text(
+        json.dumps(
+            {
+                "id": "gift-1",
+                "conversation": [{"role": "customer", "text": "可以礼品包装吗"}],
+                "expected": {"doc_ids": ["faq-gift-wrap"]},
+            },
+            ensure_ascii=False,
+        )
+        + "\n"
+        + json.dumps(
+            {
+                "id": "ship-1",
+                "conversation": [{"role": "customer", "text": "运费多少"}],
+                "expected": {"doc_ids": ["policy-shipping"]},
+            },
+            ensure_ascii=False,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     ctx = editor_context(kb_dir, index_dir, HashingEmbedder(), feedback=_feedback(), eval_set=eval_set)
     ctx.ws.create(GIFT_TEXT, author="小王", message="新建礼品包装")
     demo = build_blocks(ctx).queue()
-    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True,
-                            quiet=True)
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True)
     yield url
     demo.close()
 
@@ -111,7 +126,7 @@ def test_each_tab_renders(editor_url: str) -> None:
         page.screenshot(path=str(OUT / "editor-impact.png"), full_page=True)
 
         _tab(page, "feedback")
-        page.get_by_text("return_request").first.wait_for(timeout=60_000)
+        page.get_by_text("return_request").filter(visible=True).first.wait_for(timeout=60_000)
         _settle(page)
         page.screenshot(path=str(OUT / "editor-feedback.png"), full_page=True)
         browser.close()

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 
-from indexer.builder import BuildReport
 from indexer.embedding import HashingEmbedder
 from kb import load_kb
 from tests.ui.editor.conftest import GIFT_TEXT
@@ -33,9 +32,7 @@ def test_a_file_changed_outside_the_editor_becomes_a_version_and_stale_editors_c
     assert "15天内" in after.text
     with pytest.raises(ConflictError) as err:
         ws.save("policy-return", state.text.replace("48小时", "24小时"), base=state.head.n, author="甲")
-    assert (
-        "-签收后15天内" in err.value.diff and "+签收后7天内" in err.value.diff
-    )  # theirs lacks the outside edit
+    assert "-签收后15天内" in err.value.diff and "+签收后7天内" in err.value.diff  # theirs lacks the outside edit
 
 
 def test_publishing_into_a_kb_with_a_broken_file_is_refused(ws: Workspace, kb_dir: Path) -> None:
@@ -46,23 +43,27 @@ def test_publishing_into_a_kb_with_a_broken_file_is_refused(ws: Workspace, kb_di
     assert not (kb_dir / "docs" / "faq" / "faq-gift-wrap.md").exists()
 
 
-def test_publish_tells_the_service(kb_dir: Path, index_dir: Path) -> None:
-    reports: list[BuildReport] = []
-    ws = Workspace(kb_dir, index_dir, HashingEmbedder(), on_publish=reports.append)
+def test_publish_and_config_saves_tell_the_service(kb_dir: Path, index_dir: Path) -> None:
+    calls: list[str] = []
+    ws = Workspace(kb_dir, index_dir, HashingEmbedder(), on_change=lambda: calls.append("reload"))
     _, v = ws.create(GIFT_TEXT, author="甲")
     result = ws.publish("faq-gift-wrap", base=v.n, author="甲")
-    assert [r.added for r in reports] == [["faq-gift-wrap"]]
-    assert result.report is reports[0] and result.report.embedded == 1  # only the new document was embedded
+    assert calls == ["reload"]
+    assert result.report is not None and result.report.added == ["faq-gift-wrap"]
+    assert result.report.embedded == 1  # only the new document was embedded
+    text, head = ws.config("rules")
+    ws.save_config("rules", text + "\n# 改\n", base=head.n, author="甲")
+    assert calls == ["reload", "reload"]
 
 
 def test_a_failing_service_callback_does_not_fail_the_publish(kb_dir: Path, index_dir: Path) -> None:
-    def broken(_: BuildReport) -> None:
+    def broken() -> None:
         raise RuntimeError("down")
 
-    ws = Workspace(kb_dir, index_dir, HashingEmbedder(), on_publish=broken)
+    ws = Workspace(kb_dir, index_dir, HashingEmbedder(), on_change=broken)
     _, v = ws.create(GIFT_TEXT, author="甲")
     result = ws.publish("faq-gift-wrap", base=v.n, author="甲")
-    assert "not notified" in result.notice and load_kb(kb_dir).get("faq-gift-wrap") is not None
+    assert "not told to reload" in result.notice and load_kb(kb_dir).get("faq-gift-wrap") is not None
 
 
 def test_a_draft_id_is_taken_too(ws: Workspace) -> None:

@@ -28,9 +28,7 @@ _LANDLINE = r"(?<!\d)(?:\(0\d{2,3}\)|0\d{2,3})[\s-]?[2-9]\d{6,7}(?!\d)"
 # (123号, 4栋, 2单元, 501室). Names are lazily matched, so a match could start a few characters early and
 # swallow the words before it ("寄到北京市..."); it may not start with the words that usually introduce an
 # address (成 only after 改/换/变, since 成都 starts addresses too).
-_NOT_ADDRESS_START = (
-    r"(?![我你您他她的在到是寄发送往住地址位收给至于去请帮麻改把就和跟从])(?!(?<=[改换变])成)"
-)
+_NOT_ADDRESS_START = r"(?![我你您他她的在到是寄发送往住地址位收给至于去请帮麻改把就和跟从])(?!(?<=[改换变])成)"
 _ADMIN = rf"[{_CJK}]{{2,4}}?(?:特别行政区|自治区|自治州|自治县|新区|省|市|区|县|旗|盟|镇|乡)"
 _STREET = rf"[{_CJK}A-Za-z\d]{{1,6}}?(?:大道|大街|街道|胡同|小区|花园|公寓|大厦|广场|路|街|巷|村|苑|园)"
 _PART = rf"[{_CJK}A-Za-z]{{0,8}}?\d+[A-Za-z]?(?:-\d+)?(?:号楼|号院|单元|号|栋|幢|楼|座|室|层|户|组|弄|巷)"
@@ -67,3 +65,10 @@ def mask_pii(text: str) -> str:
             last = match.end()
     out.append(text[last:])
     return "".join(out)
+
+
+def find_pii(text: str) -> list[tuple[str, str]]:
+    """(kind, text) of each piece of personal data in `text`: mobile, landline, id, card, email, address."""
+    half = text.translate(_HALF_WIDTH)
+    return [(m.lastgroup, text[m.start() : m.end()]) for m in _PII.finditer(half)
+            if m.lastgroup and m.lastgroup in _TOKENS]

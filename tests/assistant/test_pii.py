@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.service.masking import mask_pii
+from assistant.pii import mask_pii
 
 
 @pytest.mark.parametrize(

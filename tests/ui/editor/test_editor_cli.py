@@ -1,0 +1,48 @@
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pytest
+from click.testing import CliRunner
+
+from ui.editor_cli import editor
+
+
+@pytest.fixture
+def launched(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
+    """Run `kefu editor` with Gradio's launch replaced by a recorder; the launch kwargs are returned."""
+    seen: dict[str, Any] = {}
+
+    def launch(self: gr.Blocks, **kwargs: Any) -> None:
+        seen.update(kwargs, blocks=self)
+
+    monkeypatch.setattr(gr.Blocks, "launch", launch)
+    monkeypatch.setenv("KEFU_EMBEDDING_MODEL", "hashing")
+    monkeypatch.setenv("KEFU_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("KEFU_API_KEYS", raising=False)
+    return seen
+
+
+def test_runs_alone_on_loopback(launched: dict[str, Any], kb_dir: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(editor, ["--kb", str(kb_dir), "--index", str(tmp_path / "idx"), "--port", "7999"])
+    assert result.exit_code == 0, result.output
+    assert "http://127.0.0.1:7999" in result.output
+    assert launched["server_name"] == "127.0.0.1" and launched["server_port"] == 7999
+    assert launched["auth"] is None  # open mode: no API keys configured
+    assert (tmp_path / "idx" / "CURRENT").is_file()  # the index was brought up to date first
+
+
+def test_with_api_keys_only_editors_get_in(
+    launched: dict[str, Any], kb_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KEFU_API_KEYS", '{"ed-key": "editor", "ag-key": "agent", "ad-key": "admin"}')
+    result = CliRunner().invoke(editor, ["--kb", str(kb_dir), "--index", str(tmp_path / "idx")])
+    assert result.exit_code == 0, result.output
+    auth = launched["auth"]
+    assert auth("小王", "ed-key") and auth("老板", "ad-key")
+    assert not auth("小李", "ag-key") and not auth("小王", "wrong") and not auth("", "ed-key")
+
+
+def test_a_missing_kb_is_one_line(launched: dict[str, Any], tmp_path: Path) -> None:
+    result = CliRunner().invoke(editor, ["--kb", str(tmp_path / "nope"), "--index", str(tmp_path / "idx")])
+    assert result.exit_code == 1 and result.output.startswith("error: ") and "nope" in result.output
