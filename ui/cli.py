@@ -185,8 +185,10 @@ def check(reply: str, case_file: Path | None, as_json: bool, kb_dir: Path | None
 def _register() -> None:
     """Commands that live in their own modules."""
     from ui.eval_cli import eval_group
+    from ui.serve_cli import serve
 
     main.add_command(eval_group, "eval")
+    main.add_command(serve)
 
 
 _register()

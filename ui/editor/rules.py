@@ -18,7 +18,6 @@ from ui.editor.errors import Problem
 CONFIG_FILES = {"rules": "rules.yaml", "intents": "intents.yaml"}
 CONFIG_KEYS = {"rules": "_rules", "intents": "_intents"}
 WORD_LIST_RULES = ("vague_words", "negative_framing", "absolute_claims", "insult_echo")
-PII_KINDS = ("phone", "id_number", "address")
 # The intents the assistant's own logic names (handoff, abuse handling); a taxonomy without them still loads.
 INTENTS_USED_BY_CODE = ("human_handoff", "complaint", "other")
 
@@ -74,10 +73,6 @@ def _check_section(key: str, section: Any) -> list[Problem]:
         )
     if key == "politeness" and "required_any" in section and not section["required_any"]:
         out.append(Problem(key, "'required_any' is empty; list at least one word such as 您"))
-    if key == "pii_echo" and _strings(section.get("kinds")):
-        bad = [str(k) for k in section["kinds"] if str(k) not in PII_KINDS]
-        if bad:
-            out.append(Problem(key, f"unknown kinds {', '.join(bad)}; use {', '.join(PII_KINDS)}"))
     return out
 
 

@@ -29,7 +29,6 @@ from tests.ui.editor.conftest import GIFT_BODY, GIFT_FRONT
 from ui.editor.access import editor_login
 from ui.editor.app import build_editor
 
-pytestmark = pytest.mark.slow
 QUESTION = "可以帮忙礼品包装吗？"
 KEYS = {"agent-key": "agent", "editor-key": "editor"}
 
@@ -67,7 +66,7 @@ def served(kb_dir: Path, index_dir: Path, tmp_path: Path) -> Iterator[Served]:
         assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
         time.sleep(0.05)
     yield Served(f"http://127.0.0.1:{port}", holder)
-    server.should_exit = True
+    server.should_exit = server.force_exit = True  # Gradio's open event streams would hold a graceful exit
     thread.join(10)
 
 

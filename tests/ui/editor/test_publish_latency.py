@@ -109,7 +109,7 @@ def test_publish_to_served_on_the_demo_kb(embedder, tmp_path: Path) -> None:  # 
             time.sleep(0.1)
         watcher_served_s = time.perf_counter() - start
     finally:
-        server.should_exit = True
+        server.should_exit = server.force_exit = True
 
     # The draft-preview index: a copy of the live generation updated with the drafts, or a fresh build.
     draft_kb = _copy_demo_kb(tmp_path / "draft-kb")
