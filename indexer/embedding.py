@@ -42,7 +42,8 @@ def _model_id(path: Path) -> str:
     meta = path / "kefu_model.json"
     if meta.is_file():
         try:
-            sha = json.loads(meta.read_text(encoding="utf-8")).get("sha256")
+            info = json.loads(meta.read_text(encoding="utf-8"))
+            sha = info.get("model_sha256") or info.get("sha256")
             if sha:
                 return f"sha256:{str(sha)[:16]}"
         except (OSError, ValueError):
@@ -155,7 +156,7 @@ class SentenceTransformerEmbedder:
         self.warm_up()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vecs = self._encode_batch(texts, "query")
+        vecs = self._encode_batch(texts, "query", progress=False)
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -166,7 +167,7 @@ class SentenceTransformerEmbedder:
                 return hit
         self.warm_up()
         vec = self._model.encode([text], prompt_name=self._prompt("query"), normalize_embeddings=True,
-                                 convert_to_numpy=True)[0].astype(np.float32)
+                                 convert_to_numpy=True, show_progress_bar=False)[0].astype(np.float32)
         with self._lock:
             self._cache[text] = vec
             if len(self._cache) > self._cache_size:

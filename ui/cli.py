@@ -185,10 +185,12 @@ def check(reply: str, case_file: Path | None, as_json: bool, kb_dir: Path | None
 def _register() -> None:
     """Commands that live in their own modules."""
     from ui.eval_cli import eval_group
+    from ui.editor_cli import editor
     from ui.serve_cli import serve
 
     main.add_command(eval_group, "eval")
     main.add_command(serve)
+    main.add_command(editor)
 
 
 _register()

@@ -43,7 +43,7 @@ def editor(
     from assistant.service.store import FeedbackStore
     from assistant.settings import AssistantSettings
     from indexer.settings import data_home
-    from ui.editor.access import editor_login
+    from ui.editor.access import LOGIN_MESSAGE, editor_login
     from ui.editor.app import build_editor
 
     settings = AssistantSettings()
@@ -71,7 +71,7 @@ def editor(
         server_name="127.0.0.1",
         server_port=port,
         auth=editor_login(settings.api_keys),
-        auth_message="用户名填您的名字（记录为作者），密码填 editor 或 admin 角色的 API key",
+        auth_message=LOGIN_MESSAGE,
         footer_links=[],
         quiet=True,
     )

@@ -54,6 +54,7 @@ def build_app(
     store: FeedbackStore | None = None,
     progress: bool = False,
     mounts: Sequence[tuple[str, ASGIApp]] = (),
+    with_editor: bool = True,
 ) -> FastAPI:
     """Everything `kefu serve` runs: the index brought up to date, the store migrated, the app assembled.
 
@@ -79,12 +80,35 @@ def build_app(
     if store is None:
         store = FeedbackStore(settings.database_url or default_database_url())
         store.migrate()
-    return create_app(
-        AssistantHolder(factory, index_dir=rt.index_path),
+    holder = AssistantHolder(factory, index_dir=rt.index_path)
+    app = create_app(
+        holder,
         store,
         settings,
         routers=[sidebar_router()],
         mounts=[("/static", StaticFiles(directory=STATIC)), *mounts],
+    )
+    if not with_editor:
+        return app
+    import gradio as gr
+
+    from ui.editor.access import LOGIN_MESSAGE, editor_login
+    from ui.editor.app import build_editor
+
+    editor = build_editor(
+        rt.kb_path,
+        rt.index_path,
+        rt.embedder,
+        feedback=store,
+        on_change=holder.reload_now,  # a publish (or a rules/intents save) is served by the next request
+        k=settings.k,
+        mode=settings.retriever,
+        answerable_threshold=settings.answerable_threshold,
+        chunk_chars=rt.settings.chunk_chars,
+        batch_size=rt.settings.batch_size,
+    )
+    return gr.mount_gradio_app(
+        app, editor, path="/editor", auth=editor_login(settings.api_keys), auth_message=LOGIN_MESSAGE, footer_links=[]
     )
 
 

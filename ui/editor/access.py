@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from assistant.service.auth import Authenticator
 
 EDITOR_ROLES = ("editor",)  # admin may do everything (Principal.may)
+LOGIN_MESSAGE = "用户名填您的名字（记录为每个版本的作者），密码填 editor 或 admin 角色的 API key"
 
 
 def editor_login(api_keys: Mapping[str, str]) -> Callable[[str, str], bool] | None:

@@ -188,7 +188,12 @@ def _docs_tab(
         refresh = gr.Button("刷新", scale=0, min_width=80)
     problems = gr.Markdown()
     table = gr.Dataframe(
-        headers=h.DOC_COLUMNS, interactive=False, max_height=320, label="文档（点击一行打开）", wrap=True
+        headers=h.DOC_COLUMNS,
+        interactive=False,
+        max_height=360,
+        label="文档（点击一行打开）",
+        wrap=True,
+        column_widths=["18%", "20%", "6%", "6%", "16%", "10%", "6%", "6%", "6%", "6%"],
     )
     with gr.Row():
         open_id = gr.Textbox(label="打开文档ID", max_lines=1, scale=3)

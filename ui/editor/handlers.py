@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import html
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -59,6 +60,7 @@ HEADLINE_METRICS = (
     "reply.must_include_rate", "reply.must_not_include_violation_rate", "reply.unsupported_fact_rate",
     "reply.compliance_pass_rate", "reply.handoff_accuracy",
 )  # fmt: skip
+KEEP_RUNS = 5
 SINCE_DAYS = {"近7天": 7, "近30天": 30, "近90天": 90, "全部": None}
 
 
@@ -155,12 +157,12 @@ def list_documents(
                 d.title,
                 TYPE_LABELS.get(d.type, d.type),
                 CATEGORY_LABELS.get(d.category, d.category),
-                "、".join(d.tags),
+                "、".join(d.tags[:4]) + ("…" if len(d.tags) > 4 else ""),
                 state,
                 d.head,
                 d.published or "—",
                 d.author,
-                d.time.replace("T", " ")[:16],
+                d.time.replace("T", " ")[5:16],
             ]
         )
     return rows
@@ -265,7 +267,7 @@ def save_document(
 
 
 def _published_message(verb: str, r: PublishResult) -> str:
-    report = r.report.summary() if r.report else ""
+    report = r.report.summary()
     note = f"\n\n⚠ {_esc(r.notice)}" if r.notice and r.notice != "already published" else ""
     return f"✓ 已{verb} v{r.version.n}，索引已更新（{report}），服务会立即使用新索引。用时 {r.seconds:.2f} 秒。{note}"
 
@@ -401,6 +403,8 @@ def _preview_view(p: Preview) -> PreviewView:
     r = p.result
     handoff = f" · 建议转人工：{r['handoff']['reason']}" if r["handoff"]["recommended"] else ""
     drafts = ("，含草稿：" + "、".join(f"{d} v{n}" for d, n in p.drafts)) if p.drafts else ""
+    if p.source == "draft" and not p.drafts:
+        drafts = "（没有待发布的草稿，与已发布相同）"
     title = "已发布知识库" if p.source == "published" else "草稿知识库"
     summary = (
         f"意图 **{r['intent']['name']}**（{r['intent']['confidence']:.2f}）· 情绪 {r['emotion']}{handoff}"
@@ -461,6 +465,8 @@ def impact_preview(
 ) -> ImpactView:
     """Run an eval set on the published KB and on the drafts; metric deltas and the cases that changed."""
     path = Path(set_path.strip()) if set_path.strip() else ctx.eval_set
+    for old in sorted(ctx.runs_dir.glob("*"))[:-KEEP_RUNS]:  # keep the last few runs to look at, not all
+        shutil.rmtree(old, ignore_errors=True)
     out = ctx.runs_dir / datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     try:
         impact = run_impact(ctx.previewer, path, out, limit=int(limit) if limit else None)
@@ -477,7 +483,10 @@ def impact_preview(
             VERDICT_LABELS[d["verdict"]],
         ]
         for d in impact.deltas
-        if all_metrics or d["verdict"] != "same" or d["metric"] in HEADLINE_METRICS
+        # Latency is left out: the second run finds the queries' embeddings cached, so it is not comparable.
+        if all_metrics
+        or d["metric"] in HEADLINE_METRICS
+        or (d["verdict"] != "same" and not d["metric"].startswith("latency"))
     ]
     changed = [
         [

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import evals
+from evals import runner
 from evals.cases import load_cases
 from evals.compare import compare_runs, load_run
 from evals.runner import run_eval
@@ -18,7 +18,7 @@ DEV_SET = "dev.jsonl"
 
 def default_eval_set() -> Path:
     """The shipped dev set (evals/sets/dev.jsonl)."""
-    return Path(evals.__file__).parent / "sets" / DEV_SET
+    return Path(runner.__file__).parent / "sets" / DEV_SET
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ class DocState:
 @dataclass(frozen=True)
 class PublishResult:
     version: Version
-    report: BuildReport | None
+    report: BuildReport
     seconds: float  # from the start of publishing to the new index generation being live
     notice: str = ""
 
@@ -81,8 +81,8 @@ class Workspace:
     """Edits one KB folder and keeps its index current.
 
     >>> ws = Workspace(kb_dir, index_dir, embedder)
-    >>> v = ws.create(text, author="小王", message="新建")
-    >>> ws.publish(v.n and "faq-x", base=v.n, author="小王")
+    >>> doc_id, v = ws.create(text, author="小王", message="新建")   # a draft, not retrieved yet
+    >>> ws.publish(doc_id, base=v.n, author="小王").seconds          # written, re-indexed, live
     """
 
     def __init__(
@@ -120,8 +120,10 @@ class Workspace:
             rel = path.relative_to(self.kb_dir)
             try:
                 parse_document(path.read_text(encoding="utf-8"), rel)
-            except (DocumentError, UnicodeDecodeError) as e:
+            except DocumentError as e:
                 out.append(str(e))
+            except UnicodeDecodeError:
+                out.append(f"{rel}: is not UTF-8 text; save it as UTF-8")
         return out
 
     def _files(self) -> dict[str, Path]:
@@ -218,7 +220,8 @@ class Workspace:
 
     # -- writing --------------------------------------------------------------------------------------
 
-    def _validated(self, text: str, doc_id: str | None = None) -> tuple[str, list[Problem]]:
+    def _validated(self, text: str, doc_id: str | None = None) -> str:
+        """The document id of a text that validates (and keeps `doc_id`, when given); else InvalidTextError."""
         doc, problems = validate_text(text, path=doc_id or "新文档")
         if doc is not None and doc_id is not None and doc.id != doc_id:
             problems.insert(
@@ -230,7 +233,7 @@ class Workspace:
             )
         if any(p.blocking for p in problems) or doc is None:
             raise InvalidTextError(doc_id or "新文档", problems)
-        return doc.id, problems
+        return doc.id
 
     def _record(self, doc_id: str, text: str, *, status: str, author: str, message: str, base: int | None) -> Version:
         """Append `text` as the next version with its managed fields set; the caller holds the lock."""
@@ -240,7 +243,7 @@ class Workspace:
 
     def create(self, text: str, *, author: str, message: str = "") -> tuple[str, Version]:
         """A new document, as a draft (it is not retrieved until published); its id and first version."""
-        doc_id, _ = self._validated(text)
+        doc_id = self._validated(text)
         with self.versions.lock():
             files = self.sync()
             if doc_id in files or self.versions.head(doc_id) is not None:
@@ -355,7 +358,7 @@ class Workspace:
             return self.publish(doc_id, base=version.n, author=author, message=message or f"回滚到 v{to} 并发布")
         return version
 
-    def reindex(self) -> tuple[BuildReport | None, str]:
+    def reindex(self) -> tuple[BuildReport, str]:
         """Bring the index up to date with the published KB and tell the service (`on_change`)."""
         with self._index_lock:
             kb = load_kb(self.kb_dir, strict=True)

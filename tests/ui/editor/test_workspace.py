@@ -49,7 +49,7 @@ def test_publish_and_config_saves_tell_the_service(kb_dir: Path, index_dir: Path
     _, v = ws.create(GIFT_TEXT, author="甲")
     result = ws.publish("faq-gift-wrap", base=v.n, author="甲")
     assert calls == ["reload"]
-    assert result.report is not None and result.report.added == ["faq-gift-wrap"]
+    assert result.report.added == ["faq-gift-wrap"]
     assert result.report.embedded == 1  # only the new document was embedded
     text, head = ws.config("rules")
     ws.save_config("rules", text + "\n# 改\n", base=head.n, author="甲")
@@ -76,4 +76,4 @@ def test_publishing_twice_is_harmless(ws: Workspace) -> None:
     _, v = ws.create(GIFT_TEXT, author="甲")
     first = ws.publish("faq-gift-wrap", base=v.n, author="甲")
     again = ws.publish("faq-gift-wrap", base=first.version.n, author="甲")
-    assert again.version == first.version and again.report is not None and again.report.embedded == 0
+    assert again.version == first.version and again.report.embedded == 0
