@@ -9,8 +9,12 @@ from assistant.result import Turn
 
 _MASK = re.compile(r"\[[^\[\]]{1,12}\]")
 _EMOJI = re.compile(r"[\U0001F300-\U0001FAFF\u2600-\u27BF]")
-_ANAPHORA = re.compile(r"那个|这个|它|这款|那款|这件|那件|这种|那种|这双|那双|这台|那台|这些|那些|同样|还有呢|呢[？?]?$|^那")
-_GREETING = re.compile(r"^(你好|您好|在吗|在不在|hi|hello|哈喽|嗨|谢谢|多谢|好的|好吧|嗯+|哦+|ok)[呀啊吗呢~～!！。.,，？?\s]*$", re.I)
+_ANAPHORA = re.compile(
+    r"那个|这个|它|这款|那款|这件|那件|这种|那种|这双|那双|这台|那台|这些|那些|同样|还有呢|呢[？?]?$|^那"
+)
+_GREETING = re.compile(
+    r"^(你好|您好|在吗|在不在|hi|hello|哈喽|嗨|谢谢|多谢|好的|好吧|嗯+|哦+|ok)[呀啊吗呢~～!！。.,，？?\s]*$", re.I
+)
 
 
 def clean(text: str) -> str:
@@ -48,8 +52,7 @@ def formulate_query(turns: Sequence[Turn], *, names: Iterable[str] = (), max_cha
     latest = [clean(t) for t in latest_customer_turns(turns)]
     latest = [t for t in latest if t and not is_greeting(t)] or [clean(t) for t in latest_customer_turns(turns)]
     query = " ".join(t for t in latest if t)
-    earlier = [clean(t.text) for t in turns[: len(turns) - len(latest_customer_turns(turns))]
-               if t.role == "customer"]
+    earlier = [clean(t.text) for t in turns[: len(turns) - len(latest_customer_turns(turns))] if t.role == "customer"]
     earlier = [t for t in earlier if t and not is_greeting(t)]
     if earlier and (len(query) < 12 or _ANAPHORA.search(query)):
         query = " ".join([*earlier[-2:], query])

@@ -9,38 +9,57 @@ conversation or the order context.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.guard import Guard
-from assistant.retrieval import Hit
 from assistant.result import Citation, Turn
+from assistant.retrieval import Hit
 from indexer.chunking import split_sentences
 from indexer.sparse import tokenize
 
-AFTER_SALE_NEEDS_ORDER = {"return_request", "exchange", "quality_issue", "wrong_item", "refund_status",
-                          "order_status", "logistics_delay", "modify_order", "complaint", "payment_issue",
-                          "out_of_stock", "invoice"}
+AFTER_SALE_NEEDS_ORDER = {
+    "return_request",
+    "exchange",
+    "quality_issue",
+    "wrong_item",
+    "refund_status",
+    "order_status",
+    "logistics_delay",
+    "modify_order",
+    "complaint",
+    "payment_issue",
+    "out_of_stock",
+    "invoice",
+}
 NEEDS_PHOTOS = {"quality_issue", "wrong_item"}
 
 OPENERS: dict[str, dict[str, tuple[str, ...]]] = {
     "angry": {
-        "quality_issue": ("您收到商品发现有问题，一定很失望，换作是我也会生气，非常抱歉给您带来这样的体验。",
-                          "真的很抱歉让您收到有问题的商品，这是我们没有做好，我马上帮您处理。"),
+        "quality_issue": (
+            "您收到商品发现有问题，一定很失望，换作是我也会生气，非常抱歉给您带来这样的体验。",
+            "真的很抱歉让您收到有问题的商品，这是我们没有做好，我马上帮您处理。",
+        ),
         "wrong_item": ("非常抱歉发错/漏发给您添了麻烦，这是我们的失误，我马上为您核实处理。",),
         "logistics_delay": ("等了这么久还没收到，换作是我也会着急生气，非常抱歉，我马上帮您跟进。",),
-        "*": ("非常抱歉给您带来不好的体验，您的心情我完全理解，我们马上核实情况。",
-              "真的很抱歉让您这么生气，我现在就专门跟进您的问题。",
-              "给您添麻烦了，非常抱歉，请您放心，我会负责把这件事跟进到底。"),
+        "*": (
+            "非常抱歉给您带来不好的体验，您的心情我完全理解，我们马上核实情况。",
+            "真的很抱歉让您这么生气，我现在就专门跟进您的问题。",
+            "给您添麻烦了，非常抱歉，请您放心，我会负责把这件事跟进到底。",
+        ),
     },
     "anxious": {
         "logistics_delay": ("包裹迟迟没到确实让人着急，我马上帮您查看物流情况。",),
         "order_status": ("理解您想尽快收到商品的心情，我这就帮您查看订单进度。",),
         "refund_status": ("理解您关心退款进度，我马上帮您查看。",),
-        "*": ("理解您着急的心情，我马上帮您处理。", "别着急，我这就帮您查看，尽快给您答复。",
-              "您的问题我收到了，马上帮您跟进。"),
+        "*": (
+            "理解您着急的心情，我马上帮您处理。",
+            "别着急，我这就帮您查看，尽快给您答复。",
+            "您的问题我收到了，马上帮您跟进。",
+        ),
     },
     "calm": {
         "*": ("您好，感谢您的咨询。", "您好，很高兴为您服务。", "您好，感谢您的耐心等待。"),
@@ -58,8 +77,16 @@ HOLDING = {
 }
 _MD = re.compile(r"\*\*|__|`|^#+\s*|^[-*+]\s+|^\d+[.、]\s*|^>\s*")
 _QA_PREFIX = re.compile(r"^(?:答|A)[：:]\s*")
-_VOICE = (("买家", "您"), ("顾客", "您"), ("消费者", "您"), ("客户", "您"), ("客服会", "我们会"),
-          ("客服将", "我们将"), ("客服可以", "我们可以"), ("您您", "您"))
+_VOICE = (
+    ("买家", "您"),
+    ("顾客", "您"),
+    ("消费者", "您"),
+    ("客户", "您"),
+    ("客服会", "我们会"),
+    ("客服将", "我们将"),
+    ("客服可以", "我们可以"),
+    ("您您", "您"),
+)
 _OPTION = re.compile(r"或者|或|可以选择|也可以|任选|可选|二选一|两种")
 _STEP = re.compile(r"申请|提交|审核|到账|回复|联系|处理|发出|补发|寄回|上传|回访|跟进|核实")
 _TIME = re.compile(r"\d+\s*(?:个)?(?:小时|工作日|天)|[一二两三四五六七八九十]+(?:个)?(?:小时|工作日|天)")
@@ -100,13 +127,35 @@ class Draft:
     citations: tuple[Citation, ...]
 
 
-_GRAM_STOP = frozenset("可以 请问 什么 怎么 一下 这个 那个 我们 你们 是否 如果 就是 一个 没有 还是 能不 不能 吗? 的话".split())
+_GRAM_STOP = frozenset(
+    [
+        "可以",
+        "请问",
+        "什么",
+        "怎么",
+        "一下",
+        "这个",
+        "那个",
+        "我们",
+        "你们",
+        "是否",
+        "如果",
+        "就是",
+        "一个",
+        "没有",
+        "还是",
+        "能不",
+        "不能",
+        "吗?",
+        "的话",
+    ]
+)
 _CJK_OR_WORD = re.compile(r"[\u4e00-\u9fff]|[a-z0-9]+")
 
 
 def _bigrams(text: str) -> set[str]:
     units = _CJK_OR_WORD.findall(text.lower())
-    grams = {a + b for a, b in zip(units, units[1:], strict=False)} | {u for u in units if len(u) > 1}
+    grams = {a + b for a, b in itertools.pairwise(units)} | {u for u in units if len(u) > 1}
     return grams - _GRAM_STOP
 
 
@@ -119,6 +168,16 @@ def to_customer_voice(sentence: str) -> str:
     for a, b in _VOICE:
         s = s.replace(a, b)
     return s[:-1] + "。" if s.endswith(("；", ";")) else s
+
+
+def _number(value: Any) -> float | None:
+    """A number from free-form order context; None for anything else (context is never trusted to be clean)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _cn_or_int(s: str) -> int:
@@ -141,15 +200,20 @@ class TemplateDrafter:
 
     # -- evidence --------------------------------------------------------------------------------------
     def _usable(self, sentence: str) -> bool:
-        if (len(sentence) < 6 or "|" in sentence or sentence.endswith(("？", "?", "：", ":"))
-                or sentence.startswith("问")):
+        if (
+            len(sentence) < 6
+            or "|" in sentence
+            or sentence.endswith(("？", "?", "：", ":"))
+            or sentence.startswith("问")
+        ):
             return False
         check = self.guard.check(sentence + "您")  # politeness is judged on the whole reply, not a sentence
         bad = {"banned_phrases", "vague_words", "absolute_claims", "insult_echo"}
         return not any(v.rule in bad for v in check.violations)
 
-    def evidence(self, hits: Sequence[Hit], query: str, intent_keywords: Sequence[str],
-                 latest: str = "") -> list[tuple[float, Part]]:
+    def evidence(
+        self, hits: Sequence[Hit], query: str, intent_keywords: Sequence[str], latest: str = ""
+    ) -> list[tuple[float, Part]]:
         """Candidate sentences of the top documents, scored by how much of the customer's wording they
         share (character bigrams, robust to typos and segmentation), the intent's keywords, whether they
         carry a figure, and the rank of their document."""
@@ -182,8 +246,8 @@ class TemplateDrafter:
     # -- planning --------------------------------------------------------------------------------------
     def _verdict(self, intent: str, order: dict[str, Any], evidence: list[tuple[float, Part]]) -> list[Part]:
         key = _WINDOW_KEY.get(intent)
-        days = order.get("days_since_delivery")
-        hours = order.get("hours_since_delivery")
+        days = _number(order.get("days_since_delivery"))
+        hours = _number(order.get("hours_since_delivery"))
         if not key or (days is None and hours is None):
             return []
         for _, part in evidence:
@@ -194,21 +258,41 @@ class TemplateDrafter:
                 continue
             limit, unit = _cn_or_int(m.group(1)), m.group(2)
             if unit == "天" and days is not None:
-                elapsed, shown = float(days), f"{days}天"
+                elapsed, shown = days, f"{order['days_since_delivery']}天"
             elif hours is not None:
-                elapsed, shown = float(hours) / (24 if unit == "天" else 1), f"{hours}小时"
+                elapsed, shown = hours / (24 if unit == "天" else 1), f"{order['hours_since_delivery']}小时"
+            elif days is not None:
+                elapsed, shown = days * 24, f"{order['days_since_delivery']}天"
             else:
-                elapsed, shown = float(days) * 24, f"{days}天"
+                continue
             window = f"{m.group(1)}{unit}"
             if elapsed <= limit:
                 return [Part(f"您的订单签收{shown}，还在{window}的期限内，可以为您办理。", part.doc)]
-            return [Part(f"您的订单签收已经{shown}，超过了{window}的期限，这次暂时无法按这个方式办理，"
-                         "不过我们可以帮您看看其他方案。", part.doc)]
+            return [
+                Part(
+                    f"您的订单签收已经{shown}，超过了{window}的期限，这次暂时无法按这个方式办理，"
+                    "不过我们可以帮您看看其他方案。",
+                    part.doc,
+                )
+            ]
         return []
 
-    def plan(self, *, intent: str, intent_description: str, confidence: float, emotion: str, query: str,
-             hits: Sequence[Hit], intent_keywords: Sequence[str], context: dict[str, Any] | None,
-             seed: str, holding_reason: str | None = None, greeting: bool = False, latest: str = "") -> Plan:
+    def plan(
+        self,
+        *,
+        intent: str,
+        intent_description: str,
+        confidence: float,
+        emotion: str,
+        query: str,
+        hits: Sequence[Hit],
+        intent_keywords: Sequence[str],
+        context: dict[str, Any] | None,
+        seed: str,
+        holding_reason: str | None = None,
+        greeting: bool = False,
+        latest: str = "",
+    ) -> Plan:
         table = OPENERS.get(emotion, OPENERS["calm"])
         specific = table.get(intent) if confidence >= 0.5 else None
         opener = _pick(specific or table["*"], seed)
@@ -292,16 +376,27 @@ class TemplateDrafter:
         concise = make("concise", [*plan.verdict, *plan.answer[:2]], [plan.opener, *confirm], [plan.close])
         drafts.append(concise)
         if plan.options:
-            drafts.append(make("options", [*plan.verdict, *plan.answer[:1], *plan.options],
-                               [plan.opener], ["您看哪种方式更合适？"]))
+            drafts.append(
+                make(
+                    "options", [*plan.verdict, *plan.answer[:1], *plan.options], [plan.opener], ["您看哪种方式更合适？"]
+                )
+            )
         if plan.steps or plan.ask:
             follow = ["处理过程中有任何进展我们会及时告诉您。"] if plan.steps else []
-            drafts.append(make("next_steps", [*plan.verdict, *plan.answer[:1], *plan.steps], [plan.opener],
-                               [*([plan.ask] if plan.ask else []), *follow]))
+            drafts.append(
+                make(
+                    "next_steps",
+                    [*plan.verdict, *plan.answer[:1], *plan.steps],
+                    [plan.opener],
+                    [*([plan.ask] if plan.ask else []), *follow],
+                )
+            )
         if len(drafts) < 2 and len(plan.answer) > 1:
             drafts.append(make("detailed", [*plan.verdict, *plan.answer], [plan.opener], [plan.close]))
         if len(drafts) < 2:  # one fact to give: a shorter, warmer second wording
-            drafts.append(make("brief", [*plan.verdict, *plan.answer[:1]], [], ["感谢您的耐心，还有问题请随时告诉我。"]))
+            drafts.append(
+                make("brief", [*plan.verdict, *plan.answer[:1]], [], ["感谢您的耐心，还有问题请随时告诉我。"])
+            )
         unique: list[Draft] = []
         for d in drafts:
             if d.text not in {u.text for u in unique}:

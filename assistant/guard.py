@@ -11,13 +11,29 @@ from assistant.numbers import find_numbers, number_values
 from assistant.pii import find_pii
 from assistant.result import CheckResult, Turn, Violation
 
-RULES = ("banned_phrases", "vague_words", "negative_framing", "politeness", "absolute_claims",
-         "unsupported_facts", "over_promising", "insult_echo", "pii_echo")
+RULES = (
+    "banned_phrases",
+    "vague_words",
+    "negative_framing",
+    "politeness",
+    "absolute_claims",
+    "unsupported_facts",
+    "over_promising",
+    "insult_echo",
+    "pii_echo",
+)
 
 # rules.yaml names these kinds; each maps to the kinds `find_pii` reports.
-_PII_KINDS = {"phone": ("mobile", "landline"), "id_number": ("id",), "address": ("address",), "card": ("card",),
-              "email": ("email",)}
-_LIMIT = re.compile(r"(?:不超过|最高|最多|上限为?|以内|以下)\D{0,6}?(\d+(?:\.\d+)?)\s*元|(\d+(?:\.\d+)?)\s*元(?:以内|以下|封顶)")
+_PII_KINDS = {
+    "phone": ("mobile", "landline"),
+    "id_number": ("id",),
+    "address": ("address",),
+    "card": ("card",),
+    "email": ("email",),
+}
+_LIMIT = re.compile(
+    r"(?:不超过|最高|最多|上限为?|以内|以下)\D{0,6}?(\d+(?:\.\d+)?)\s*元|(\d+(?:\.\d+)?)\s*元(?:以内|以下|封顶)"
+)
 _OFFER = re.compile(r"(\d+(?:\.\d+)?)\s*元(?:的)?(?:无门槛)?(?:优惠券|券|补偿|红包|赔偿|现金)")
 _CLAUSE = re.compile(r"[^。！？；!?;\n]+")
 
@@ -61,20 +77,33 @@ class Guard:
             raise ValueError(f"rules.yaml: '{bad[0]}' must be a list of {{phrase, suggestion, message}}")
         self.active = tuple(r for r in RULES if _enabled(rules, r))
 
-    def check(self, text: str, *, sources: Sequence[str] = (), conversation: Sequence[Turn] = (),
-              context: dict[str, Any] | None = None, fix: bool = False) -> CheckResult:
+    def check(
+        self,
+        text: str,
+        *,
+        sources: Sequence[str] = (),
+        conversation: Sequence[Turn] = (),
+        context: dict[str, Any] | None = None,
+        fix: bool = False,
+    ) -> CheckResult:
         """Check `text`; `sources` are the cited passages. With `fix`, safe fixes are applied first."""
         fixed = self._fix(text, conversation) if fix else text
         customer = "\n".join(t.text for t in conversation if t.role == "customer")
-        everything = "\n".join([*sources, *(t.text for t in conversation),
-                                json.dumps(context or {}, ensure_ascii=False)])
+        everything = "\n".join(
+            [*sources, *(t.text for t in conversation), json.dumps(context or {}, ensure_ascii=False)]
+        )
         violations: list[Violation] = []
         for rule in self.active:
-            violations.extend(getattr(self, f"_{rule}")(fixed, sources=sources, everything=everything,
-                                                        customer=customer))
+            violations.extend(
+                getattr(self, f"_{rule}")(fixed, sources=sources, everything=everything, customer=customer)
+            )
         passed = not any(v.severity == "block" for v in violations)
-        return CheckResult(passed=passed, violations=tuple(violations), rules_checked=self.active,
-                           fixed_text=fixed if fixed != text else None)
+        return CheckResult(
+            passed=passed,
+            violations=tuple(violations),
+            rules_checked=self.active,
+            fixed_text=fixed if fixed != text else None,
+        )
 
     # -- safe fixes ------------------------------------------------------------------------------------
     def _fix(self, text: str, conversation: Sequence[Turn]) -> str:
@@ -97,8 +126,14 @@ class Guard:
             phrase = str(item["phrase"])
             if phrase in text and phrase not in covered:
                 covered += phrase + "\n"
-                out.append(Violation("banned_phrases", phrase, str(item.get("message") or "禁用语"),
-                                     str(item["suggestion"]) if item.get("suggestion") else None))
+                out.append(
+                    Violation(
+                        "banned_phrases",
+                        phrase,
+                        str(item.get("message") or "禁用语"),
+                        str(item["suggestion"]) if item.get("suggestion") else None,
+                    )
+                )
         return out
 
     def _vague_words(self, text: str, **_: Any) -> list[Violation]:
@@ -116,8 +151,14 @@ class Guard:
             stripped = stripped.replace(w, "")
         if any(a in stripped for a in alternatives):
             return []
-        return [Violation("negative_framing", negatives[0], _msg(self.rules, "negative_framing", "消极表达"),
-                          "同时告诉客户可以怎么做")]
+        return [
+            Violation(
+                "negative_framing",
+                negatives[0],
+                _msg(self.rules, "negative_framing", "消极表达"),
+                "同时告诉客户可以怎么做",
+            )
+        ]
 
     def _politeness(self, text: str, **_: Any) -> list[Violation]:
         section = self.rules.get("politeness") or {}
@@ -155,11 +196,20 @@ class Guard:
         for m in _OFFER.finditer(text):
             amount = float(m.group(1))
             if m.group(1) not in cited_numbers:  # an amount the customer named is not a policy
-                out.append(Violation("over_promising", _clause_of(text, m.start()),
-                                     f"{msg}：{m.group(0)} 不在引用的政策里", None))
+                out.append(
+                    Violation(
+                        "over_promising", _clause_of(text, m.start()), f"{msg}：{m.group(0)} 不在引用的政策里", None
+                    )
+                )
             elif limits and amount > max(limits):
-                out.append(Violation("over_promising", _clause_of(text, m.start()),
-                                     f"{msg}：{m.group(0)} 超过引用政策允许的 {max(limits):g} 元", None))
+                out.append(
+                    Violation(
+                        "over_promising",
+                        _clause_of(text, m.start()),
+                        f"{msg}：{m.group(0)} 超过引用政策允许的 {max(limits):g} 元",
+                        None,
+                    )
+                )
         return out
 
     def _insult_echo(self, text: str, **_: Any) -> list[Violation]:
@@ -170,5 +220,8 @@ class Guard:
         section = self.rules.get("pii_echo") or {}
         wanted = {k for kind in section.get("kinds") or list(_PII_KINDS) for k in _PII_KINDS.get(str(kind), ())}
         msg = _msg(self.rules, "pii_echo", "复述个人信息")
-        return [Violation("pii_echo", found, msg, "用****代替") for kind, found in find_pii(customer)
-                if kind in wanted and found in text]
+        return [
+            Violation("pii_echo", found, msg, "用****代替")
+            for kind, found in find_pii(customer)
+            if kind in wanted and found in text
+        ]

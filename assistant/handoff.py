@@ -5,19 +5,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_ASKS_HUMAN = re.compile(r"转人工|人工客服|真人|找人工|要人工|有没有人|活人|不要机器人|别用机器人|机器人回复"
-                         r"|(?:找|叫|要|让)(?:你们)?(?:的)?(?:主管|经理|领导|负责人|老板)")
+_ASKS_HUMAN = re.compile(
+    r"转人工|人工客服|真人|找人工|要人工|有没有人|活人|不要机器人|别用机器人|机器人回复"
+    r"|(?:找|叫|要|让)(?:你们)?(?:的)?(?:主管|经理|领导|负责人|老板)"
+)
 # Complaint platforms (12315, 消协) follow the normal complaint process; legal action, media exposure and
 # threats against people go to a supervisor.
-_THREAT = re.compile(r"律师|起诉|法院|告你们|报警|曝光|媒体|记者|微博|黑猫|发到网上|抖音上发|弄死|打死|砍死|找上门|找到你们(?:仓库|公司|店)")
+_THREAT = re.compile(
+    r"律师|起诉|法院|告你们|报警|曝光|媒体|记者|微博|黑猫|发到网上|抖音上发|弄死|打死|砍死|找上门|找到你们(?:仓库|公司|店)"
+)
 _REPEATED = re.compile(r"第[二三四五六七八九]次|[两三四五]次了|好几次|多次|又(?:发错|坏|错|是)|每次都")
 _COMPENSATION_DEMAND = re.compile(
     r"退一赔三|假一赔|[双三十]倍|精神损失|赔(?:偿)?(?:我)?\s*\d+|补偿(?:我)?\s*\d+|(?:赔|补偿|返|补)(?:我|给我)?.{0,4}\d+\s*(?:元|块)"
-    r"|要求赔偿|必须赔|不赔|赔钱|现金赔偿|赔偿我|给我.{0,6}赔偿|给个说法|退点钱|退一部分|补点钱|部分退款|少一分")
+    r"|要求赔偿|必须赔|不赔|赔钱|现金赔偿|赔偿我|给我.{0,6}赔偿|给个说法|退点钱|退一部分|补点钱|部分退款|少一分"
+)
 _INJECTION = re.compile(
     r"忽略.{0,8}(?:规则|指令|设定|提示|要求|限制)|无视.{0,8}(?:规则|指令|设定)|(?:你|您)现在是|扮演|system\s*:|"
     r"ignore (?:all|previous|your)|直接答应|必须答应|按我说的(?:回复|说)|开发者模式|照着(?:说|回复|念)|你就(?:说|回复)|"
-    r"忘掉你是|忘记你是|新规(?:定)?.{0,6}(?:执行|给我)")
+    r"忘掉你是|忘记你是|新规(?:定)?.{0,6}(?:执行|给我)"
+)
 _ABUSE = re.compile(r"垃圾|骗子|傻[逼bB×x]?|滚|有病|智障|废物|妈的|tm的|去死|脑残|黑店|狗|听不懂人话|糊弄")
 
 REASONS = {
@@ -45,8 +51,9 @@ def detect_injection(text: str) -> bool:
     return bool(_INJECTION.search(text))
 
 
-def decide_handoff(*, latest: str, intent: str, answerable: bool, greeting: bool, history: str = "",
-                   intent_confidence: float = 1.0) -> Handoff:
+def decide_handoff(
+    *, latest: str, intent: str, answerable: bool, greeting: bool, history: str = "", intent_confidence: float = 1.0
+) -> Handoff:
     """Order matters: the most specific reason wins. `history` is all the customer's earlier turns."""
     if detect_injection(latest):
         return Handoff(True, "injection")

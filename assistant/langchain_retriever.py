@@ -25,12 +25,23 @@ class KefuRetriever(BaseRetriever):
     k: int = 4
     mode: str = "hybrid"
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
-                                **kwargs: Any) -> list[Document]:
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
+    ) -> list[Document]:
         k = int(kwargs.get("k", self.k))
         hits = HybridRetriever(self.index, k=k, mode=self.mode).run(query=query, k=k)
-        return [Document(page_content=h.chunk.text, id=h.chunk.chunk_id,
-                         metadata={"doc_id": h.doc_id, "chunk_id": h.chunk.chunk_id, "title": h.chunk.title,
-                                   "section": h.chunk.section, "doc_type": h.chunk.doc_type,
-                                   "score": h.score})
-                for h in hits]
+        return [
+            Document(
+                page_content=h.chunk.text,
+                id=h.chunk.chunk_id,
+                metadata={
+                    "doc_id": h.doc_id,
+                    "chunk_id": h.chunk.chunk_id,
+                    "title": h.chunk.title,
+                    "section": h.chunk.section,
+                    "doc_type": h.chunk.doc_type,
+                    "score": h.score,
+                },
+            )
+            for h in hits
+        ]

@@ -68,8 +68,9 @@ class LLMDrafter:
     def __init__(self, model: BaseChatModel, *, n: int = 3) -> None:
         self.model = model
         self.n = n
-        self.chain = ChatPromptTemplate.from_messages([("system", SYSTEM), ("human", HUMAN)]) | model \
-            | StrOutputParser()
+        self.chain = (
+            ChatPromptTemplate.from_messages([("system", SYSTEM), ("human", HUMAN)]) | model | StrOutputParser()
+        )
 
     def run(self, plan: Plan, *, conversation: Sequence[Turn], context: dict[str, Any] | None) -> list[Draft]:
         parts = _parts(plan)
@@ -77,14 +78,23 @@ class LLMDrafter:
         for p in parts:
             if p.doc is not None:
                 docs.setdefault(p.doc.doc_id, p)
-        passages = "\n".join(f"[{d}] {p.doc.chunk.title}：{p.doc.chunk.text}" for d, p in docs.items()
-                             if p.doc is not None) or "（无）"
+        passages = (
+            "\n".join(f"[{d}] {p.doc.chunk.title}：{p.doc.chunk.text}" for d, p in docs.items() if p.doc is not None)
+            or "（无）"
+        )
         emotion = {"angry": "生气", "anxious": "着急"}.get(plan.emotion, "平静")
-        raw = self.chain.invoke({
-            "emotion": emotion, "n": self.n, "passages": passages, "plan": _plan_text(plan),
-            "context": json.dumps(context or {}, ensure_ascii=False),
-            "conversation": "\n".join(f"{'客户' if t.role == 'customer' else '客服'}：{t.text}" for t in conversation),
-        })
+        raw = self.chain.invoke(
+            {
+                "emotion": emotion,
+                "n": self.n,
+                "passages": passages,
+                "plan": _plan_text(plan),
+                "context": json.dumps(context or {}, ensure_ascii=False),
+                "conversation": "\n".join(
+                    f"{'客户' if t.role == 'customer' else '客服'}：{t.text}" for t in conversation
+                ),
+            }
+        )
         citations = tuple(Citation(d, p.doc.chunk.title, p.text) for d, p in docs.items() if p.doc is not None)
         texts = [t.strip() for t in _SPLIT.split(raw) if t.strip()][: self.n]
         return [Draft(style=f"llm-{i + 1}", text=t, citations=citations) for i, t in enumerate(texts)]
@@ -93,8 +103,10 @@ class LLMDrafter:
 def build_chat_model(settings: LLMSettings) -> BaseChatModel:
     """The chat model named by settings; a clear error when a package or value is missing."""
     if settings.provider is None:
-        raise LLMConfigError("no LLM configured: set KEFU_LLM__PROVIDER to openai, ollama or llamacpp "
-                             "(and KEFU_LLM__MODEL / KEFU_LLM__BASE_URL / KEFU_LLM__MODEL_PATH)")
+        raise LLMConfigError(
+            "no LLM configured: set KEFU_LLM__PROVIDER to openai, ollama or llamacpp "
+            "(and KEFU_LLM__MODEL / KEFU_LLM__BASE_URL / KEFU_LLM__MODEL_PATH)"
+        )
     try:
         if settings.provider == "openai":
             from langchain_openai import ChatOpenAI
@@ -102,24 +114,35 @@ def build_chat_model(settings: LLMSettings) -> BaseChatModel:
             if not settings.base_url or not settings.model:
                 raise LLMConfigError("openai-compatible LLM needs KEFU_LLM__BASE_URL and KEFU_LLM__MODEL")
             key = settings.api_key.get_secret_value() if settings.api_key else "not-needed"
-            return ChatOpenAI(base_url=settings.base_url, model=settings.model, api_key=key,  # type: ignore[arg-type]
-                              temperature=settings.temperature, timeout=settings.timeout_s)
+            return ChatOpenAI(
+                base_url=settings.base_url,
+                model=settings.model,
+                api_key=key,  # type: ignore[arg-type]
+                temperature=settings.temperature,
+                timeout=settings.timeout_s,
+            )
         if settings.provider == "ollama":
             from langchain_ollama import ChatOllama
 
             if not settings.model:
                 raise LLMConfigError("ollama LLM needs KEFU_LLM__MODEL (e.g. qwen2.5:7b)")
-            return ChatOllama(model=settings.model, base_url=settings.base_url or "http://127.0.0.1:11434",
-                              temperature=settings.temperature)
+            return ChatOllama(
+                model=settings.model,
+                base_url=settings.base_url or "http://127.0.0.1:11434",
+                temperature=settings.temperature,
+            )
         from langchain_community.chat_models import ChatLlamaCpp
 
         if not settings.model_path or not settings.model_path.is_file():
-            raise LLMConfigError(f"llama.cpp LLM needs KEFU_LLM__MODEL_PATH pointing at a GGUF file "
-                                 f"(got {settings.model_path})")
+            raise LLMConfigError(
+                f"llama.cpp LLM needs KEFU_LLM__MODEL_PATH pointing at a GGUF file (got {settings.model_path})"
+            )
         return ChatLlamaCpp(model_path=str(settings.model_path), temperature=settings.temperature)
     except ImportError as e:
-        raise LLMConfigError(f"the {settings.provider} LLM needs an extra package: {e.name}; "
-                             "install it with `pip install 'kefu[llm]'` (llama.cpp also needs llama-cpp-python)") from e
+        raise LLMConfigError(
+            f"the {settings.provider} LLM needs an extra package: {e.name}; "
+            "install it with `pip install 'kefu[llm]'` (llama.cpp also needs llama-cpp-python)"
+        ) from e
 
 
 def build_llm_drafter(settings: LLMSettings) -> LLMDrafter:

@@ -70,5 +70,6 @@ def mask_pii(text: str) -> str:
 def find_pii(text: str) -> list[tuple[str, str]]:
     """(kind, text) of each piece of personal data in `text`: mobile, landline, id, card, email, address."""
     half = text.translate(_HALF_WIDTH)
-    return [(m.lastgroup, text[m.start() : m.end()]) for m in _PII.finditer(half)
-            if m.lastgroup and m.lastgroup in _TOKENS]
+    return [
+        (m.lastgroup, text[m.start() : m.end()]) for m in _PII.finditer(half) if m.lastgroup and m.lastgroup in _TOKENS
+    ]

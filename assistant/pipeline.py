@@ -54,8 +54,16 @@ class Assistant:
     >>> Assistant(index, kb).run(conversation=[Turn("customer", "衣服偏小能退吗")])
     """
 
-    def __init__(self, index: Index, kb: KnowledgeBase, *, k: int = 5, mode: str = "hybrid",
-                 drafter: Drafter | None = None, answerable_threshold: float | None = None) -> None:
+    def __init__(
+        self,
+        index: Index,
+        kb: KnowledgeBase,
+        *,
+        k: int = 5,
+        mode: str = "hybrid",
+        drafter: Drafter | None = None,
+        answerable_threshold: float | None = None,
+    ) -> None:
         self.index = index
         self.kb = kb
         self.retriever = HybridRetriever(index, k=k, mode=mode)
@@ -95,26 +103,44 @@ class Assistant:
 
         t = time.perf_counter()
         confident = intent.confidence >= 0.5 and spec is not None and intent.name not in ("other", "human_handoff")
-        hits = self.retriever.run(query=query, vector=qvec,
-                                  hint=spec.description.replace("、", " ") if confident and spec else "",
-                                  prefer_category=spec.stage if confident and spec else None)
+        hits = self.retriever.run(
+            query=query,
+            vector=qvec,
+            hint=spec.description.replace("、", " ") if confident and spec else "",
+            prefer_category=spec.stage if confident and spec else None,
+        )
         greeting = is_greeting(latest) or (intent.name == "other" and len(clean(latest)) <= 6)
         answerable = hits.top_dense >= self.answerable_threshold and bool(hits.hits)
-        history = " ".join(x.text for x in turns[: len(turns) - len(latest_customer_turns(turns))]
-                           if x.role == "customer")
-        handoff = decide_handoff(latest=latest, intent=intent.name, answerable=answerable, greeting=greeting,
-                                 history=history, intent_confidence=intent.confidence)
+        history = " ".join(
+            x.text for x in turns[: len(turns) - len(latest_customer_turns(turns))] if x.role == "customer"
+        )
+        handoff = decide_handoff(
+            latest=latest,
+            intent=intent.name,
+            answerable=answerable,
+            greeting=greeting,
+            history=history,
+            intent_confidence=intent.confidence,
+        )
         lat["retrieval"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
         usable_hits = list(hits.hits) if answerable and handoff.reason_code not in ("injection", "abuse") else []
         seed = hashlib.md5(latest.encode()).hexdigest()
         plan = self.template.plan(
-            intent=intent.name, intent_description=spec.description if spec else "",
-            confidence=intent.confidence, emotion=emotion, query=query, hits=usable_hits,
-            intent_keywords=spec.keywords if spec else (), context=context, seed=seed,
-            holding_reason=handoff.reason_code if handoff.recommended else None, greeting=greeting,
-            latest=latest)
+            intent=intent.name,
+            intent_description=spec.description if spec else "",
+            confidence=intent.confidence,
+            emotion=emotion,
+            query=query,
+            hits=usable_hits,
+            intent_keywords=spec.keywords if spec else (),
+            context=context,
+            seed=seed,
+            holding_reason=handoff.reason_code if handoff.recommended else None,
+            greeting=greeting,
+            latest=latest,
+        )
         notes: list[str] = []
         drafts = self.drafter.run(plan, conversation=turns, context=context)
         lat["draft"] = (time.perf_counter() - t) * 1000
@@ -124,31 +150,62 @@ class Assistant:
         lat["guard"] = (time.perf_counter() - t) * 1000
         lat["total"] = (time.perf_counter() - t0) * 1000
         return Result(
-            query=query, intent=intent.name, intent_confidence=intent.confidence, emotion=emotion,
-            handoff=handoff.recommended, handoff_reason=handoff.reason, suggestions=tuple(suggestions),
-            retrieved=tuple(h.to_dict() for h in hits), latency_ms=lat, kb_version=self.kb.fingerprint,
-            notes=tuple(notes), retrieval_confidence=hits.top_dense)
+            query=query,
+            intent=intent.name,
+            intent_confidence=intent.confidence,
+            emotion=emotion,
+            handoff=handoff.recommended,
+            handoff_reason=handoff.reason,
+            suggestions=tuple(suggestions),
+            retrieved=tuple(h.to_dict() for h in hits),
+            latency_ms=lat,
+            kb_version=self.kb.fingerprint,
+            notes=tuple(notes),
+            retrieval_confidence=hits.top_dense,
+        )
 
-    def _guarded(self, drafts: list[Draft], turns: list[Turn], context: dict[str, Any] | None,
-                 notes: list[str], plan: Plan) -> list[Suggestion]:
+    def _guarded(
+        self, drafts: list[Draft], turns: list[Turn], context: dict[str, Any] | None, notes: list[str], plan: Plan
+    ) -> list[Suggestion]:
         out: list[Suggestion] = []
         for d in drafts:
             sources = [c.quote for c in d.citations]
-            sources += [h.chunk.text for h in (p.doc for p in [*plan.answer, *plan.options, *plan.steps,
-                                                               *plan.verdict]) if h is not None
-                        and h.doc_id in {c.doc_id for c in d.citations}]
+            sources += [
+                h.chunk.text
+                for h in (p.doc for p in [*plan.answer, *plan.options, *plan.steps, *plan.verdict])
+                if h is not None and h.doc_id in {c.doc_id for c in d.citations}
+            ]
             check = self.guard.check(d.text, sources=sources, conversation=turns, context=context, fix=True)
             text = check.fixed_text or d.text
             if not check.passed and self.drafter is not self.template:
-                notes.append(f"{self.drafter.name} draft '{d.style}' blocked by "
-                             f"{', '.join(sorted({v.rule for v in check.violations}))}; composed draft used")
+                notes.append(
+                    f"{self.drafter.name} draft '{d.style}' blocked by "
+                    f"{', '.join(sorted({v.rule for v in check.violations}))}; composed draft used"
+                )
                 continue
-            out.append(Suggestion(id=uuid.uuid4().hex[:12], style=d.style, text=text, citations=d.citations,
-                                  check=check, drafter=self.drafter.name))
+            out.append(
+                Suggestion(
+                    id=uuid.uuid4().hex[:12],
+                    style=d.style,
+                    text=text,
+                    citations=d.citations,
+                    check=check,
+                    drafter=self.drafter.name,
+                )
+            )
         if not out and self.drafter is not self.template:
             for d in self.template.run(plan, conversation=turns, context=context):
-                check = self.guard.check(d.text, sources=[c.quote for c in d.citations], conversation=turns,
-                                         context=context, fix=True)
-                out.append(Suggestion(id=uuid.uuid4().hex[:12], style=d.style, text=check.fixed_text or d.text,
-                                      citations=d.citations, check=check, drafter="template"))
+                check = self.guard.check(
+                    d.text, sources=[c.quote for c in d.citations], conversation=turns, context=context, fix=True
+                )
+                out.append(
+                    Suggestion(
+                        id=uuid.uuid4().hex[:12],
+                        style=d.style,
+                        text=check.fixed_text or d.text,
+                        citations=d.citations,
+                        check=check,
+                        drafter="template",
+                    )
+                )
         return out

@@ -40,8 +40,14 @@ class CheckResult:
         out = []
         for rule in self.rules_checked:
             vs = [v for v in self.violations if v.rule == rule]
-            out.append({"rule": rule, "passed": not any(v.severity == "block" for v in vs),
-                        "spans": [v.span for v in vs], "message": vs[0].message if vs else None})
+            out.append(
+                {
+                    "rule": rule,
+                    "passed": not any(v.severity == "block" for v in vs),
+                    "spans": [v.span for v in vs],
+                    "message": vs[0].message if vs else None,
+                }
+            )
         return out
 
 
@@ -62,9 +68,16 @@ class Suggestion:
     drafter: str = "template"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "style": self.style, "text": self.text, "drafter": self.drafter,
-                "citations": [asdict(c) for c in self.citations], "passed": self.check.passed,
-                "checks": self.check.as_checks(), "violations": self.check.to_dict()["violations"]}
+        return {
+            "id": self.id,
+            "style": self.style,
+            "text": self.text,
+            "drafter": self.drafter,
+            "citations": [asdict(c) for c in self.citations],
+            "passed": self.check.passed,
+            "checks": self.check.as_checks(),
+            "violations": self.check.to_dict()["violations"],
+        }
 
 
 @dataclass(frozen=True)

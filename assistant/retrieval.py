@@ -30,8 +30,13 @@ class Hit:
         return self.chunk.doc_id
 
     def to_dict(self) -> dict[str, object]:
-        return {"doc_id": self.chunk.doc_id, "chunk_id": self.chunk.chunk_id, "title": self.chunk.title,
-                "text": self.chunk.text, "score": round(self.score, 6)}
+        return {
+            "doc_id": self.chunk.doc_id,
+            "chunk_id": self.chunk.chunk_id,
+            "title": self.chunk.title,
+            "text": self.chunk.text,
+            "score": round(self.score, 6),
+        }
 
 
 @dataclass(frozen=True)
@@ -60,10 +65,22 @@ class HybridRetriever:
     >>> hits = HybridRetriever(index, k=5).run(query="尺码不对能退吗")
     """
 
-    def __init__(self, index: Index, *, k: int = 5, mode: str = "hybrid", depth: int = 40, rrf_k: int = 60,
-                 dense_weight: float = 1.0, bm25_weight: float = 1.0, exact_boost: float = 0.02,
-                 doc_types: tuple[str, ...] | None = None, category_boost: float = 0.004,
-                 script_weight: float = 0.7, fusion: str = "rrf") -> None:
+    def __init__(
+        self,
+        index: Index,
+        *,
+        k: int = 5,
+        mode: str = "hybrid",
+        depth: int = 40,
+        rrf_k: int = 60,
+        dense_weight: float = 1.0,
+        bm25_weight: float = 1.0,
+        exact_boost: float = 0.02,
+        doc_types: tuple[str, ...] | None = None,
+        category_boost: float = 0.004,
+        script_weight: float = 0.7,
+        fusion: str = "rrf",
+    ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
         if k < 1:
@@ -99,16 +116,22 @@ class HybridRetriever:
 
         d, b = norm(dense_s), norm(bm25_s)
         scale = 1.0 / (self.rrf_k + 1)
-        return {cid: scale * (self.dense_weight * d.get(cid, 0.0) + self.bm25_weight * b.get(cid, 0.0))
-                for cid in set(d) | set(b)}
+        return {
+            cid: scale * (self.dense_weight * d.get(cid, 0.0) + self.bm25_weight * b.get(cid, 0.0))
+            for cid in set(d) | set(b)
+        }
 
     def _exact_docs(self, query: str) -> set[str]:
         # Look up the query's substrings rather than test every name: the cost no longer grows with the KB
         # (a 1M-chunk KB has ~50k SKUs as names).
         q = _SPACE.sub("", query.lower())
         names = self.index.names
-        found = {q[i:j] for i in range(len(q)) for j in range(i + 1, min(len(q), i + self._longest_name) + 1)
-                 if q[i:j] in names}
+        found = {
+            q[i:j]
+            for i in range(len(q))
+            for j in range(i + 1, min(len(q), i + self._longest_name) + 1)
+            if q[i:j] in names
+        }
         return {d for name in found for d in names[name]}
 
     def _leads(self, doc_ids: set[str]) -> list[Chunk]:
@@ -120,8 +143,15 @@ class HybridRetriever:
                     self._lead_chunks.setdefault(c.doc_id, []).append((row, c))
         return [c for _, c in sorted(rc for d in doc_ids for rc in self._lead_chunks.get(d, ()))]
 
-    def run(self, *, query: str, k: int | None = None, hint: str = "", prefer_category: str | None = None,
-            vector: np.ndarray | None = None) -> Hits:
+    def run(
+        self,
+        *,
+        query: str,
+        k: int | None = None,
+        hint: str = "",
+        prefer_category: str | None = None,
+        vector: np.ndarray | None = None,
+    ) -> Hits:
         """Retrieve; `hint` adds words to the BM25 query (e.g. the intent's description), `prefer_category`
         gives a small bonus to chunks of that stage, `vector` reuses an already computed query embedding."""
         k = k or self.k
@@ -170,7 +200,14 @@ class HybridRetriever:
         hits = []
         for doc_id, cids in list(by_doc.items())[:k]:
             best = cids[0]
-            hits.append(Hit(chunk=chunks[best], score=fused[best], dense_score=dense_s.get(best),
-                            bm25_score=bm25_s.get(best), exact=doc_id in exact,
-                            extra_chunks=tuple(chunks[c] for c in cids[1:3])))
+            hits.append(
+                Hit(
+                    chunk=chunks[best],
+                    score=fused[best],
+                    dense_score=dense_s.get(best),
+                    bm25_score=bm25_s.get(best),
+                    exact=doc_id in exact,
+                    extra_chunks=tuple(chunks[c] for c in cids[1:3]),
+                )
+            )
         return Hits(query=query, hits=tuple(hits), top_dense=top_dense)

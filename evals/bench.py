@@ -651,7 +651,7 @@ TARGETS = (
     Target("≥ 5× faster than the naive pipeline at 10k (p50)", 10_000, "speedup_vs_baseline_p50", 5, True),
     Target("recall@5 ≥ the naive pipeline's at 10k", 10_000, "recall_ratio_vs_baseline", 1.0, True),
     Target("one-document update ≤ 2 s at 10k", 10_000, "update_one_doc_s", 2),
-    Target("build ≥ 150 chunks/s with the real model", 1_000, "build_chunks_per_s", 150, True),
+    Target("build ≥ 150 chunks/s with the real model (largest real size)", 0, "build_chunks_per_s", 150, True),
     Target("peak RSS ≤ 2 GiB at 1M", 1_000_000, "peak_rss_mb", 2048),
 )
 
@@ -666,8 +666,11 @@ def _get(size: dict[str, Any], key: str) -> float | None:
 def check_targets(sizes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for t in TARGETS:
-        size = next((s for s in sizes if s.get("target_chunks") == t.chunks), None)
-        if size is None or (t.key == "build_chunks_per_s" and size.get("embedder") != "real"):
+        if t.chunks:
+            size = next((s for s in sizes if s.get("target_chunks") == t.chunks), None)
+        else:  # the largest size embedded with the real model: the longest, steadiest build
+            size = max((s for s in sizes if s.get("embedder") == "real"), key=lambda s: s["chunks"], default=None)
+        if size is None:
             continue
         checked = Target(t.name, t.chunks, t.key, t.limit, t.higher_is_better, _get(size, t.key))
         out.append({"target": t.name, "value": checked.value, "met": checked.met})

@@ -28,11 +28,7 @@ class Expected:
     handoff: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            k: list(v) if isinstance(v, tuple) else v
-            for k in EXPECTED_KEYS
-            if (v := getattr(self, k)) is not None
-        }
+        return {k: list(v) if isinstance(v, tuple) else v for k in EXPECTED_KEYS if (v := getattr(self, k)) is not None}
 
 
 @dataclass(frozen=True)
@@ -76,8 +72,7 @@ def _unknown(keys: list[str], known: tuple[str, ...], where: str) -> list[str]:
 def _string_list(value: Any, key: str, problems: list[str]) -> tuple[str, ...] | None:
     if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
         problems.append(
-            f'expected.{key} must be a list of strings, e.g. ["7天|七天"], '
-            f"got {json.dumps(value, ensure_ascii=False)}"
+            f'expected.{key} must be a list of strings, e.g. ["7天|七天"], got {json.dumps(value, ensure_ascii=False)}'
         )
         return None
     for x in value:
@@ -99,17 +94,14 @@ def _parse_expected(raw: Any, problems: list[str]) -> Expected:
         if isinstance(intent, str) and intent.strip():
             values["intent"] = intent
         else:
-            problems.append(
-                f"expected.intent must be an intent name, got {json.dumps(intent, ensure_ascii=False)}"
-            )
+            problems.append(f"expected.intent must be an intent name, got {json.dumps(intent, ensure_ascii=False)}")
     emotion = raw.get("emotion")
     if emotion is not None:
         if emotion in EMOTIONS:
             values["emotion"] = emotion
         else:
             problems.append(
-                f"expected.emotion {json.dumps(emotion, ensure_ascii=False)} is not one of "
-                f"{', '.join(EMOTIONS)}"
+                f"expected.emotion {json.dumps(emotion, ensure_ascii=False)} is not one of {', '.join(EMOTIONS)}"
             )
     for key in ("doc_ids", "must_include", "must_not_include"):
         if raw.get(key) is not None:
@@ -119,9 +111,7 @@ def _parse_expected(raw: Any, problems: list[str]) -> Expected:
         if isinstance(handoff, bool):
             values["handoff"] = handoff
         else:
-            problems.append(
-                f"expected.handoff must be true or false, got {json.dumps(handoff, ensure_ascii=False)}"
-            )
+            problems.append(f"expected.handoff must be true or false, got {json.dumps(handoff, ensure_ascii=False)}")
     return Expected(**values)
 
 
@@ -141,8 +131,7 @@ def _parse_conversation(raw: Any, problems: list[str]) -> tuple[Turn, ...]:
         ok = True
         if role not in ROLES:
             problems.append(
-                f"conversation turn {n}: role {json.dumps(role, ensure_ascii=False)} is not one of "
-                f"{', '.join(ROLES)}"
+                f"conversation turn {n}: role {json.dumps(role, ensure_ascii=False)} is not one of {', '.join(ROLES)}"
             )
             ok = False
         if not isinstance(text, str) or not text.strip():
@@ -171,9 +160,7 @@ def parse_case(raw: Any, line: int) -> tuple[EvalCase | None, list[str]]:
     expected = _parse_expected(raw.get("expected"), problems)
     if problems:
         return None, problems
-    return EvalCase(
-        id=str(case_id), conversation=conversation, context=context, expected=expected, line=line
-    ), []
+    return EvalCase(id=str(case_id), conversation=conversation, context=context, expected=expected, line=line), []
 
 
 def parse_cases(path: Path | str) -> tuple[list[EvalCase], list[Problem]]:
@@ -195,9 +182,7 @@ def parse_cases(path: Path | str) -> tuple[list[EvalCase], list[Problem]]:
             raw = json.loads(line)
         except json.JSONDecodeError as e:
             problems.append(
-                Problem(
-                    n, f"not valid JSON ({e.msg} at column {e.colno}); each line must hold one whole case"
-                )
+                Problem(n, f"not valid JSON ({e.msg} at column {e.colno}); each line must hold one whole case")
             )
             continue
         case, case_problems = parse_case(raw, n)
@@ -208,9 +193,7 @@ def parse_cases(path: Path | str) -> tuple[list[EvalCase], list[Problem]]:
             continue
         if case.id in seen:
             problems.append(
-                Problem(
-                    n, f"id '{case.id}' is already used on line {seen[case.id]}; ids must be unique", case.id
-                )
+                Problem(n, f"id '{case.id}' is already used on line {seen[case.id]}; ids must be unique", case.id)
             )
             continue
         seen[case.id] = n

@@ -37,8 +37,7 @@ def load_run(path: Path | str) -> Run:
         records = [json.loads(line) for line in lines if line.strip()]
     except FileNotFoundError as e:
         raise EvalError(
-            f"{path}: not an eval run (no {Path(str(e.filename)).name}); "
-            "pass the --out directory of `kefu eval run`"
+            f"{path}: not an eval run (no {Path(str(e.filename)).name}); pass the --out directory of `kefu eval run`"
         ) from e
     except (OSError, ValueError) as e:
         raise EvalError(f"{path}: cannot read the eval run: {e}") from e
@@ -109,8 +108,7 @@ class Comparison:
             "a": str(self.a.path),
             "b": str(self.b.path),
             "deltas": [
-                {"metric": d.key, "a": d.a, "b": d.b, "change": d.change, "verdict": d.verdict}
-                for d in self.deltas
+                {"metric": d.key, "a": d.a, "b": d.b, "change": d.change, "verdict": d.verdict} for d in self.deltas
             ],
             "flipped": [
                 {

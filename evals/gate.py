@@ -79,14 +79,11 @@ def parse_thresholds(data: Any, source: str = "thresholds") -> dict[str, Thresho
         if key not in known and not key.startswith("per_intent."):
             raise EvalError(f"{source}: '{key}' is not a metric; use one of {', '.join(sorted(known))}")
         if not isinstance(entry, dict) or not ({"min", "max"} & set(entry)):
-            raise EvalError(
-                f'{source}: \'{key}\' must be an object with "min" and/or "max", e.g. {{"min": 0.8}}'
-            )
+            raise EvalError(f'{source}: \'{key}\' must be an object with "min" and/or "max", e.g. {{"min": 0.8}}')
         extra = set(entry) - set(ENTRY_KEYS)
         if extra:
             raise EvalError(
-                f"{source}: '{key}': unknown field(s) {', '.join(sorted(extra))}; "
-                f"allowed: {', '.join(ENTRY_KEYS)}"
+                f"{source}: '{key}': unknown field(s) {', '.join(sorted(extra))}; allowed: {', '.join(ENTRY_KEYS)}"
             )
         for bound in ("min", "max"):
             if bound in entry and not _number(entry[bound]):

@@ -148,9 +148,7 @@ def _labelled(scores: Sequence[CaseScore], key: str) -> list[bool | None]:
 def summarize(scores: Sequence[CaseScore]) -> dict[str, Any]:
     """The contract's metrics over `scores`, with how many cases were labelled for each."""
     latencies = [s.latency_ms for s in scores if s.latency_ms is not None]
-    not_include = [
-        None if "must_not_include" not in s.passed else not s.passed["must_not_include"] for s in scores
-    ]
+    not_include = [None if "must_not_include" not in s.passed else not s.passed["must_not_include"] for s in scores]
     return {
         "n_cases": len(scores),
         "n_errors": sum(s.error is not None for s in scores),

@@ -127,14 +127,11 @@ def per_intent_chart(per_intent: dict[str, dict[str, Any]]) -> str:
     label_w, bar_w, bar_h, gap, top = 200, 400, 12, 12, 40
     group_h = bar_h * len(BAR_SERIES) + gap
     height = top + group_h * len(per_intent)
-    parts = [
-        f'<svg width="{label_w + bar_w + 50}" height="{height}" role="img" aria-label="metrics per intent">'
-    ]
+    parts = [f'<svg width="{label_w + bar_w + 50}" height="{height}" role="img" aria-label="metrics per intent">']
     for i, (_, name, color) in enumerate(BAR_SERIES):
         lx = label_w + i * 130
         parts.append(
-            f'<rect x="{lx}" y="4" width="10" height="10" fill="{color}"/>'
-            f'<text x="{lx + 14}" y="13">{esc(name)}</text>'
+            f'<rect x="{lx}" y="4" width="10" height="10" fill="{color}"/><text x="{lx + 14}" y="13">{esc(name)}</text>'
         )
     for tick in (0, 0.5, 1):
         x = label_w + tick * bar_w
@@ -196,9 +193,7 @@ def latency_histogram(latencies: Sequence[float], p50: float | None, p95: float 
             f"{c} case(s)</title></rect>"
         )
     for tick in range(0, n_bins + 1, max(1, n_bins // 5)):
-        parts.append(
-            f'<text x="{left + tick * bw:.1f}" y="{h - 12}" text-anchor="middle">{fmt(tick * width)}</text>'
-        )
+        parts.append(f'<text x="{left + tick * bw:.1f}" y="{h - 12}" text-anchor="middle">{fmt(tick * width)}</text>')
     parts.append(f'<text x="{left + plot_w}" y="{h - 1}" text-anchor="end">ms</text>')
     for row, (name, at, color) in enumerate((("p50", p50, "#1a7f37"), ("p95", p95, "#cf222e"))):
         if at is not None:
@@ -253,9 +248,7 @@ def per_intent_table(per_intent: dict[str, dict[str, Any]]) -> str:
         ("latency_ms.p50", "p50 ms"),
     )
     rows = [
-        "<table><tr><th>expected intent</th><th>cases</th>"
-        + "".join(f"<th>{esc(c)}</th>" for _, c in cols)
-        + "</tr>"
+        "<table><tr><th>expected intent</th><th>cases</th>" + "".join(f"<th>{esc(c)}</th>" for _, c in cols) + "</tr>"
     ]
     for intent, m in per_intent.items():
         flat = flatten(m)
@@ -269,9 +262,7 @@ def per_intent_table(per_intent: dict[str, dict[str, Any]]) -> str:
 
 
 def failed_keys(record: dict[str, Any]) -> list[str]:
-    return [k for k, ok in record.get("passed", {}).items() if not ok] + (
-        ["error"] if record.get("error") else []
-    )
+    return [k for k, ok in record.get("passed", {}).items() if not ok] + (["error"] if record.get("error") else [])
 
 
 def _conversation(record: dict[str, Any]) -> str:
@@ -293,19 +284,14 @@ def _expected(record: dict[str, Any]) -> str:
     exp, passed = record.get("expected", {}), record.get("passed", {})
     items = []
     if "intent" in exp:
-        items.append(
-            f"{mark(passed.get('intent'))} intent <b>{esc(exp['intent'])}</b>, got {esc(record['intent'])}"
-        )
+        items.append(f"{mark(passed.get('intent'))} intent <b>{esc(exp['intent'])}</b>, got {esc(record['intent'])}")
     if "emotion" in exp:
         items.append(
-            f"{mark(passed.get('emotion'))} emotion <b>{esc(exp['emotion'])}</b>, got "
-            f"{esc(record['emotion'])}"
+            f"{mark(passed.get('emotion'))} emotion <b>{esc(exp['emotion'])}</b>, got {esc(record['emotion'])}"
         )
     if "doc_ids" in exp:
         wanted = set(exp["doc_ids"])
-        got = ", ".join(
-            f"<b>{esc(d)}</b>" if d in wanted else esc(d) for d in record.get("retrieved", [])[:5]
-        )
+        got = ", ".join(f"<b>{esc(d)}</b>" if d in wanted else esc(d) for d in record.get("retrieved", [])[:5])
         items.append(
             f"{mark(passed.get('doc_ids'))} docs {esc(', '.join(exp['doc_ids']))}; "
             f"top 5 retrieved: {got or '<i>none</i>'}"
@@ -328,9 +314,7 @@ def _expected(record: dict[str, Any]) -> str:
             f"{yes_no(record['handoff'])}"
             + (f" ({esc(record['handoff_reason'])})" if record.get("handoff_reason") else "")
         )
-    return (
-        "<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>" if items else '<p class="muted">none</p>'
-    )
+    return "<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>" if items else '<p class="muted">none</p>'
 
 
 def _suggestion(record: dict[str, Any]) -> str:
@@ -371,9 +355,7 @@ def _checks(record: dict[str, Any]) -> str:
     clean = [r["rule"] for r in checks.get("rules", []) if r["rule"] not in flagged]
     if clean:
         items.append(f'{mark(True)} <span class="muted">{esc(", ".join(clean))}</span>')
-    return (
-        f"<p>{mark(checks.get('passed'))} overall</p><ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
-    )
+    return f"<p>{mark(checks.get('passed'))} overall</p><ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
 
 
 def case_card(record: dict[str, Any]) -> str:

@@ -141,8 +141,6 @@ def run_eval(
             bar.advance(task)
     metrics = compute_metrics(scores)
     metrics["config"] = {**(config or {}), "seconds": round(time.perf_counter() - started, 2)}
-    (out / METRICS_FILE).write_text(
-        json.dumps(metrics, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
-    )
+    (out / METRICS_FILE).write_text(json.dumps(metrics, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     write_report(out / REPORT_FILE, metrics, records, thresholds=thresholds)
     return metrics

@@ -38,8 +38,10 @@ class BuildReport:
     def summary(self) -> str:
         parts = [f"{self.n_docs} documents, {self.n_chunks} chunks; embedded {self.embedded} chunks"]
         if self.added or self.changed or self.removed:
-            parts.append(f"added {len(self.added)}, changed {len(self.changed)}, removed {len(self.removed)}, "
-                         f"unchanged {self.unchanged}")
+            parts.append(
+                f"added {len(self.added)}, changed {len(self.changed)}, removed {len(self.removed)}, "
+                f"unchanged {self.unchanged}"
+            )
         return "; ".join(parts) + f" in {self.seconds:.1f}s"
 
 
@@ -48,17 +50,22 @@ def _embed(embedder: Embedder, chunks: list[Chunk], *, batch: int, progress: boo
         return np.zeros((0, embedder.dim), dtype=np.float32)
     texts = [c.embed_text for c in chunks]
     parts = []
-    with Progress(TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  disable=not progress, transient=True) as bar:
+    with Progress(
+        TextColumn("embedding"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        disable=not progress,
+        transient=True,
+    ) as bar:
         task = bar.add_task("embed", total=len(texts))
         for i in range(0, len(texts), batch):
-            parts.append(embedder.embed_passages(texts[i:i + batch]))
-            bar.advance(task, len(texts[i:i + batch]))
+            parts.append(embedder.embed_passages(texts[i : i + batch]))
+            bar.advance(task, len(texts[i : i + batch]))
     return np.concatenate(parts).astype(np.float32)
 
 
-def _write(gen: Path, manifest: Manifest, chunks: list[Chunk], dense: DenseIndex,
-           tokens: list[list[str]]) -> None:
+def _write(gen: Path, manifest: Manifest, chunks: list[Chunk], dense: DenseIndex, tokens: list[list[str]]) -> None:
     with open(gen / "chunks.jsonl", "w", encoding="utf-8") as fh:
         for c in chunks:
             fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
@@ -97,8 +104,16 @@ def _tokens(chunks: list[Chunk], old_gen: Path, old_ids: list[str], *, reuse: bo
     return [cached[c.chunk_id] if c.chunk_id in cached else tokenize(c.embed_text) for c in chunks]
 
 
-def build_index(kb: KnowledgeBase, embedder: Embedder, index_dir: Path, *, flat_threshold: int = 100_000,
-                batch_size: int = 32, chunk_chars: int = 320, progress: bool = False) -> BuildReport:
+def build_index(
+    kb: KnowledgeBase,
+    embedder: Embedder,
+    index_dir: Path,
+    *,
+    flat_threshold: int = 100_000,
+    batch_size: int = 32,
+    chunk_chars: int = 320,
+    progress: bool = False,
+) -> BuildReport:
     """Build from scratch into a new generation and switch to it."""
     start = datetime.now(UTC)
     segmenter = _teach_segmenter(kb)
@@ -108,10 +123,20 @@ def build_index(kb: KnowledgeBase, embedder: Embedder, index_dir: Path, *, flat_
     dense = DenseIndex.for_size(embedder.dim, len(chunks), flat_threshold=flat_threshold)
     dense.add(np.array([c.int_id for c in chunks], dtype=np.int64), vectors)
     manifest = Manifest(
-        model_name=embedder.name, model_id=embedder.model_id, dim=embedder.dim, dense_kind=dense.kind,
-        kb_root=str(kb.root), kb_fingerprint=kb.fingerprint, created=start.isoformat(timespec="seconds"),
-        documents={d.id: DocEntry(d.content_hash, d.version, d.title, [c.chunk_id for c in per_doc[d.id]])
-                   for d in kb.published}, chunker=_chunker_id(chunk_chars), stats={"segmenter": segmenter})
+        model_name=embedder.name,
+        model_id=embedder.model_id,
+        dim=embedder.dim,
+        dense_kind=dense.kind,
+        kb_root=str(kb.root),
+        kb_fingerprint=kb.fingerprint,
+        created=start.isoformat(timespec="seconds"),
+        documents={
+            d.id: DocEntry(d.content_hash, d.version, d.title, [c.chunk_id for c in per_doc[d.id]])
+            for d in kb.published
+        },
+        chunker=_chunker_id(chunk_chars),
+        stats={"segmenter": segmenter},
+    )
     gen = new_generation(index_dir)
     try:
         _write(gen, manifest, chunks, dense, [tokenize(c.embed_text) for c in chunks])
@@ -123,8 +148,16 @@ def build_index(kb: KnowledgeBase, embedder: Embedder, index_dir: Path, *, flat_
     return BuildReport(final, len(per_doc), len(chunks), len(chunks), added=sorted(per_doc), seconds=secs)
 
 
-def update_index(kb: KnowledgeBase, embedder: Embedder, index_dir: Path, *, flat_threshold: int = 100_000,
-                 batch_size: int = 32, chunk_chars: int = 320, progress: bool = False) -> BuildReport:
+def update_index(
+    kb: KnowledgeBase,
+    embedder: Embedder,
+    index_dir: Path,
+    *,
+    flat_threshold: int = 100_000,
+    batch_size: int = 32,
+    chunk_chars: int = 320,
+    progress: bool = False,
+) -> BuildReport:
     """Re-embed only added or changed documents; drop removed or unpublished ones.
 
     Falls back to a full build when there is no index yet.
@@ -135,27 +168,53 @@ def update_index(kb: KnowledgeBase, embedder: Embedder, index_dir: Path, *, flat
     try:
         old_gen = current_generation(index_dir)
     except IndexNotFoundError:
-        return build_index(kb, embedder, index_dir, flat_threshold=flat_threshold, batch_size=batch_size,
-                           chunk_chars=chunk_chars, progress=progress)
+        return build_index(
+            kb,
+            embedder,
+            index_dir,
+            flat_threshold=flat_threshold,
+            batch_size=batch_size,
+            chunk_chars=chunk_chars,
+            progress=progress,
+        )
     old = Manifest.read(old_gen / "manifest.json")
     check_model(old, embedder, index_dir)
     if old.chunker != _chunker_id(chunk_chars):  # chunks would differ everywhere: start over
-        return build_index(kb, embedder, index_dir, flat_threshold=flat_threshold, batch_size=batch_size,
-                           chunk_chars=chunk_chars, progress=progress)
+        return build_index(
+            kb,
+            embedder,
+            index_dir,
+            flat_threshold=flat_threshold,
+            batch_size=batch_size,
+            chunk_chars=chunk_chars,
+            progress=progress,
+        )
     segmenter = _teach_segmenter(kb)
-    old_chunks = {c.chunk_id: c for c in (Chunk.from_dict(json.loads(line)) for line in
-                  (old_gen / "chunks.jsonl").read_text(encoding="utf-8").splitlines() if line.strip())}
+    old_chunks = {
+        c.chunk_id: c
+        for c in (
+            Chunk.from_dict(json.loads(line))
+            for line in (old_gen / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        )
+    }
     published = {d.id: d for d in kb.published}
     added = sorted(set(published) - set(old.documents))
     removed = sorted(set(old.documents) - set(published))
-    changed = sorted(i for i in set(published) & set(old.documents)
-                     if published[i].content_hash != old.documents[i].hash)
+    changed = sorted(
+        i for i in set(published) & set(old.documents) if published[i].content_hash != old.documents[i].hash
+    )
     if not (added or removed or changed):
-        return BuildReport(old_gen, len(published), sum(len(e.chunk_ids) for e in old.documents.values()), 0,
-                           unchanged=len(published), seconds=(datetime.now(UTC) - start).total_seconds())
+        return BuildReport(
+            old_gen,
+            len(published),
+            sum(len(e.chunk_ids) for e in old.documents.values()),
+            0,
+            unchanged=len(published),
+            seconds=(datetime.now(UTC) - start).total_seconds(),
+        )
     new_per_doc = {i: chunk_document(published[i], max_chars=chunk_chars) for i in added + changed}
-    keep_ids = {cid for i, e in old.documents.items() if i in published and i not in new_per_doc
-                for cid in e.chunk_ids}
+    keep_ids = {cid for i, e in old.documents.items() if i in published and i not in new_per_doc for cid in e.chunk_ids}
     new_ids = {c.chunk_id for cs in new_per_doc.values() for c in cs}
     to_embed = [c for cs in new_per_doc.values() for c in cs if c.chunk_id not in old_chunks]
     drop = [c for cid, c in old_chunks.items() if cid not in keep_ids and cid not in new_ids]
@@ -172,10 +231,17 @@ def update_index(kb: KnowledgeBase, embedder: Embedder, index_dir: Path, *, flat
         chunks.extend(cs)
         documents[doc_id] = DocEntry(doc.content_hash, doc.version, doc.title, [c.chunk_id for c in cs])
     manifest = Manifest(
-        model_name=embedder.name, model_id=embedder.model_id, dim=embedder.dim, dense_kind=dense.kind,
-        kb_root=str(kb.root), kb_fingerprint=kb.fingerprint, created=start.isoformat(timespec="seconds"),
-        documents=documents, stats={"tombstones": len(dense.tombstones), "segmenter": segmenter},
-        chunker=_chunker_id(chunk_chars))
+        model_name=embedder.name,
+        model_id=embedder.model_id,
+        dim=embedder.dim,
+        dense_kind=dense.kind,
+        kb_root=str(kb.root),
+        kb_fingerprint=kb.fingerprint,
+        created=start.isoformat(timespec="seconds"),
+        documents=documents,
+        stats={"tombstones": len(dense.tombstones), "segmenter": segmenter},
+        chunker=_chunker_id(chunk_chars),
+    )
     tokens = _tokens(chunks, old_gen, list(old_chunks), reuse=old.stats.get("segmenter") == segmenter)
     gen = new_generation(index_dir)
     try:
@@ -185,5 +251,14 @@ def update_index(kb: KnowledgeBase, embedder: Embedder, index_dir: Path, *, flat
         shutil.rmtree(gen, ignore_errors=True)
         raise
     secs = (datetime.now(UTC) - start).total_seconds()
-    return BuildReport(final, len(published), len(chunks), len(to_embed), added=added, changed=changed,
-                       removed=removed, unchanged=len(published) - len(added) - len(changed), seconds=secs)
+    return BuildReport(
+        final,
+        len(published),
+        len(chunks),
+        len(to_embed),
+        added=added,
+        changed=changed,
+        removed=removed,
+        unchanged=len(published) - len(added) - len(changed),
+        seconds=secs,
+    )

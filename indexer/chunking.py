@@ -43,18 +43,35 @@ class Chunk:
         return int(self.chunk_id[:15], 16)
 
     def to_dict(self) -> dict[str, object]:
-        return {"chunk_id": self.chunk_id, "doc_id": self.doc_id, "title": self.title, "section": self.section,
-                "text": self.text, "doc_type": self.doc_type, "category": self.category,
-                "position": self.position, "tags": list(self.tags), "sku": self.sku}
+        return {
+            "chunk_id": self.chunk_id,
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "section": self.section,
+            "text": self.text,
+            "doc_type": self.doc_type,
+            "category": self.category,
+            "position": self.position,
+            "tags": list(self.tags),
+            "sku": self.sku,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, object]) -> Chunk:
         tags = d.get("tags") or []
         assert isinstance(tags, list)
-        return cls(chunk_id=str(d["chunk_id"]), doc_id=str(d["doc_id"]), title=str(d["title"]),
-                   section=str(d["section"]), text=str(d["text"]), doc_type=str(d["doc_type"]),
-                   category=str(d["category"]), position=int(str(d["position"])),
-                   tags=tuple(str(t) for t in tags), sku=str(d["sku"]) if d.get("sku") else None)
+        return cls(
+            chunk_id=str(d["chunk_id"]),
+            doc_id=str(d["doc_id"]),
+            title=str(d["title"]),
+            section=str(d["section"]),
+            text=str(d["text"]),
+            doc_type=str(d["doc_type"]),
+            category=str(d["category"]),
+            position=int(str(d["position"])),
+            tags=tuple(str(t) for t in tags),
+            sku=str(d["sku"]) if d.get("sku") else None,
+        )
 
 
 def split_sentences(text: str) -> list[str]:
@@ -107,8 +124,11 @@ def tables_to_sentences(lines: list[str]) -> list[str]:
             i += 2
             while i < len(lines) and lines[i].strip().startswith("|"):
                 row = _cells(lines[i])
-                pairs = [f"{h}{v}" if h and not v.startswith(h) else v
-                         for h, v in zip(header[1:], row[1:], strict=False) if v]
+                pairs = [
+                    f"{h}{v}" if h and not v.startswith(h) else v
+                    for h, v in zip(header[1:], row[1:], strict=False)
+                    if v
+                ]
                 if row and row[0]:
                     out.append(f"{header[0]}{row[0]}：{'，'.join(pairs)}。")
                 i += 1
@@ -160,6 +180,18 @@ def chunk_document(doc: Document, *, max_chars: int = 320) -> list[Chunk]:
         if chunk_id in seen:  # the same passage twice in one document adds nothing
             continue
         seen.add(chunk_id)
-        chunks.append(Chunk(chunk_id=chunk_id, doc_id=doc.id, title=doc.title, section=section, text=text,
-                            doc_type=doc.type, category=doc.category, position=pos, tags=doc.tags, sku=doc.sku))
+        chunks.append(
+            Chunk(
+                chunk_id=chunk_id,
+                doc_id=doc.id,
+                title=doc.title,
+                section=section,
+                text=text,
+                doc_type=doc.type,
+                category=doc.category,
+                position=pos,
+                tags=doc.tags,
+                sku=doc.sku,
+            )
+        )
     return chunks

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import faiss
+import faiss as _faiss
 import numpy as np
+
+faiss: Any = _faiss  # the bundled type stubs describe the C++ overloads wrongly for Python callers
 
 
 class DenseIndex:
@@ -68,8 +71,11 @@ class DenseIndex:
         fetch = min(int(self._index.ntotal), k + len(self.tombstones) if self.kind == "hnsw" else k)
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
         scores, ids = self._index.search(q, fetch)
-        out = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True)
-               if i != -1 and int(i) not in self.tombstones]
+        out = [
+            (int(i), float(s))
+            for i, s in zip(ids[0], scores[0], strict=True)
+            if i != -1 and int(i) not in self.tombstones
+        ]
         return out[:k]
 
     def save(self, path: Path) -> None:

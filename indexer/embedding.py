@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -65,8 +66,9 @@ class SentenceTransformerEmbedder:
     (384,)
     """
 
-    def __init__(self, path: Path | str, *, batch_size: int = 32, query_cache: int = 2048,
-                 batch_precision: str = "auto") -> None:
+    def __init__(
+        self, path: Path | str, *, batch_size: int = 32, query_cache: int = 2048, batch_precision: str = "auto"
+    ) -> None:
         if batch_precision not in ("auto", "fp32", "bf16"):
             raise ValueError(f"batch_precision {batch_precision!r}: use auto, fp32 or bf16")
         self.path = Path(path).expanduser()
@@ -74,7 +76,8 @@ class SentenceTransformerEmbedder:
             raise EmbeddingModelError(
                 f"{self.path}: not a sentence-transformers model folder (no modules.json/config.json). "
                 "Run `make setup` (or `kefu model prepare`) to prepare the default model, or set "
-                "KEFU_EMBEDDING_MODEL to a sentence-transformers folder")
+                "KEFU_EMBEDDING_MODEL to a sentence-transformers folder"
+            )
         self.batch_size = batch_size
         self._model: Any = None
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -123,8 +126,9 @@ class SentenceTransformerEmbedder:
             hf_logging.disable_progress_bar()
             hf_logging.set_verbosity_error()
             self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
-            native_bf16 = [getattr(torch.cpu, f, lambda: False)() for f in
-                           ("_is_amx_tile_supported", "_is_avx512_bf16_supported")]
+            native_bf16 = [
+                getattr(torch.cpu, f, lambda: False)() for f in ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+            ]
             self._bf16 = self._batch_precision == "bf16" or (self._batch_precision == "auto" and any(native_bf16))
         except Exception as e:  # any loading failure is a configuration problem for the user
             raise EmbeddingModelError(f"{self.path}: cannot load the embedding model: {e}") from e
@@ -139,9 +143,14 @@ class SentenceTransformerEmbedder:
         import torch
 
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self._bf16):
-            return self._model.encode(list(texts), batch_size=self.batch_size, prompt_name=self._prompt(kind),
-                                      normalize_embeddings=True, show_progress_bar=progress,
-                                      convert_to_numpy=True)
+            return self._model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                prompt_name=self._prompt(kind),
+                normalize_embeddings=True,
+                show_progress_bar=progress,
+                convert_to_numpy=True,
+            )
 
     def embed_passages(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         self.warm_up()
@@ -166,8 +175,13 @@ class SentenceTransformerEmbedder:
                 self._cache.move_to_end(text)
                 return hit
         self.warm_up()
-        vec = self._model.encode([text], prompt_name=self._prompt("query"), normalize_embeddings=True,
-                                 convert_to_numpy=True, show_progress_bar=False)[0].astype(np.float32)
+        vec = self._model.encode(
+            [text],
+            prompt_name=self._prompt("query"),
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )[0].astype(np.float32)
         with self._lock:
             self._cache[text] = vec
             if len(self._cache) > self._cache_size:
@@ -203,7 +217,7 @@ class HashingEmbedder:
 
     def _one(self, text: str) -> np.ndarray:
         toks = _TOKEN.findall(text.lower())
-        grams = toks + [a + b for a, b in zip(toks, toks[1:], strict=False)]
+        grams = toks + [a + b for a, b in itertools.pairwise(toks)]
         vec = np.zeros(self._dim, dtype=np.float32)
         for g in grams:
             d = hashlib.blake2b(g.encode(), digest_size=8).digest()
@@ -238,5 +252,6 @@ def load_embedder(spec: str | Path, *, batch_size: int = 32) -> Embedder:
     if not path.exists():
         raise EmbeddingModelError(
             f"{path}: embedding model folder not found. Run `kefu model prepare` (or `make setup`) to prepare "
-            "the default multilingual-e5-small, or set KEFU_EMBEDDING_MODEL to a sentence-transformers folder")
+            "the default multilingual-e5-small, or set KEFU_EMBEDDING_MODEL to a sentence-transformers folder"
+        )
     return SentenceTransformerEmbedder(path, batch_size=batch_size)

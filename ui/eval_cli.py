@@ -48,9 +48,7 @@ def eval_group() -> None:
 
 
 @eval_group.command("run")
-@click.option(
-    "--set", "set_path", required=True, type=existing_file, help="Eval set, JSONL (CONTRACTS.md §3)."
-)
+@click.option("--set", "set_path", required=True, type=existing_file, help="Eval set, JSONL (CONTRACTS.md §3).")
 @click.option(
     "--out",
     "out_dir",
@@ -60,9 +58,7 @@ def eval_group() -> None:
 )
 @click.option("--retriever", type=click.Choice(MODES), default="hybrid", show_default=True)
 @click.option("--drafter", type=click.Choice(DRAFTERS), default="template", show_default=True)
-@click.option(
-    "-k", "k", type=click.IntRange(1, 100), default=5, show_default=True, help="Documents retrieved."
-)
+@click.option("-k", "k", type=click.IntRange(1, 100), default=5, show_default=True, help="Documents retrieved.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N cases.")
 @click.option(
     "--gate",
@@ -136,8 +132,7 @@ def eval_run(
         failures = check_gate(metrics, thresholds)
         if failures:
             click.echo(
-                f"error: gate failed, {len(failures)} of {len(thresholds)} threshold(s) in {gate_path} "
-                "missed:",
+                f"error: gate failed, {len(failures)} of {len(thresholds)} threshold(s) in {gate_path} missed:",
                 err=True,
             )
             for f in failures:
@@ -178,9 +173,7 @@ def eval_validate(set_path: Path, kb_dir: Path | None) -> None:
     default=None,
     help="Also write the comparison as a self-contained HTML page.",
 )
-@click.option(
-    "--json", "as_json", is_flag=True, help="Print the deltas and flipped cases as one JSON document."
-)
+@click.option("--json", "as_json", is_flag=True, help="Print the deltas and flipped cases as one JSON document.")
 @user_errors
 def eval_compare(run_a: Path, run_b: Path, html_path: Path | None, as_json: bool) -> None:
     """Metric deltas from RUN_A to RUN_B and the cases that flipped (`kefu eval run --out` directories)."""

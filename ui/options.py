@@ -36,10 +36,20 @@ def user_errors(fn: F) -> F:
 
 
 def kb_options(fn: F) -> F:
-    fn = click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
-                      envvar="KEFU_INDEX_DIR", help="Index directory (default: per KB, in the data directory).")(fn)
-    fn = click.option("--kb", "kb_dir", type=click.Path(file_okay=False, path_type=Path), envvar="KEFU_KB_DIR",
-                      help="Knowledge-base directory (default: the shipped demo KB).")(fn)
+    fn = click.option(
+        "--index",
+        "index_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="KEFU_INDEX_DIR",
+        help="Index directory (default: per KB, in the data directory).",
+    )(fn)
+    fn = click.option(
+        "--kb",
+        "kb_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="KEFU_KB_DIR",
+        help="Knowledge-base directory (default: the shipped demo KB).",
+    )(fn)
     return fn
 
 

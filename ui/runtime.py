@@ -41,19 +41,32 @@ class Runtime:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = load_embedder(self.settings.embedding_model or self.settings.resolved_model_dir(),
-                                           batch_size=self.settings.batch_size)
+            self._embedder = load_embedder(
+                self.settings.embedding_model or self.settings.resolved_model_dir(), batch_size=self.settings.batch_size
+            )
         return self._embedder
 
     def build(self, *, progress: bool = False) -> BuildReport:
-        return build_index(self.kb, self.embedder, self.index_path, flat_threshold=self.settings.flat_threshold,
-                           batch_size=self.settings.batch_size, chunk_chars=self.settings.chunk_chars,
-                           progress=progress)
+        return build_index(
+            self.kb,
+            self.embedder,
+            self.index_path,
+            flat_threshold=self.settings.flat_threshold,
+            batch_size=self.settings.batch_size,
+            chunk_chars=self.settings.chunk_chars,
+            progress=progress,
+        )
 
     def update(self, *, progress: bool = False) -> BuildReport:
-        return update_index(self.kb, self.embedder, self.index_path, flat_threshold=self.settings.flat_threshold,
-                            batch_size=self.settings.batch_size, chunk_chars=self.settings.chunk_chars,
-                            progress=progress)
+        return update_index(
+            self.kb,
+            self.embedder,
+            self.index_path,
+            flat_threshold=self.settings.flat_threshold,
+            batch_size=self.settings.batch_size,
+            chunk_chars=self.settings.chunk_chars,
+            progress=progress,
+        )
 
     def index(self, *, auto_build: bool = True) -> Index:
         """The index of the KB; built or brought up to date first when the KB changed (`auto_build`)."""
@@ -71,5 +84,6 @@ class Runtime:
         asettings = AssistantSettings()
         index = self.index()
         llm = build_llm_drafter(asettings.llm) if drafter == "llm" else None
-        return Assistant(index, self.kb, k=k, mode=mode, drafter=llm,
-                         answerable_threshold=asettings.answerable_threshold)
+        return Assistant(
+            index, self.kb, k=k, mode=mode, drafter=llm, answerable_threshold=asettings.answerable_threshold
+        )

@@ -26,8 +26,11 @@ def test_follow_ups_are_resolved_against_earlier_turns(follow_up: str) -> None:
 
 
 def test_a_self_contained_question_stands_alone() -> None:
-    conv = turns(("customer", "你们的羊毛衫起球吗"), ("agent", "不容易起球。"),
-                 ("customer", "另外我想问一下电饭煲的保修期是多久"))
+    conv = turns(
+        ("customer", "你们的羊毛衫起球吗"),
+        ("agent", "不容易起球。"),
+        ("customer", "另外我想问一下电饭煲的保修期是多久"),
+    )
     assert not leans_on_history(conv)
     assert formulate_query(conv) == "另外我想问一下电饭煲的保修期是多久"
 
@@ -37,7 +40,8 @@ def test_product_names_are_carried_forward() -> None:
     assert "空气炸锅" in formulate_query(conv, names=["空气炸锅"])
 
 
-@pytest.mark.parametrize(("text", "greeting"), [("在吗", True), ("你好呀~", True), ("谢谢！", True),
-                                                ("你好，衣服能退吗", False)])
+@pytest.mark.parametrize(
+    ("text", "greeting"), [("在吗", True), ("你好呀~", True), ("谢谢！", True), ("你好，衣服能退吗", False)]
+)
 def test_greetings(text: str, greeting: bool) -> None:
     assert is_greeting(text) is greeting

@@ -70,8 +70,10 @@ def test_numbers_from_conversation_and_order_context_are_supported() -> None:
     assert "unsupported_facts" not in rules_of(result)
 
 
-@pytest.mark.parametrize(("cn", "n"), [("七", 7), ("十", 10), ("十五", 15), ("二十四", 24), ("一百", 100),
-                                       ("两", 2), ("三十", 30), ("一万", 10000)])
+@pytest.mark.parametrize(
+    ("cn", "n"),
+    [("七", 7), ("十", 10), ("十五", 15), ("二十四", 24), ("一百", 100), ("两", 2), ("三十", 30), ("一万", 10000)],
+)
 def test_chinese_numerals(cn: str, n: int) -> None:
     assert cn_to_int(cn) == n
 
@@ -81,14 +83,19 @@ def test_masked_tokens_are_not_numbers() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(source=st.lists(st.integers(0, 10_000), max_size=6),
-       draft=st.lists(st.integers(0, 10_000), min_size=1, max_size=6),
-       unit=st.sampled_from(["天", "元", "小时", "个工作日", "%"]))
+@given(
+    source=st.lists(st.integers(0, 10_000), max_size=6),
+    draft=st.lists(st.integers(0, 10_000), min_size=1, max_size=6),
+    unit=st.sampled_from(["天", "元", "小时", "个工作日", "%"]),
+)
 def test_guard_finds_every_number_missing_from_the_sources(source: list[int], draft: list[int], unit: str) -> None:
     src = "。".join(f"规则{n}{unit}" for n in source)
     text = "您好，" + "，".join(f"{n}{unit}" for n in draft) + "。"
-    flagged = {v.message.rsplit("：", 1)[-1] for v in Guard(RULES).check(text, sources=[src]).violations
-               if v.rule == "unsupported_facts"}
+    flagged = {
+        v.message.rsplit("：", 1)[-1]
+        for v in Guard(RULES).check(text, sources=[src]).violations
+        if v.rule == "unsupported_facts"
+    }
     assert flagged == {str(n) for n in draft if n not in source}
 
 

@@ -31,7 +31,10 @@ def test_no_handoff_for_what_an_agent_handles(latest: str) -> None:
 
 
 def test_nothing_retrieved_hands_over_but_greetings_do_not() -> None:
-    assert decide_handoff(latest="你们老板是谁", intent="other", answerable=False, greeting=False).reason_code == "no_answer"
+    assert (
+        decide_handoff(latest="你们老板是谁", intent="other", answerable=False, greeting=False).reason_code
+        == "no_answer"
+    )
     assert not decide_handoff(latest="在吗", intent="other", answerable=False, greeting=True).recommended
 
 

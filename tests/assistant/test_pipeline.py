@@ -57,9 +57,11 @@ def test_angry_customer_gets_an_apology_first(demo_assistant: Assistant) -> None
 
 
 def test_multi_turn_query_carries_the_product_forward(demo_assistant: Assistant) -> None:
-    conv = [{"role": "customer", "text": "你们的空气炸锅多大容量"},
-            {"role": "agent", "text": "您好，是5.5L的。"},
-            {"role": "customer", "text": "那个能做蛋糕吗"}]
+    conv = [
+        {"role": "customer", "text": "你们的空气炸锅多大容量"},
+        {"role": "agent", "text": "您好，是5.5L的。"},
+        {"role": "customer", "text": "那个能做蛋糕吗"},
+    ]
     result = demo_assistant.run(conversation=conv)
     assert "空气炸锅" in result.query
     assert result.retrieved_doc_ids[0] == "product-air-fryer"
@@ -74,8 +76,9 @@ def test_multi_turn_query_carries_the_product_forward(demo_assistant: Assistant)
         ([{"role": "customer", "text": "  "}], "non-empty"),
     ],
 )
-def test_bad_conversations_are_rejected_with_a_reason(demo_assistant: Assistant, conversation: list[Any],
-                                                      fragment: str) -> None:
+def test_bad_conversations_are_rejected_with_a_reason(
+    demo_assistant: Assistant, conversation: list[Any], fragment: str
+) -> None:
     with pytest.raises(BadConversationError, match=fragment):
         demo_assistant.run(conversation=conversation)
 
@@ -84,3 +87,9 @@ def test_greeting_gets_a_greeting_without_handoff(demo_assistant: Assistant) -> 
     result = demo_assistant.run(conversation=customer("在吗"))
     assert not result.handoff
     assert "您好" in result.suggestions[0].text
+
+
+def test_malformed_order_context_is_tolerated(demo_assistant: Assistant) -> None:
+    context: dict[str, Any] = {"order": {"days_since_delivery": "三天", "hours_since_delivery": None}}
+    result = demo_assistant.run(conversation=customer("衣服不喜欢，想申请七天无理由退货"), context=context)
+    assert result.suggestions

@@ -45,9 +45,7 @@ def result(
         handoff=handoff,
         handoff_reason="客户要求" if handoff else None,
         suggestions=tuple(suggestions if suggestions is not None else [suggestion(text, retrieved[:1])]),
-        retrieved=tuple(
-            {"doc_id": d, "chunk_id": f"{d}#0", "title": d, "text": "", "score": 1.0} for d in retrieved
-        ),
+        retrieved=tuple({"doc_id": d, "chunk_id": f"{d}#0", "title": d, "text": "", "score": 1.0} for d in retrieved),
         latency_ms={"total": total_ms},
         kb_version="test",
     )

@@ -97,9 +97,7 @@ ASK = [{"role": "customer", "text": "在吗"}]
         ({"id": "x", "conversation": ASK, "expect": {}}, "did you mean 'expected'?"),
     ],
 )
-def test_malformed_lines_are_rejected_with_their_line_number(
-    tmp_path: Path, line: Any, fragment: str
-) -> None:
+def test_malformed_lines_are_rejected_with_their_line_number(tmp_path: Path, line: Any, fragment: str) -> None:
     path = write_set(tmp_path / "s.jsonl", [case("ok-1", "能退吗"), line])
     with pytest.raises(EvalSetError) as err:
         load_cases(path)

@@ -66,9 +66,7 @@ def test_run_on_a_fresh_index_of_the_kb(tiny_kb: Path, eval_set: Path, tmp_path:
 
 
 def test_limit_and_json(tiny_kb: Path, eval_set: Path, tmp_path: Path) -> None:
-    res = invoke(
-        "run", "--set", eval_set, "--kb", tiny_kb, "--out", tmp_path / "out", "--limit", "1", "--json"
-    )
+    res = invoke("run", "--set", eval_set, "--kb", tiny_kb, "--out", tmp_path / "out", "--limit", "1", "--json")
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["n_cases"] == 1
 
@@ -76,9 +74,7 @@ def test_limit_and_json(tiny_kb: Path, eval_set: Path, tmp_path: Path) -> None:
 def test_gate_lists_the_missed_thresholds_and_exits_1(tiny_kb: Path, eval_set: Path, tmp_path: Path) -> None:
     gate = tmp_path / "t.json"
     gate.write_text(
-        json.dumps(
-            {"n_errors": {"max": 0}, "latency_ms.p95": {"max": 0.0001}, "emotion.accuracy": {"min": 0.5}}
-        ),
+        json.dumps({"n_errors": {"max": 0}, "latency_ms.p95": {"max": 0.0001}, "emotion.accuracy": {"min": 0.5}}),
         encoding="utf-8",
     )
     res = invoke("run", "--set", eval_set, "--kb", tiny_kb, "--out", tmp_path / "out", "--gate", gate)
@@ -118,26 +114,18 @@ def test_validate(tiny_kb: Path, eval_set: Path, tmp_path: Path) -> None:
 
 def test_compare_and_ratchet(tiny_kb: Path, eval_set: Path, tmp_path: Path) -> None:
     for name, retriever in (("a", "bm25"), ("b", "hybrid")):
-        res = invoke(
-            "run", "--set", eval_set, "--kb", tiny_kb, "--out", tmp_path / name, "--retriever", retriever
-        )
+        res = invoke("run", "--set", eval_set, "--kb", tiny_kb, "--out", tmp_path / name, "--retriever", retriever)
         assert res.exit_code == 0, res.output
     res = invoke("compare", tmp_path / "a", tmp_path / "b", "--html", tmp_path / "cmp.html")
     assert res.exit_code == 0, res.output
     assert "retriever=bm25" in res.output and "cases that flipped:" in res.output
-    assert "<svg" not in res.output and (tmp_path / "cmp.html").read_text(encoding="utf-8").startswith(
-        "<!DOCTYPE"
-    )
+    assert "<svg" not in res.output and (tmp_path / "cmp.html").read_text(encoding="utf-8").startswith("<!DOCTYPE")
 
     gate = tmp_path / "t.json"
-    gate.write_text(
-        json.dumps({"retrieval.recall@5": {"min": 0.0}, "latency_ms.p95": {"max": 1e6, "ratchet": False}})
-    )
+    gate.write_text(json.dumps({"retrieval.recall@5": {"min": 0.0}, "latency_ms.p95": {"max": 1e6, "ratchet": False}}))
     res = invoke("ratchet", tmp_path / "b", "--gate", gate)
     assert res.exit_code == 0, res.output
     new = json.loads(gate.read_text(encoding="utf-8"))
-    recall = json.loads((tmp_path / "b" / "metrics.json").read_text(encoding="utf-8"))["retrieval"][
-        "recall@5"
-    ]
+    recall = json.loads((tmp_path / "b" / "metrics.json").read_text(encoding="utf-8"))["retrieval"]["recall@5"]
     assert new["retrieval.recall@5"]["min"] == pytest.approx(int(recall * 100) / 100)
     assert new["latency_ms.p95"] == {"max": 1e6, "ratchet": False}

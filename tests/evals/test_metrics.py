@@ -122,9 +122,7 @@ def test_score_case_records_each_labelled_expectation() -> None:
         must_not_include=("亲，",),
         handoff=False,
     )
-    s = score_case(
-        case, result("亲，签收后7天内可以退货。", retrieved=["faq-x", "policy-return"]), latency_ms=5.0
-    )
+    s = score_case(case, result("亲，签收后7天内可以退货。", retrieved=["faq-x", "policy-return"]), latency_ms=5.0)
     assert s.passed == {
         "intent": True,
         "emotion": False,

@@ -24,9 +24,7 @@ def _run(tmp_path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         )
     )
     banned = Violation("banned_phrases", "亲，", "称呼请用“您”", suggestion="您好，")
-    bad = result(
-        suggestions=[suggestion("亲，<script>alert(1)</script>签收后7天内可以退。", violations=[banned])]
-    )
+    bad = result(suggestions=[suggestion("亲，<script>alert(1)</script>签收后7天内可以退。", violations=[banned])])
     metrics = run_eval(FakeAssistant({"<b>还能退吗</b>": bad}), cases, tmp_path / "out")
     lines = (tmp_path / "out" / "cases.jsonl").read_text(encoding="utf-8").splitlines()
     return metrics, [json.loads(x) for x in lines]
@@ -50,9 +48,7 @@ def test_report_shows_failing_cases_side_by_side(tmp_path: Path) -> None:
         assert column in failing
     assert "<mark>亲，</mark>" in failing  # the must_not_include hit is highlighted in the suggestion
     assert "must_not_include" in failing
-    assert (
-        "banned_phrases: 称呼请用“您” <mark>亲，</mark> → 您好，" in failing
-    )  # the rule check, with its fix
+    assert "banned_phrases: 称呼请用“您” <mark>亲，</mark> → 您好，" in failing  # the rule check, with its fix
     assert "politeness, unsupported_facts" in failing  # the rules that passed
 
 
@@ -61,9 +57,7 @@ def test_report_shows_the_gate_against_each_metric(tmp_path: Path) -> None:
     page = render_report(
         metrics,
         records,
-        thresholds=parse_thresholds(
-            {"intent.accuracy": {"min": 0.9}, "reply.must_include_rate": {"min": 1.0}}
-        ),
+        thresholds=parse_thresholds({"intent.accuracy": {"min": 0.9}, "reply.must_include_rate": {"min": 1.0}}),
     )
     assert "&gt;= 0.9" in page and "&gt;= 1" in page
     assert "<th>gate</th>" in page

@@ -55,9 +55,7 @@ def _assistant() -> FakeAssistant:
     unsupported = Violation("unsupported_facts", "3天", "这个数字在引用的文档里找不到")
     return FakeAssistant(
         {
-            "尺码偏小能退吗": result(
-                "您好，签收后7天内可以申请无理由退货。", retrieved=["policy-return", "faq-x"]
-            ),
+            "尺码偏小能退吗": result("您好，签收后7天内可以申请无理由退货。", retrieved=["policy-return", "faq-x"]),
             "什么时候发货": result(
                 intent="shipping_info",
                 retrieved=["faq-x", "policy-shipping"],

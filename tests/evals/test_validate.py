@@ -39,9 +39,7 @@ def _check(
         ({"doc_ids": ["policy-shipping"], "must_include": ["7天"]}, "must_include '7天' appears in none"),
     ],
 )
-def test_problems_against_the_kb(
-    kb: KnowledgeBase, tmp_path: Path, expected: dict[str, Any], fragment: str
-) -> None:
+def test_problems_against_the_kb(kb: KnowledgeBase, tmp_path: Path, expected: dict[str, Any], fragment: str) -> None:
     [problem] = _check(kb, tmp_path, **expected)
     assert fragment in problem
 
@@ -65,13 +63,8 @@ def test_grounded_cases_pass(kb: KnowledgeBase, tmp_path: Path, expected: dict[s
     assert _check(kb, tmp_path, **expected) == []
 
 
-def test_must_include_may_come_from_the_conversation_or_order_context(
-    kb: KnowledgeBase, tmp_path: Path
-) -> None:
-    assert (
-        _check(kb, tmp_path, "订单2026110188能退吗", doc_ids=["policy-return"], must_include=["2026110188"])
-        == []
-    )
+def test_must_include_may_come_from_the_conversation_or_order_context(kb: KnowledgeBase, tmp_path: Path) -> None:
+    assert _check(kb, tmp_path, "订单2026110188能退吗", doc_ids=["policy-return"], must_include=["2026110188"]) == []
     assert (
         _check(
             kb,
@@ -107,12 +100,8 @@ def test_validate_set_lists_format_and_kb_problems_in_line_order(kb: KnowledgeBa
 
 
 def test_a_valid_set_returns_its_cases(kb: KnowledgeBase, tmp_path: Path) -> None:
-    path = write_set(
-        tmp_path / "s.jsonl", [case("a", "能退吗", intent="return_request", doc_ids=["policy-return"])]
-    )
+    path = write_set(tmp_path / "s.jsonl", [case("a", "能退吗", intent="return_request", doc_ids=["policy-return"])])
     cases = validate_set(path, kb)
     assert cases == [
-        EvalCase(
-            "a", cases[0].conversation, None, Expected(intent="return_request", doc_ids=("policy-return",)), 1
-        )
+        EvalCase("a", cases[0].conversation, None, Expected(intent="return_request", doc_ids=("policy-return",)), 1)
     ]

@@ -12,8 +12,9 @@ from indexer.store import current_generation
 from kb import load_kb
 
 
-def test_build_writes_manifest_and_only_published_docs(tiny_kb: Path, tmp_path: Path,
-                                                       fake_embedder: HashingEmbedder) -> None:
+def test_build_writes_manifest_and_only_published_docs(
+    tiny_kb: Path, tmp_path: Path, fake_embedder: HashingEmbedder
+) -> None:
     report = build_index(load_kb(tiny_kb), fake_embedder, tmp_path / "idx")
     manifest = json.loads((report.index_path / "manifest.json").read_text(encoding="utf-8"))
     assert set(manifest["documents"]) == {"policy-return", "policy-shipping", "product-kettle"}
@@ -40,8 +41,10 @@ def test_update_drops_unpublished_and_removed_docs(tiny_kb: Path, tmp_path: Path
     build_index(load_kb(tiny_kb), HashingEmbedder(), idx)
     (tiny_kb / "docs" / "product" / "kettle.md").unlink()
     ret = tiny_kb / "docs" / "policy" / "return.md"
-    ret.write_text(ret.read_text(encoding="utf-8").replace("category: after_sale", "category: after_sale\nstatus: archived"),
-                   encoding="utf-8")
+    ret.write_text(
+        ret.read_text(encoding="utf-8").replace("category: after_sale", "category: after_sale\nstatus: archived"),
+        encoding="utf-8",
+    )
     emb = HashingEmbedder()
     report = update_index(load_kb(tiny_kb), emb, idx)
     assert report.removed == ["policy-return", "product-kettle"] and emb.passages_embedded == 0
@@ -57,8 +60,9 @@ def test_update_without_changes_writes_nothing(tiny_kb: Path, tmp_path: Path) ->
     assert again.index_path == first.index_path and again.embedded == 0
 
 
-def test_a_build_killed_halfway_leaves_the_previous_index(tiny_kb: Path, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_build_killed_halfway_leaves_the_previous_index(
+    tiny_kb: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     idx = tmp_path / "idx"
     build_index(load_kb(tiny_kb), HashingEmbedder(), idx)
     before = current_generation(idx)

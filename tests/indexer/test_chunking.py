@@ -6,13 +6,20 @@ from kb import parse_document
 DOC = parse_document(
     "---\nid: d\ntitle: 退货规则\ntype: policy\ncategory: after_sale\n---\n"
     "开头一句。\n## 条件\n第一句。第二句！第三句？第四句；\n### 细则\n细则一句。\n## 时效\n"
-    + "很长的句子" * 30 + "。短句。\n",
+    + "很长的句子" * 30
+    + "。短句。\n",
     "d.md",
 )
 
 
 def test_sentences_keep_their_end_punctuation() -> None:
-    assert split_sentences("第一句。第二句！第三句？第四句；尾巴") == ["第一句。", "第二句！", "第三句？", "第四句；", "尾巴"]
+    assert split_sentences("第一句。第二句！第三句？第四句；尾巴") == [
+        "第一句。",
+        "第二句！",
+        "第三句？",
+        "第四句；",
+        "尾巴",
+    ]
 
 
 def test_chunks_follow_headings_and_carry_the_title() -> None:
@@ -35,15 +42,20 @@ def test_chunk_ids_are_stable_and_content_addressed() -> None:
     b = chunk_document(DOC)
     assert [c.chunk_id for c in a] == [c.chunk_id for c in b]
     edited = parse_document(
-        "---\nid: d\ntitle: 退货规则\ntype: policy\ncategory: after_sale\n---\n开头一句。\n## 条件\n改过的句子。\n", "d.md")
+        "---\nid: d\ntitle: 退货规则\ntype: policy\ncategory: after_sale\n---\n开头一句。\n## 条件\n改过的句子。\n",
+        "d.md",
+    )
     ids = {c.chunk_id for c in chunk_document(edited)}
     assert a[0].chunk_id in ids  # the unchanged first section keeps its id
     assert len(ids & {c.chunk_id for c in a}) == 1
 
 
 def test_product_specs_become_a_chunk() -> None:
-    doc = parse_document("---\nid: p\ntitle: 水壶\ntype: product\ncategory: pre_sale\nsku: QM-1\nprice: 129\n"
-                         "specs:\n  容量: 1.7L\n---\n## 简介\n好用。\n", "p.md")
+    doc = parse_document(
+        "---\nid: p\ntitle: 水壶\ntype: product\ncategory: pre_sale\nsku: QM-1\nprice: 129\n"
+        "specs:\n  容量: 1.7L\n---\n## 简介\n好用。\n",
+        "p.md",
+    )
     first = chunk_document(doc)[0]
     assert first.section == "规格参数"
     assert "QM-1" in first.text and "1.7L" in first.text and "129元" in first.text
@@ -52,5 +64,17 @@ def test_product_specs_become_a_chunk() -> None:
 def test_table_rows_become_sentences() -> None:
     from indexer.chunking import tables_to_sentences
 
-    lines = ["尺码表：", "| 尺码 | 身高 | 充绒量 |", "|---|---|---|", "| M | 160-165 | 110g |", "| L | 165-172 | 120g |", "完。"]
-    assert tables_to_sentences(lines) == ["尺码表：", "尺码M：身高160-165，充绒量110g。", "尺码L：身高165-172，充绒量120g。", "完。"]
+    lines = [
+        "尺码表：",
+        "| 尺码 | 身高 | 充绒量 |",
+        "|---|---|---|",
+        "| M | 160-165 | 110g |",
+        "| L | 165-172 | 120g |",
+        "完。",
+    ]
+    assert tables_to_sentences(lines) == [
+        "尺码表：",
+        "尺码M：身高160-165，充绒量110g。",
+        "尺码L：身高165-172，充绒量120g。",
+        "完。",
+    ]

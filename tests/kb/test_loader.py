@@ -11,7 +11,13 @@ GOOD = "---\nid: a-doc\ntitle: 标题\ntype: faq\ncategory: general\n---\n正文
 def test_parses_a_valid_document() -> None:
     doc = parse_document(GOOD, "x.md")
     assert (doc.id, doc.title, doc.type, doc.category, doc.status, doc.version) == (
-        "a-doc", "标题", "faq", "general", "published", 1)
+        "a-doc",
+        "标题",
+        "faq",
+        "general",
+        "published",
+        1,
+    )
     assert doc.body == "正文。"
 
 
@@ -94,7 +100,24 @@ def test_demo_kb_is_valid_and_covers_the_contract() -> None:
 def test_intent_taxonomy_matches_contract() -> None:
     kb = load_kb(demo_kb_dir())
     assert set(kb.intent_names) == {
-        "product_info", "promotion", "shipping_info", "order_status", "modify_order", "payment_issue",
-        "out_of_stock", "logistics_delay", "return_request", "exchange", "quality_issue", "wrong_item",
-        "refund_status", "usage_help", "complaint", "invoice", "membership", "human_handoff", "other"}
+        "product_info",
+        "promotion",
+        "shipping_info",
+        "order_status",
+        "modify_order",
+        "payment_issue",
+        "out_of_stock",
+        "logistics_delay",
+        "return_request",
+        "exchange",
+        "quality_issue",
+        "wrong_item",
+        "refund_status",
+        "usage_help",
+        "complaint",
+        "invoice",
+        "membership",
+        "human_handoff",
+        "other",
+    }
     assert all(len(i.examples) >= 5 for i in kb.intents)

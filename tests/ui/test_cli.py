@@ -47,8 +47,10 @@ def test_suggest_json_is_the_api_object(run) -> None:  # type: ignore[no-untyped
 
 def test_suggest_from_a_case_file(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     case = tmp_path / "case.json"
-    case.write_text(json.dumps({"conversation": [{"role": "customer", "text": "水壶功率多少"}]},
-                               ensure_ascii=False), encoding="utf-8")
+    case.write_text(
+        json.dumps({"conversation": [{"role": "customer", "text": "水壶功率多少"}]}, ensure_ascii=False),
+        encoding="utf-8",
+    )
     out = run("suggest", "--case", str(case), "--json", "--kb", run.kb, "--index", run.index)
     assert json.loads(out.output)["retrieved"][0]["doc_id"] == "product-kettle"
 
