@@ -65,6 +65,7 @@ OPENERS: dict[str, dict[str, tuple[str, ...]]] = {
         "*": ("您好，感谢您的咨询。", "您好，很高兴为您服务。", "您好，感谢您的耐心等待。"),
     },
 }
+ALTERNATIVE = "不过您可以把具体情况告诉我，我们一起看看还有哪些可以为您做的。"
 CLOSES = ("请问还有其他可以帮您的吗？", "如果还有疑问，请随时告诉我。", "感谢您的理解与支持，有任何问题随时联系我们。")
 HOLDING = {
     "customer_request": "好的，我马上为您转接人工客服，并把我们的对话记录一起转过去，您不用重复描述，请您稍等。",
@@ -399,9 +400,19 @@ class TemplateDrafter:
             )
         unique: list[Draft] = []
         for d in drafts:
+            d = self._with_alternative(d)
             if d.text not in {u.text for u in unique}:
                 unique.append(d)
         return unique[:3]
+
+    def _with_alternative(self, draft: Draft) -> Draft:
+        """A quoted rule that only says no ("不支持七天无理由退货") gets a way forward, never a bare refusal."""
+        if not any(v.rule == "negative_framing" for v in self.guard.check(draft.text).violations):
+            return draft
+        for close in CLOSES:
+            if draft.text.endswith(close):
+                return Draft(draft.style, draft.text[: -len(close)] + ALTERNATIVE + close, draft.citations)
+        return Draft(draft.style, draft.text + ALTERNATIVE, draft.citations)
 
     def run(self, plan: Plan, *, conversation: Sequence[Turn], context: dict[str, Any] | None) -> list[Draft]:
         return self.render(plan)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 _ASKS_HUMAN = re.compile(
-    r"转人工|人工客服|真人|找人工|要人工|有没有人|活人|不要机器人|别用机器人|机器人回复"
+    r"人工(?!智能)|真人|有没有人|活人|不要机器人|别用机器人|机器人回复"
     r"|(?:找|叫|要|让)(?:你们)?(?:的)?(?:主管|经理|领导|负责人|老板)"
 )
 # Complaint platforms (12315, 消协) follow the normal complaint process; legal action, media exposure and
@@ -22,7 +23,7 @@ _COMPENSATION_DEMAND = re.compile(
 _INJECTION = re.compile(
     r"忽略.{0,8}(?:规则|指令|设定|提示|要求|限制)|无视.{0,8}(?:规则|指令|设定)|(?:你|您)现在是|扮演|system\s*:|"
     r"ignore (?:all|previous|your)|直接答应|必须答应|按我说的(?:回复|说)|开发者模式|照着(?:说|回复|念)|你就(?:说|回复)|"
-    r"忘掉你是|忘记你是|新规(?:定)?.{0,6}(?:执行|给我)"
+    r"忘掉你是|忘记你是|新规(?:定)?.{0,6}(?:执行|给我)|系统消息|系统通知|权限已?(?:提升|升级)|以.{0,4}身份.{0,10}(?:同意|批准|答应)"
 )
 _ABUSE = re.compile(r"垃圾|骗子|傻[逼bB×x]?|滚|有病|智障|废物|妈的|tm的|去死|脑残|黑店|狗|听不懂人话|糊弄")
 
@@ -52,10 +53,17 @@ def detect_injection(text: str) -> bool:
 
 
 def decide_handoff(
-    *, latest: str, intent: str, answerable: bool, greeting: bool, history: str = "", intent_confidence: float = 1.0
+    *,
+    latest: str,
+    intent: str,
+    answerable: bool,
+    greeting: bool,
+    history: Sequence[str] = (),
+    intent_confidence: float = 1.0,
+    emotion: str = "calm",
 ) -> Handoff:
-    """Order matters: the most specific reason wins. `history` is all the customer's earlier turns."""
-    if detect_injection(latest):
+    """Order matters: the most specific reason wins. `history` holds the customer's earlier turns."""
+    if detect_injection(latest) or any(detect_injection(t) for t in history):
         return Handoff(True, "injection")
     if (intent == "human_handoff" and intent_confidence >= 0.6) or _ASKS_HUMAN.search(latest):
         return Handoff(True, "customer_request")
@@ -63,11 +71,14 @@ def decide_handoff(
         return Handoff(True, "threat")
     if _COMPENSATION_DEMAND.search(latest) and "好评" not in latest:
         return Handoff(True, "exceeds_authority")
-    # One insult: stay calm and solve the problem; repeated abuse goes to a person.
-    if len(_ABUSE.findall(f"{history} {latest}")) >= 2 and _ABUSE.search(latest):
+    # One abusive message: stay calm and solve the problem; abuse that goes on goes to a person.
+    if _ABUSE.search(latest) and any(_ABUSE.search(t) for t in history):
         return Handoff(True, "abuse")
-    if _REPEATED.search(latest) and intent == "complaint":
+    if _REPEATED.search(latest) and (intent == "complaint" or emotion == "angry"):
         return Handoff(True, "repeated")
     if not answerable and not greeting:
+        return Handoff(True, "no_answer")
+    # A question about the shop itself that no document covers (实体店? 招聘?): a person answers it.
+    if intent == "other" and not greeting and "你们" in latest:
         return Handoff(True, "no_answer")
     return Handoff(False)

@@ -111,9 +111,7 @@ class Assistant:
         )
         greeting = is_greeting(latest) or (intent.name == "other" and len(clean(latest)) <= 6)
         answerable = hits.top_dense >= self.answerable_threshold and bool(hits.hits)
-        history = " ".join(
-            x.text for x in turns[: len(turns) - len(latest_customer_turns(turns))] if x.role == "customer"
-        )
+        history = [x.text for x in turns[: len(turns) - len(latest_customer_turns(turns))] if x.role == "customer"]
         handoff = decide_handoff(
             latest=latest,
             intent=intent.name,
@@ -121,6 +119,7 @@ class Assistant:
             greeting=greeting,
             history=history,
             intent_confidence=intent.confidence,
+            emotion=emotion,
         )
         lat["retrieval"] = (time.perf_counter() - t) * 1000
 
