@@ -46,27 +46,15 @@ class Runtime:
             )
         return self._embedder
 
+    def _build_options(self) -> dict[str, int]:
+        s = self.settings
+        return {"flat_threshold": s.flat_threshold, "batch_size": s.batch_size, "chunk_chars": s.chunk_chars}
+
     def build(self, *, progress: bool = False) -> BuildReport:
-        return build_index(
-            self.kb,
-            self.embedder,
-            self.index_path,
-            flat_threshold=self.settings.flat_threshold,
-            batch_size=self.settings.batch_size,
-            chunk_chars=self.settings.chunk_chars,
-            progress=progress,
-        )
+        return build_index(self.kb, self.embedder, self.index_path, progress=progress, **self._build_options())
 
     def update(self, *, progress: bool = False) -> BuildReport:
-        return update_index(
-            self.kb,
-            self.embedder,
-            self.index_path,
-            flat_threshold=self.settings.flat_threshold,
-            batch_size=self.settings.batch_size,
-            chunk_chars=self.settings.chunk_chars,
-            progress=progress,
-        )
+        return update_index(self.kb, self.embedder, self.index_path, progress=progress, **self._build_options())
 
     def index(self, *, auto_build: bool = True) -> Index:
         """The index of the KB; built or brought up to date first when the KB changed (`auto_build`)."""
