@@ -722,6 +722,19 @@ def markdown(result: dict[str, Any]) -> str:
         *rows,
         "",
     ]
+    stages = [s for s in result["sizes"] if s.get("suggest_stages_ms_p50")]
+    if stages:
+        lines.append(
+            "Where a suggestion's time goes (p50 ms of each stage timed inside `Assistant.run`; "
+            "'outside' = suggest p50 − the stages' total p50, work after the pipeline's own clock stops):"
+        )
+        lines.append("")
+        for s in stages:
+            st = s["suggest_stages_ms_p50"]
+            parts = ", ".join(f"{k} {_fmt(v)}" for k, v in st.items() if k != "total")
+            outside = (s["suggest_ms"].get("p50") or 0.0) - st.get("total", 0.0)
+            lines.append(f"- {s['chunks']:,} chunks: {parts}; outside {_fmt(outside)}")
+        lines.append("")
     if result.get("targets"):
         lines += ["| target | value | met |", "|---|---|---|"]
         lines += [f"| {t['target']} | {_fmt(t['value'])} | {'yes' if t['met'] else 'no'} |" for t in result["targets"]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ class Document:
     def published(self) -> bool:
         return self.status == "published"
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
         """Hash of everything that retrieval sees; changes when the document must be re-embedded."""
         h = hashlib.sha256()
@@ -80,11 +81,11 @@ class KnowledgeBase:
     def get(self, doc_id: str) -> Document | None:
         return next((d for d in self.documents if d.id == doc_id), None)
 
-    @property
+    @cached_property
     def published(self) -> tuple[Document, ...]:
         return tuple(d for d in self.documents if d.published)
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """Stable hash of the published documents; the 'KB version' shown to users."""
         h = hashlib.sha256()

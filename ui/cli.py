@@ -206,6 +206,7 @@ def check(reply: str, case_file: Path | None, as_json: bool, kb_dir: Path | None
 
 def _register() -> None:
     """Commands that live in their own modules."""
+    from ui.bench_cli import bench
     from ui.editor_cli import editor
     from ui.eval_cli import eval_group
     from ui.serve_cli import serve
@@ -213,6 +214,7 @@ def _register() -> None:
     main.add_command(eval_group, "eval")
     main.add_command(serve)
     main.add_command(editor)
+    main.add_command(bench)
 
 
 _register()
