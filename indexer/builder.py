@@ -104,6 +104,19 @@ def _tokens(chunks: list[Chunk], old_gen: Path, old_ids: list[str], *, reuse: bo
     return [cached[c.chunk_id] if c.chunk_id in cached else tokenize(c.embed_text) for c in chunks]
 
 
+def _publish(
+    index_dir: Path, manifest: Manifest, chunks: list[Chunk], dense: DenseIndex, tokens: list[list[str]]
+) -> Path:
+    """Write a new generation and make it live; an interrupted write leaves the previous one in place."""
+    gen = new_generation(index_dir)
+    try:
+        _write(gen, manifest, chunks, dense, tokens)
+        return commit_generation(index_dir, gen)
+    except BaseException:
+        shutil.rmtree(gen, ignore_errors=True)
+        raise
+
+
 def build_index(
     kb: KnowledgeBase,
     embedder: Embedder,
@@ -137,13 +150,7 @@ def build_index(
         chunker=_chunker_id(chunk_chars),
         stats={"segmenter": segmenter},
     )
-    gen = new_generation(index_dir)
-    try:
-        _write(gen, manifest, chunks, dense, [tokenize(c.embed_text) for c in chunks])
-        final = commit_generation(index_dir, gen)
-    except BaseException:
-        shutil.rmtree(gen, ignore_errors=True)
-        raise
+    final = _publish(index_dir, manifest, chunks, dense, [tokenize(c.embed_text) for c in chunks])
     secs = (datetime.now(UTC) - start).total_seconds()
     return BuildReport(final, len(per_doc), len(chunks), len(chunks), added=sorted(per_doc), seconds=secs)
 
@@ -243,13 +250,7 @@ def update_index(
         chunker=_chunker_id(chunk_chars),
     )
     tokens = _tokens(chunks, old_gen, list(old_chunks), reuse=old.stats.get("segmenter") == segmenter)
-    gen = new_generation(index_dir)
-    try:
-        _write(gen, manifest, chunks, dense, tokens)
-        final = commit_generation(index_dir, gen)
-    except BaseException:
-        shutil.rmtree(gen, ignore_errors=True)
-        raise
+    final = _publish(index_dir, manifest, chunks, dense, tokens)
     secs = (datetime.now(UTC) - start).total_seconds()
     return BuildReport(
         final,
