@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -146,6 +147,9 @@ _ANXIOUS: dict[str, float] = {
 _PUNCT_ANGRY = re.compile(r"[!！]{2,}")
 _PUNCT_ANXIOUS = re.compile(r"[?？]{2,}")
 _INTENT_TEMPERATURE = 0.03
+# Exemplar embeddings survive an assistant reload (a KB publish) when the taxonomy and model are unchanged.
+_EXEMPLAR_CACHE: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+_EXEMPLAR_LOCK = threading.Lock()
 
 
 def _lexicon_score(text: str, lexicon: dict[str, float]) -> float:
@@ -204,7 +208,15 @@ class IntentClassifier:
             for ex in intent.examples or (intent.description,):
                 texts.append(ex)
                 owner.append(n)
-        self._matrix = self.embedder.embed_queries(texts) if texts else None
+        key = (self.embedder.model_id, tuple(texts))
+        with _EXEMPLAR_LOCK:
+            matrix = _EXEMPLAR_CACHE.get(key)
+        if matrix is None and texts:
+            matrix = self.embedder.embed_queries(texts)
+            with _EXEMPLAR_LOCK:
+                _EXEMPLAR_CACHE.clear()  # one taxonomy at a time is what a process serves
+                _EXEMPLAR_CACHE[key] = matrix
+        self._matrix = matrix
         self._owner = owner
 
     def _keyword_hits(self, text: str, intent: Intent) -> float:
