@@ -77,7 +77,9 @@ HOLDING = {
     "no_answer": "您问的这个问题我需要向相关同事确认，避免给您不准确的答复，我马上为您转接专人跟进，请您稍等。",
 }
 _MD = re.compile(r"\*\*|__|`|^#+\s*|^[-*+]\s+|^\d+[.、]\s*|^>\s*")
-_QA_PREFIX = re.compile(r"^(?:答|A)[：:]\s*")
+_QA_PREFIX = re.compile(
+    r"^(?:答|A)[：:]\s*|^第[一二三四五六七八九十百零〇\d]+条\s*"
+)  # FAQ answers, regulation articles
 _VOICE = (
     ("买家", "您"),
     ("顾客", "您"),
