@@ -90,3 +90,15 @@ def test_loading_with_another_model_says_to_rebuild(tiny_kb: Path, tmp_path: Pat
 def test_missing_index_is_an_actionable_error(tmp_path: Path) -> None:
     with pytest.raises(IndexNotFoundError, match="kefu index build"):
         Index.open(tmp_path / "none", HashingEmbedder())
+
+
+def test_update_segments_only_new_chunks(tiny_kb: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    idx = tmp_path / "idx"
+    build_index(load_kb(tiny_kb), HashingEmbedder(), idx)
+    calls: list[str] = []
+    real = builder_mod.tokenize
+    monkeypatch.setattr(builder_mod, "tokenize", lambda text: calls.append(text) or real(text))
+    path = tiny_kb / "docs" / "policy" / "shipping.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("运费8元", "运费10元"), encoding="utf-8")
+    update_index(load_kb(tiny_kb), HashingEmbedder(), idx)
+    assert len(calls) == 1 and "10元" in calls[0]
