@@ -198,7 +198,7 @@ class IntentClassifier:
         self.keyword_weight = keyword_weight
         self.top_n = top_n
         self._matrix: np.ndarray | None = None
-        self._owner: list[int] = []
+        self._rows: list[np.ndarray] = []  # per intent, its exemplars' rows in the matrix
 
     def warm_up(self) -> None:
         if self._matrix is not None:
@@ -216,8 +216,8 @@ class IntentClassifier:
             with _EXEMPLAR_LOCK:
                 _EXEMPLAR_CACHE.clear()  # one taxonomy at a time is what a process serves
                 _EXEMPLAR_CACHE[key] = matrix
+        self._rows = [np.flatnonzero(np.asarray(owner) == n) for n in range(len(self.intents))]
         self._matrix = matrix
-        self._owner = owner
 
     def _keyword_hits(self, text: str, intent: Intent) -> float:
         return sum(1.0 if len(k) >= 3 else 0.7 for k in intent.keywords if k.lower() in text)
@@ -230,7 +230,7 @@ class IntentClassifier:
         low = text.lower()
         scores: dict[str, float] = {}
         for n, intent in enumerate(self.intents):
-            own = np.sort(sims[[i for i, o in enumerate(self._owner) if o == n]])[::-1][: self.top_n]
+            own = np.sort(sims[self._rows[n]])[::-1][: self.top_n]
             sim = float(own.mean()) if len(own) else 0.0
             scores[intent.name] = sim + self.keyword_weight * min(self._keyword_hits(low, intent), 3.0)
         best = max(scores, key=lambda k: scores[k])

@@ -80,6 +80,7 @@ class BenchConfig:
     work_dir: Path | None = None
     baseline: bool = True
     profile: bool = False
+    query_encoder: str = "auto"
     flat_threshold: int = 100_000
     seed: int = 0
     command: str = "kefu bench"
@@ -228,7 +229,13 @@ def embedder_kind(chunks: int, model_dir: Path | None) -> str:
 
 
 def make_embedder(
-    kind: str, model_dir: Path | None, source_kb: Path, *, query_cache: int = 0, passages: bool = True
+    kind: str,
+    model_dir: Path | None,
+    source_kb: Path,
+    *,
+    query_cache: int = 0,
+    passages: bool = True,
+    query_encoder: str = "auto",
 ) -> Any:
     """The embedder of a size; `passages` False skips encoding the source KB (a near-copy embedder that will
     only embed queries, as in the serving process)."""
@@ -237,7 +244,7 @@ def make_embedder(
     if kind == "hashing":
         return HashingEmbedder()
     assert model_dir is not None
-    real = SentenceTransformerEmbedder(model_dir, query_cache=query_cache)
+    real = SentenceTransformerEmbedder(model_dir, query_cache=query_cache, query_encoder=query_encoder)
     real.warm_up()
     if kind == "real":
         return real
@@ -271,7 +278,11 @@ def build_worker(job: dict[str, Any]) -> dict[str, Any]:
     kb_root, index_dir = Path(job["kb"]), Path(job["index"])
     embedder = TimedEmbedder(
         make_embedder(
-            job["kind"], job["model_dir"] and Path(job["model_dir"]), Path(job["source_kb"]), query_cache=2048
+            job["kind"],
+            job["model_dir"] and Path(job["model_dir"]),
+            Path(job["source_kb"]),
+            query_cache=2048,
+            query_encoder=job["query_encoder"],
         )
     )
     t = time.perf_counter()
@@ -330,7 +341,11 @@ def serve_worker(job: dict[str, Any]) -> dict[str, Any]:
 
     queries = [BenchQuery(**q) for q in job["queries"]]
     embedder = make_embedder(
-        job["kind"], job["model_dir"] and Path(job["model_dir"]), Path(job["source_kb"]), passages=False
+        job["kind"],
+        job["model_dir"] and Path(job["model_dir"]),
+        Path(job["source_kb"]),
+        passages=False,
+        query_encoder=job["query_encoder"],
     )
     t = time.perf_counter()
     index = Index.open(Path(job["index"]), embedder)
@@ -393,6 +408,7 @@ def serve_worker(job: dict[str, Any]) -> dict[str, Any]:
         "recall@5": _recall(retrieved, queries),
         "retrieval_recall@5": _recall(retrieved_plain, queries),
         "peak_rss_mb": _peak_rss_mb(),
+        "query_backend": str(getattr(getattr(embedder, "real", embedder), "query_backend", "n/a")),
         "profile": profile_text,
     }
 
@@ -439,7 +455,11 @@ def baseline_worker(job: dict[str, Any]) -> dict[str, Any]:
     # Our retriever in the same process, query by query in turn with the baseline, so that both meet the
     # same machine load: the ratio holds even on a busy machine where absolute figures drift.
     retriever = HybridRetriever(
-        Index.open(Path(job["index"]), make_embedder("real", Path(job["model_dir"]), Path(job["source_kb"]))), k=K
+        Index.open(
+            Path(job["index"]),
+            make_embedder("real", Path(job["model_dir"]), Path(job["source_kb"]), query_encoder=job["query_encoder"]),
+        ),
+        k=K,
     )
     queries = job["queries"]
     for q in queries[:3]:
@@ -493,6 +513,7 @@ def bench_size(cfg: BenchConfig, size: int, queries: list[BenchQuery], work: Pat
         "flat_threshold": cfg.flat_threshold,
         "concurrency": cfg.concurrency,
         "profile": cfg.profile,
+        "query_encoder": cfg.query_encoder,
         "queries": [asdict(q) for q in queries],
     }
     built = _in_child(build_worker, job)

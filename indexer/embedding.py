@@ -16,6 +16,9 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from indexer.errors import EmbeddingModelError
+from indexer.onnx_encoder import OnnxEncoder, find_int8
+
+QUERY_ENCODERS = ("auto", "onnx", "torch")
 
 
 @runtime_checkable
@@ -38,7 +41,7 @@ class Embedder(Protocol):
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
-def _model_id(path: Path) -> str:
+def model_identity(path: Path) -> str:
     """Identity of a model folder: the prepared checksum if there is one, else a hash of config and sizes."""
     meta = path / "kefu_model.json"
     if meta.is_file():
@@ -67,10 +70,18 @@ class SentenceTransformerEmbedder:
     """
 
     def __init__(
-        self, path: Path | str, *, batch_size: int = 32, query_cache: int = 2048, batch_precision: str = "auto"
+        self,
+        path: Path | str,
+        *,
+        batch_size: int = 32,
+        query_cache: int = 2048,
+        batch_precision: str = "auto",
+        query_encoder: str = "auto",
     ) -> None:
         if batch_precision not in ("auto", "fp32", "bf16"):
             raise ValueError(f"batch_precision {batch_precision!r}: use auto, fp32 or bf16")
+        if query_encoder not in QUERY_ENCODERS:
+            raise ValueError(f"query_encoder {query_encoder!r}: use {', '.join(QUERY_ENCODERS)}")
         self.path = Path(path).expanduser()
         if not (self.path / "modules.json").is_file() and not (self.path / "config.json").is_file():
             raise EmbeddingModelError(
@@ -84,9 +95,11 @@ class SentenceTransformerEmbedder:
         self._lock = threading.Lock()
         self._load_lock = threading.Lock()
         self._cache_size = query_cache
-        self._model_id = _model_id(self.path)
+        self._model_id = model_identity(self.path)
         self._batch_precision = batch_precision
         self._bf16 = False
+        self._query_encoder = query_encoder
+        self._onnx: OnnxEncoder | None = None
         self.passages_embedded = 0  # counter: how many passages this embedder has encoded
 
     @property
@@ -96,6 +109,12 @@ class SentenceTransformerEmbedder:
     @property
     def model_id(self) -> str:
         return self._model_id
+
+    @property
+    def query_backend(self) -> str:
+        """What embeds queries once loaded: `onnx-int8` or `torch`."""
+        self.warm_up()
+        return "onnx-int8" if self._onnx is not None else "torch"
 
     @property
     def dim(self) -> int:
@@ -132,6 +151,20 @@ class SentenceTransformerEmbedder:
             self._bf16 = self._batch_precision == "bf16" or (self._batch_precision == "auto" and any(native_bf16))
         except Exception as e:  # any loading failure is a configuration problem for the user
             raise EmbeddingModelError(f"{self.path}: cannot load the embedding model: {e}") from e
+        self._onnx = self._load_onnx()
+
+    def _load_onnx(self) -> OnnxEncoder | None:
+        if self._query_encoder == "torch":
+            return None
+        graph = find_int8(self.path, self._model_id)
+        if graph is None:
+            if self._query_encoder == "onnx":
+                raise EmbeddingModelError(
+                    f"{self.path}: no int8 ONNX query encoder for this model; run `kefu model optimize --model "
+                    f"{self.path}` or set KEFU_QUERY_ENCODER=torch"
+                )
+            return None
+        return OnnxEncoder(graph, self._model.tokenizer, max_length=int(self._model.max_seq_length))
 
     def _prompt(self, kind: str) -> str | None:
         prompts = getattr(self._model, "prompts", None) or {}
@@ -160,11 +193,17 @@ class SentenceTransformerEmbedder:
         self.passages_embedded += len(texts)
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
+    def _onnx_queries(self, onnx: OnnxEncoder, texts: Sequence[str]) -> np.ndarray:
+        prompt = (getattr(self._model, "prompts", None) or {}).get("query", "")
+        return onnx.encode([prompt + t for t in texts])
+
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Many queries in one batch (the intent exemplars), not cached."""
+        """Many queries (the intent exemplars), not cached; by the same encoder as single queries."""
         self.warm_up()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if self._onnx is not None:
+            return self._onnx_queries(self._onnx, texts)
         vecs = self._encode_batch(texts, "query", progress=False)
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
@@ -175,13 +214,16 @@ class SentenceTransformerEmbedder:
                 self._cache.move_to_end(text)
                 return hit
         self.warm_up()
-        vec = self._model.encode(
-            [text],
-            prompt_name=self._prompt("query"),
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )[0].astype(np.float32)
+        if self._onnx is not None:
+            vec = self._onnx_queries(self._onnx, [text])[0]
+        else:
+            vec = self._model.encode(
+                [text],
+                prompt_name=self._prompt("query"),
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )[0].astype(np.float32)
         with self._lock:
             self._cache[text] = vec
             if len(self._cache) > self._cache_size:
@@ -244,8 +286,11 @@ class HashingEmbedder:
 FAKE_MODEL = "hashing"
 
 
-def load_embedder(spec: str | Path, *, batch_size: int = 32) -> Embedder:
-    """`hashing` for the fake (tests, large benches); otherwise a sentence-transformers folder."""
+def load_embedder(spec: str | Path, *, batch_size: int = 32, query_encoder: str = "auto") -> Embedder:
+    """`hashing` for the fake (tests, large benches); otherwise a sentence-transformers folder.
+
+    `query_encoder`: `auto` uses the folder's int8 ONNX copy for queries when `kefu model optimize` made one,
+    `onnx` requires it, `torch` never uses it."""
     if str(spec) == FAKE_MODEL:
         return HashingEmbedder()
     path = Path(spec).expanduser()
@@ -254,4 +299,4 @@ def load_embedder(spec: str | Path, *, batch_size: int = 32) -> Embedder:
             f"{path}: embedding model folder not found. Run `kefu model prepare` (or `make setup`) to prepare "
             "the default multilingual-e5-small, or set KEFU_EMBEDDING_MODEL to a sentence-transformers folder"
         )
-    return SentenceTransformerEmbedder(path, batch_size=batch_size)
+    return SentenceTransformerEmbedder(path, batch_size=batch_size, query_encoder=query_encoder)

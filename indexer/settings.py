@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -18,7 +19,10 @@ def data_home() -> Path:
 
 
 class IndexerSettings(BaseSettings):
-    """`KEFU_EMBEDDING_MODEL` points at any sentence-transformers folder; empty = the prepared e5-small."""
+    """`KEFU_EMBEDDING_MODEL` points at any sentence-transformers folder; empty = the prepared e5-small.
+
+    `KEFU_QUERY_ENCODER`: `auto` embeds queries with the model's int8 ONNX copy when there is one (made by
+    `kefu model prepare` / `kefu model optimize`), `onnx` requires it, `torch` always uses PyTorch."""
 
     model_config = SettingsConfigDict(env_prefix="KEFU_", env_nested_delimiter="__", extra="ignore")
 
@@ -28,6 +32,7 @@ class IndexerSettings(BaseSettings):
     flat_threshold: int = 100_000
     batch_size: int = 32
     chunk_chars: int = 320
+    query_encoder: Literal["auto", "onnx", "torch"] = "auto"
 
     def resolved_index_dir(self, kb_dir: Path) -> Path:
         """The configured index dir, else one per KB folder under the data directory."""

@@ -78,6 +78,12 @@ def _command_line() -> str:
 )
 @click.option("--fake", is_flag=True, help="The hashing fake embedder everywhere and no baseline: a quick smoke run.")
 @click.option("--no-baseline", is_flag=True, help="Skip the naive LangChain pipeline.")
+@click.option(
+    "--query-encoder",
+    type=click.Choice(["auto", "onnx", "torch"]),
+    default=None,
+    help="What embeds queries (default: KEFU_QUERY_ENCODER, else auto: the int8 ONNX copy when there is one).",
+)
 @click.option("--profile", is_flag=True, help="Write a cProfile of the suggest pass per size (profile-N.txt).")
 @click.option(
     "--work",
@@ -97,6 +103,7 @@ def bench(
     model_dir: Path | None,
     fake: bool,
     no_baseline: bool,
+    query_encoder: str | None,
     profile: bool,
     work_dir: Path | None,
 ) -> None:
@@ -130,6 +137,7 @@ def bench(
         work_dir=work_dir,
         baseline=not (fake or no_baseline),
         profile=profile,
+        query_encoder=query_encoder or IndexerSettings().query_encoder,
         command=_command_line(),
     )
     result = run_bench(cfg)

@@ -42,7 +42,9 @@ class Runtime:
     def embedder(self) -> Embedder:
         if self._embedder is None:
             self._embedder = load_embedder(
-                self.settings.embedding_model or self.settings.resolved_model_dir(), batch_size=self.settings.batch_size
+                self.settings.embedding_model or self.settings.resolved_model_dir(),
+                batch_size=self.settings.batch_size,
+                query_encoder=self.settings.query_encoder,
             )
         return self._embedder
 
