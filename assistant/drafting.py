@@ -108,6 +108,9 @@ class Part:
     rank: int = 0  # rank of the document it comes from
 
 
+_SENTENCE_RULES = ("banned_phrases", "vague_words", "absolute_claims", "insult_echo")
+
+
 @dataclass(frozen=True)
 class _Sentence:
     """What evidence scoring needs of one KB sentence; depends only on its text (and the guard's rules)."""
@@ -115,7 +118,6 @@ class _Sentence:
     text: str  # in the customer's voice
     usable: bool
     grams: frozenset[str]
-    tokens: frozenset[str]
 
 
 @dataclass
@@ -216,6 +218,9 @@ class TemplateDrafter:
         self._sentences: Callable[[str], tuple[_Sentence, ...]] = functools.lru_cache(maxsize=8192)(
             self._read_sentences
         )
+        self._tokens: Callable[[str], frozenset[str]] = functools.lru_cache(maxsize=32768)(
+            lambda s: frozenset(tokenize(s))
+        )
 
     # -- evidence --------------------------------------------------------------------------------------
     def _usable(self, sentence: str) -> bool:
@@ -226,24 +231,22 @@ class TemplateDrafter:
             or sentence.startswith("问")
         ):
             return False
-        check = self.guard.check(sentence + "您")  # politeness is judged on the whole reply, not a sentence
-        bad = {"banned_phrases", "vague_words", "absolute_claims", "insult_echo"}
-        return not any(v.rule in bad for v in check.violations)
+        # Politeness, figures and promises are judged on the whole reply, not on a sentence of it.
+        return not self.guard.check(sentence, only=_SENTENCE_RULES).violations
 
     def _read_sentences(self, chunk_text: str) -> tuple[_Sentence, ...]:
         out = []
         for raw in split_sentences(chunk_text):
             s = to_customer_voice(raw)
             usable = self._usable(s)
-            out.append(
-                _Sentence(
-                    s,
-                    usable,
-                    frozenset(_bigrams(s)) if usable else frozenset(),
-                    frozenset(tokenize(s)) if usable else frozenset(),
-                )
-            )
+            out.append(_Sentence(s, usable, frozenset(_bigrams(s)) if usable else frozenset()))
         return tuple(out)
+
+    def _shares_token(self, q_tokens: set[str], sentence: str) -> bool:
+        """Whether the sentence's search tokens meet the query's. Every token of a sentence is a substring of
+        it, so most sentences are ruled out without segmenting them."""
+        low = sentence.lower()
+        return any(t in low for t in q_tokens) and bool(q_tokens & self._tokens(sentence))
 
     def evidence(
         self, hits: Sequence[Hit], query: str, intent_keywords: Sequence[str], latest: str = ""
@@ -271,7 +274,7 @@ class TemplateDrafter:
                     kw = sum(1 for k in kws if k in s)
                     facts = 0.15 if _TIME.search(s) or re.search(r"\d", s) else 0.0
                     score = own + 0.4 * ctx + 0.25 * min(kw, 2) + facts + 0.3 / (rank + 1) + (0.1 if n == 0 else 0)
-                    relevant = bool(q_tokens & sentence.tokens) or kw > 0
+                    relevant = kw > 0 or self._shares_token(q_tokens, s)
                     scored.append((score, Part(s, hit, relevant=relevant, rank=rank)))
         scored.sort(key=lambda x: -x[0])
         return scored

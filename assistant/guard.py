@@ -85,15 +85,18 @@ class Guard:
         conversation: Sequence[Turn] = (),
         context: dict[str, Any] | None = None,
         fix: bool = False,
+        only: Sequence[str] | None = None,
     ) -> CheckResult:
-        """Check `text`; `sources` are the cited passages. With `fix`, safe fixes are applied first."""
+        """Check `text`; `sources` are the cited passages. With `fix`, safe fixes are applied first; `only`
+        limits the check to these rules."""
         fixed = self._fix(text, conversation) if fix else text
         customer = "\n".join(t.text for t in conversation if t.role == "customer")
         everything = "\n".join(
             [*sources, *(t.text for t in conversation), json.dumps(context or {}, ensure_ascii=False)]
         )
         violations: list[Violation] = []
-        for rule in self.active:
+        active = self.active if only is None else tuple(r for r in self.active if r in only)
+        for rule in active:
             violations.extend(
                 getattr(self, f"_{rule}")(fixed, sources=sources, everything=everything, customer=customer)
             )
@@ -101,7 +104,7 @@ class Guard:
         return CheckResult(
             passed=passed,
             violations=tuple(violations),
-            rules_checked=self.active,
+            rules_checked=active,
             fixed_text=fixed if fixed != text else None,
         )
 

@@ -103,3 +103,11 @@ def test_an_amount_the_customer_demanded_is_not_a_policy() -> None:
     conv = [Turn("customer", "给我200元补偿")]
     result = Guard(RULES).check("您好，我们为您补偿200元红包。", sources=[POLICY], conversation=conv)
     assert "over_promising" in rules_of(result)
+
+
+def test_only_checks_the_named_rules() -> None:
+    text = "大概明天能到，这个不能退。"  # vague, negative, impolite
+    result = Guard(RULES).check(text, only=["vague_words"])
+    assert rules_of(result) == {"vague_words"}
+    assert result.rules_checked == ("vague_words",)
+    assert rules_of(Guard(RULES).check(text)) >= {"vague_words", "negative_framing", "politeness"}
