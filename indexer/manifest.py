@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-FORMAT = 1
+# On-disk layout of a generation; 2 added the memory-mapped chunk store (indexer/chunkstore.py).
+FORMAT = 2
 
 
 @dataclass
