@@ -61,7 +61,7 @@ class Index:
         check_model(manifest, embedder, index_dir)
         chunks = ChunkStore.open(gen)
         names, leads = read_names(gen)
-        dense = DenseIndex.load(gen / "dense.faiss")
+        dense = DenseIndex.load(gen / "dense.faiss", mmap=True)
         sparse = SparseIndex.load(gen / "bm25", len(chunks))
         return cls(gen, manifest, chunks, dense, sparse, embedder, names=names, leads=leads)
 
