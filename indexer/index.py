@@ -56,7 +56,7 @@ class Index:
     @classmethod
     def open(cls, index_dir: Path, embedder: Embedder) -> Index:
         gen = current_generation(index_dir)
-        manifest = Manifest.read(gen / "manifest.json")
+        manifest = Manifest.read(gen / "manifest.json", chunk_ids=False)
         check_format(manifest, gen, index_dir)
         check_model(manifest, embedder, index_dir)
         chunks = ChunkStore.open(gen)

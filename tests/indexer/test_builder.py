@@ -8,6 +8,7 @@ from indexer.builder import build_index, update_index
 from indexer.embedding import HashingEmbedder
 from indexer.errors import IndexFormatError, IndexNotFoundError, ModelMismatchError
 from indexer.index import Index
+from indexer.manifest import Manifest
 from indexer.store import current_generation
 from kb import load_kb
 
@@ -125,3 +126,12 @@ def test_exact_name_brings_in_the_named_documents_lead_chunks(tiny_kb: Path, tmp
     index = Index.open(idx, HashingEmbedder())
     leads = index.lead_chunks({"product-kettle", "no-such-doc"})
     assert [c.position for c in leads] == [0, 1] and {c.doc_id for c in leads} == {"product-kettle"}
+
+
+def test_a_searching_index_reads_the_manifest_without_chunk_ids(tiny_kb: Path, tmp_path: Path) -> None:
+    gen = build_index(load_kb(tiny_kb), HashingEmbedder(), tmp_path / "idx").index_path
+    full = Manifest.read(gen / "manifest.json")
+    light = Index.open(tmp_path / "idx", HashingEmbedder()).manifest
+    assert light.documents.keys() == full.documents.keys() and light.n_chunks == full.n_chunks
+    assert all(e.chunk_ids for e in full.documents.values())
+    assert not any(e.chunk_ids for e in light.documents.values())
