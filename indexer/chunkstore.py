@@ -25,6 +25,7 @@ CHUNKS = "chunks.jsonl"
 OFFSETS = "chunks.offsets.npy"
 IDS = "chunks.ids.npy"
 NAMES = "names.json"
+STORE_FILES = (CHUNKS, OFFSETS, IDS, NAMES)
 LEAD_POSITIONS = 2  # a document's first two passages (title/specs and opening) stand for it
 
 
@@ -74,7 +75,7 @@ def read_chunks(gen: Path) -> list[Chunk]:
 
 
 def has_chunk_store(gen: Path) -> bool:
-    return all((gen / name).is_file() for name in (CHUNKS, OFFSETS, IDS, NAMES))
+    return all((gen / name).is_file() for name in STORE_FILES)
 
 
 class ChunkStore(Sequence[Chunk]):

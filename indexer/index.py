@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.chunking import Chunk
-from indexer.chunkstore import ChunkStore, has_chunk_store, read_names
+from indexer.chunkstore import STORE_FILES, ChunkStore, has_chunk_store, read_names
 from indexer.dense import DenseIndex
 from indexer.embedding import Embedder
 from indexer.errors import IndexFormatError, ModelMismatchError
@@ -83,11 +83,13 @@ class Index:
 
 
 def check_format(manifest: Manifest, gen: Path, index_dir: Path) -> None:
-    if manifest.format != FORMAT or not has_chunk_store(gen):
+    rebuild = f"rebuild it with `kefu index build --index {index_dir}`"
+    if manifest.format != FORMAT:
         raise IndexFormatError(
-            f"{gen}: the index has on-disk format {manifest.format}, this kefu reads format {FORMAT}; rebuild it "
-            f"with `kefu index build --index {index_dir}`"
+            f"{gen}: the index has on-disk format {manifest.format}, this kefu reads format {FORMAT}; {rebuild}"
         )
+    if not has_chunk_store(gen):
+        raise IndexFormatError(f"{gen}: the index lacks its chunk store files ({', '.join(STORE_FILES)}); {rebuild}")
 
 
 def check_model(manifest: Manifest, embedder: Embedder, index_dir: Path) -> None:

@@ -135,3 +135,10 @@ def test_a_searching_index_reads_the_manifest_without_chunk_ids(tiny_kb: Path, t
     assert light.documents.keys() == full.documents.keys() and light.n_chunks == full.n_chunks
     assert all(e.chunk_ids for e in full.documents.values())
     assert not any(e.chunk_ids for e in light.documents.values())
+
+
+def test_index_missing_its_chunk_store_asks_for_a_rebuild(tiny_kb: Path, tmp_path: Path) -> None:
+    gen = build_index(load_kb(tiny_kb), HashingEmbedder(), tmp_path / "idx").index_path
+    (gen / "chunks.ids.npy").unlink()
+    with pytest.raises(IndexFormatError, match=r"lacks its chunk store files.*kefu index build"):
+        Index.open(tmp_path / "idx", HashingEmbedder())
