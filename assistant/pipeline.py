@@ -17,7 +17,7 @@ from assistant.handoff import decide_handoff
 from assistant.result import Result, Suggestion, Turn
 from assistant.retrieval import HybridRetriever
 from indexer.index import Index
-from kb.models import KnowledgeBase
+from kb.models import KBSummary, KnowledgeBase
 
 MAX_TURN_CHARS = 4000
 # Cosine (e5-small, query vs passage) below which nothing in the KB is taken to answer the question;
@@ -57,7 +57,7 @@ class Assistant:
     def __init__(
         self,
         index: Index,
-        kb: KnowledgeBase,
+        kb: KnowledgeBase | KBSummary,
         *,
         k: int = 5,
         mode: str = "hybrid",
@@ -65,7 +65,8 @@ class Assistant:
         answerable_threshold: float | None = None,
     ) -> None:
         self.index = index
-        self.kb = kb
+        # Only the summary is kept: a large KB's document bodies are not needed to answer.
+        self.kb = kb.summary() if isinstance(kb, KnowledgeBase) else kb
         self.retriever = HybridRetriever(index, k=k, mode=mode)
         self.classifier = IntentClassifier(kb.intents, index.embedder)
         self.guard = Guard(kb.rules)

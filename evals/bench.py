@@ -337,7 +337,7 @@ def serve_worker(job: dict[str, Any]) -> dict[str, Any]:
     from assistant.conversation import formulate_query
     from assistant.pipeline import Assistant, parse_conversation
     from indexer.index import Index
-    from kb.loader import load_kb
+    from kb.loader import load_kb_summary
 
     queries = [BenchQuery(**q) for q in job["queries"]]
     embedder = make_embedder(
@@ -349,7 +349,7 @@ def serve_worker(job: dict[str, Any]) -> dict[str, Any]:
     )
     t = time.perf_counter()
     index = Index.open(Path(job["index"]), embedder)
-    bot = Assistant(index, load_kb(Path(job["kb"])))
+    bot = Assistant(index, load_kb_summary(Path(job["kb"])))
     bot.warm_up()
     open_s = time.perf_counter() - t
     texts = [formulate_query(parse_conversation(q.conversation), names=index.names) for q in queries]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,10 +11,11 @@ import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from indexer.chunking import CHUNKER_VERSION, Chunk, chunk_document
+from indexer.chunkstore import read_chunks, write_chunks
 from indexer.dense import DenseIndex
 from indexer.embedding import Embedder
 from indexer.errors import IndexNotFoundError
-from indexer.manifest import DocEntry, Manifest
+from indexer.manifest import FORMAT, DocEntry, Manifest
 from indexer.sparse import SparseIndex, add_words, load_tokens, save_tokens, tokenize, words_fingerprint
 from indexer.store import commit_generation, current_generation, new_generation
 from kb.models import KnowledgeBase
@@ -66,9 +66,7 @@ def _embed(embedder: Embedder, chunks: list[Chunk], *, batch: int, progress: boo
 
 
 def _write(gen: Path, manifest: Manifest, chunks: list[Chunk], dense: DenseIndex, tokens: list[list[str]]) -> None:
-    with open(gen / "chunks.jsonl", "w", encoding="utf-8") as fh:
-        for c in chunks:
-            fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+    write_chunks(gen, chunks)
     dense.save(gen / "dense.faiss")
     SparseIndex(tokens).save(gen / "bm25")
     save_tokens(gen / "tokens", tokens)
@@ -186,7 +184,7 @@ def update_index(
         )
     old = Manifest.read(old_gen / "manifest.json")
     check_model(old, embedder, index_dir)
-    if old.chunker != _chunker_id(chunk_chars):  # chunks would differ everywhere: start over
+    if old.chunker != _chunker_id(chunk_chars) or old.format != FORMAT:  # start over: chunks or files differ
         return build_index(
             kb,
             embedder,
@@ -197,14 +195,7 @@ def update_index(
             progress=progress,
         )
     segmenter = _teach_segmenter(kb)
-    old_chunks = {
-        c.chunk_id: c
-        for c in (
-            Chunk.from_dict(json.loads(line))
-            for line in (old_gen / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
-            if line.strip()
-        )
-    }
+    old_chunks = {c.chunk_id: c for c in read_chunks(old_gen)}
     published = {d.id: d for d in kb.published}
     added = sorted(set(published) - set(old.documents))
     removed = sorted(set(old.documents) - set(published))

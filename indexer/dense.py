@@ -88,8 +88,10 @@ class DenseIndex:
             np.save(path.with_suffix(".tombstones.npy"), np.fromiter(self.tombstones, dtype=np.int64))
 
     @classmethod
-    def load(cls, path: Path, *, ef_search: int = 96) -> DenseIndex:
-        index = faiss.read_index(str(path))
+    def load(cls, path: Path, *, ef_search: int = 96, mmap: bool = False) -> DenseIndex:
+        """With `mmap`, the vectors stay in the file and only the pages searches visit are read: for serving,
+        where the index is read-only (`add` on a mapped index fails)."""
+        index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC if mmap else 0)
         inner = faiss.downcast_index(index.index)
         kind = "hnsw" if isinstance(inner, faiss.IndexHNSW) else "flat"
         obj = cls.__new__(cls)

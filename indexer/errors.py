@@ -15,3 +15,7 @@ class ModelMismatchError(IndexerError):
 
 class EmbeddingModelError(IndexerError):
     """The configured embedding model cannot be loaded."""
+
+
+class IndexFormatError(IndexerError):
+    """The index was written by a kefu with another on-disk format."""

@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from indexer.chunking import Chunk
+from indexer.chunkstore import STORE_FILES, ChunkStore, has_chunk_store, read_names
 from indexer.dense import DenseIndex
 from indexer.embedding import Embedder
-from indexer.errors import ModelMismatchError
-from indexer.manifest import Manifest
+from indexer.errors import IndexFormatError, ModelMismatchError
+from indexer.manifest import FORMAT, Manifest
 from indexer.sparse import SparseIndex, add_words, tokenize
 from indexer.store import current_generation
-
-
-def exact_names(chunks: list[Chunk]) -> dict[str, set[str]]:
-    """Names a user may type to mean one document: SKUs, and tags or titles specific to one or two docs."""
-    by_tag: dict[str, set[str]] = {}
-    names: dict[str, set[str]] = {}
-    for c in chunks:
-        for t in c.tags:
-            if len(t) >= 2:
-                by_tag.setdefault(t.lower(), set()).add(c.doc_id)
-        if c.sku:
-            names.setdefault(c.sku.lower(), set()).add(c.doc_id)
-    for tag, docs in by_tag.items():
-        if len(docs) <= 2:
-            names.setdefault(tag, set()).update(docs)
-    return names
 
 
 @dataclass(frozen=True)
@@ -50,10 +35,13 @@ class Index:
         self,
         path: Path,
         manifest: Manifest,
-        chunks: list[Chunk],
+        chunks: ChunkStore,
         dense: DenseIndex,
         sparse: SparseIndex,
         embedder: Embedder,
+        *,
+        names: Mapping[str, tuple[str, ...]],
+        leads: Mapping[str, tuple[int, ...]],
     ) -> None:
         self.path = path
         self.manifest = manifest
@@ -61,23 +49,21 @@ class Index:
         self.dense = dense
         self.sparse = sparse
         self.embedder = embedder
-        self.by_int_id = {c.int_id: c for c in chunks}
-        self.names = exact_names(chunks)
+        self.names = names
+        self._leads = leads
         add_words(self.names)
 
     @classmethod
     def open(cls, index_dir: Path, embedder: Embedder) -> Index:
         gen = current_generation(index_dir)
-        manifest = Manifest.read(gen / "manifest.json")
+        manifest = Manifest.read(gen / "manifest.json", chunk_ids=False)
+        check_format(manifest, gen, index_dir)
         check_model(manifest, embedder, index_dir)
-        chunks = [
-            Chunk.from_dict(json.loads(line))
-            for line in (gen / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
-            if line.strip()
-        ]
-        dense = DenseIndex.load(gen / "dense.faiss")
+        chunks = ChunkStore.open(gen)
+        names, leads = read_names(gen)
+        dense = DenseIndex.load(gen / "dense.faiss", mmap=True)
         sparse = SparseIndex.load(gen / "bm25", len(chunks))
-        return cls(gen, manifest, chunks, dense, sparse, embedder)
+        return cls(gen, manifest, chunks, dense, sparse, embedder, names=names, leads=leads)
 
     @property
     def generation(self) -> str:
@@ -85,10 +71,25 @@ class Index:
 
     def search_dense(self, query: str, k: int, *, vector: np.ndarray | None = None) -> list[ScoredChunk]:
         vec = vector if vector is not None else self.embedder.embed_query(query)
-        return [ScoredChunk(self.by_int_id[i], s) for i, s in self.dense.search(vec, k) if i in self.by_int_id]
+        rows = [(self.chunks.row_of(i), s) for i, s in self.dense.search(vec, k)]
+        return [ScoredChunk(self.chunks[row], s) for row, s in rows if row is not None]
 
     def search_sparse(self, query: str, k: int) -> list[ScoredChunk]:
         return [ScoredChunk(self.chunks[row], s) for row, s in self.sparse.search(tokenize(query), k)]
+
+    def lead_chunks(self, doc_ids: Iterable[str]) -> list[Chunk]:
+        """The first passages of these named documents (see `Index.names`), in index order."""
+        return [self.chunks[row] for row in sorted(row for d in doc_ids for row in self._leads.get(d, ()))]
+
+
+def check_format(manifest: Manifest, gen: Path, index_dir: Path) -> None:
+    rebuild = f"rebuild it with `kefu index build --index {index_dir}`"
+    if manifest.format != FORMAT:
+        raise IndexFormatError(
+            f"{gen}: the index has on-disk format {manifest.format}, this kefu reads format {FORMAT}; {rebuild}"
+        )
+    if not has_chunk_store(gen):
+        raise IndexFormatError(f"{gen}: the index lacks its chunk store files ({', '.join(STORE_FILES)}); {rebuild}")
 
 
 def check_model(manifest: Manifest, embedder: Embedder, index_dir: Path) -> None:

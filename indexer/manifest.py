@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-FORMAT = 1
+# On-disk layout of a generation; 2 added the memory-mapped chunk store (indexer/chunkstore.py).
+FORMAT = 2
 
 
 @dataclass
@@ -39,8 +40,13 @@ class Manifest:
         return json.dumps(d, ensure_ascii=False, indent=1, sort_keys=True)
 
     @classmethod
-    def read(cls, path: Path) -> Manifest:
+    def read(cls, path: Path, *, chunk_ids: bool = True) -> Manifest:
+        """Without `chunk_ids`, documents list no chunk ids: they are needed only to update an index and take
+        ~100 MB at 1M chunks in a process that only searches."""
         d = json.loads(path.read_text(encoding="utf-8"))
         model = d.pop("model")
-        docs = {k: DocEntry(**v) for k, v in d.pop("documents").items()}
+        docs = {
+            k: DocEntry(**v) if chunk_ids else DocEntry(v["hash"], v["version"], v["title"], [])
+            for k, v in d.pop("documents").items()
+        }
         return cls(model_name=model["name"], model_id=model["id"], dim=model["dim"], documents=docs, **d)

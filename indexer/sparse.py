@@ -133,8 +133,9 @@ class SparseIndex:
     def load(cls, path: Path, n: int) -> SparseIndex:
         obj = cls.__new__(cls)
         obj.n = n
-        obj._bm25 = bm25s.BM25.load(str(path), show_progress=False, verbosity=0) if n else bm25s.BM25()
-        obj._vocab = dict(getattr(obj._bm25, "vocab_dict", {}) or {})
+        # Memory-mapped: a query reads only its tokens' postings, so the rest need not be resident.
+        obj._bm25 = bm25s.BM25.load(str(path), mmap=True, show_progress=False, verbosity=0) if n else bm25s.BM25()
+        obj._vocab = getattr(obj._bm25, "vocab_dict", None) or {}
         return obj
 
 

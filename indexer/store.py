@@ -1,7 +1,7 @@
 """Index directory layout with atomic switch-over between generations.
 
     INDEX_DIR/CURRENT          name of the live generation (replaced atomically)
-    INDEX_DIR/gen-<stamp>/     manifest.json, chunks.jsonl, dense.faiss, bm25/
+    INDEX_DIR/gen-<stamp>/     manifest.json, chunks.* and names.json (indexer/chunkstore.py), dense.faiss, bm25/
 
 A build writes a new generation completely and only then points CURRENT at it, so a build killed
 halfway leaves the previous index in use. Older generations are pruned, keeping the previous one.

@@ -4,8 +4,8 @@
 """
 
 from kb.errors import DocumentError, KBError, KBValidationError
-from kb.loader import demo_kb_dir, load_kb, parse_document
-from kb.models import CATEGORIES, DOC_TYPES, STATUSES, Document, KnowledgeBase
+from kb.loader import demo_kb_dir, load_kb, load_kb_summary, parse_document
+from kb.models import CATEGORIES, DOC_TYPES, STATUSES, Document, KBSummary, KnowledgeBase
 
 __all__ = [
     "CATEGORIES",
@@ -14,9 +14,11 @@ __all__ = [
     "Document",
     "DocumentError",
     "KBError",
+    "KBSummary",
     "KBValidationError",
     "KnowledgeBase",
     "demo_kb_dir",
     "load_kb",
+    "load_kb_summary",
     "parse_document",
 ]

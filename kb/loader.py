@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import yaml
 
 from kb.errors import DocumentError, KBError, KBValidationError
-from kb.models import CATEGORIES, DOC_TYPES, STATUSES, Document, Intent, KnowledgeBase
+from kb.models import CATEGORIES, DOC_TYPES, STATUSES, Document, Intent, KBSummary, KnowledgeBase, fingerprint
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 REQUIRED = ("id", "title", "type", "category")
@@ -164,22 +165,19 @@ def load_rules(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_kb(root: Path | str | None = None, *, strict: bool = True) -> KnowledgeBase:
-    """Load every `docs/**/*.md` of a KB directory, plus its rules and intents (or the defaults).
-
-    With `strict`, any bad file raises KBValidationError listing every problem; otherwise bad files
-    are skipped (the editor uses this to show a KB that is being repaired).
-    """
+def _kb_root(root: Path | str | None) -> Path:
     root = Path(root) if root is not None else demo_kb_dir()
     if not root.is_dir():
         raise KBError(f"{root}: no such knowledge-base directory (expected a folder with docs/**/*.md)")
-    docs_dir = root / "docs"
-    if not docs_dir.is_dir():
-        raise KBError(f"{root}: no 'docs' folder; put one Markdown file per document under {docs_dir}/")
-    errors: list[DocumentError] = []
-    docs: list[Document] = []
+    if not (root / "docs").is_dir():
+        raise KBError(f"{root}: no 'docs' folder; put one Markdown file per document under {root / 'docs'}/")
+    return root
+
+
+def _documents(root: Path, errors: list[DocumentError]) -> Iterator[Document]:
+    """Parse `docs/**/*.md` one file at a time, appending each bad file's problem to `errors`."""
     seen: dict[str, str] = {}
-    for path in sorted(docs_dir.rglob("*.md")):
+    for path in sorted((root / "docs").rglob("*.md")):
         rel = path.relative_to(root)
         try:
             doc = parse_document(path.read_text(encoding="utf-8"), rel)
@@ -193,13 +191,49 @@ def load_kb(root: Path | str | None = None, *, strict: bool = True) -> Knowledge
             errors.append(DocumentError(rel, "id", f"'{doc.id}' is already used by {seen[doc.id]}; ids must be unique"))
             continue
         seen[doc.id] = str(rel)
-        docs.append(doc)
+        yield doc
+
+
+def _check(root: Path, errors: list[DocumentError], n_docs: int, *, strict: bool) -> None:
     if errors and strict:
         raise KBValidationError(errors)
-    if not docs and strict:
-        raise KBError(f"{docs_dir}: no documents found (expected Markdown files with front matter)")
+    if not n_docs and strict:
+        raise KBError(f"{root / 'docs'}: no documents found (expected Markdown files with front matter)")
+
+
+def _rules_and_intents(root: Path) -> tuple[dict[str, Any], tuple[Intent, ...]]:
     rules_path = root / "rules.yaml"
     intents_path = root / "intents.yaml"
     rules = load_rules(rules_path if rules_path.is_file() else _defaults_file("rules.yaml"))
     intents = load_intents(intents_path if intents_path.is_file() else _defaults_file("intents.yaml"))
+    return rules, intents
+
+
+def load_kb(root: Path | str | None = None, *, strict: bool = True) -> KnowledgeBase:
+    """Load every `docs/**/*.md` of a KB directory, plus its rules and intents (or the defaults).
+
+    With `strict`, any bad file raises KBValidationError listing every problem; otherwise bad files
+    are skipped (the editor uses this to show a KB that is being repaired).
+    """
+    root = _kb_root(root)
+    errors: list[DocumentError] = []
+    docs = list(_documents(root, errors))
+    _check(root, errors, len(docs), strict=strict)
+    rules, intents = _rules_and_intents(root)
     return KnowledgeBase(root=root, documents=tuple(docs), rules=rules, intents=intents)
+
+
+def load_kb_summary(root: Path | str | None = None, *, strict: bool = True) -> KBSummary:
+    """What `load_kb(root).summary()` returns, reading one document at a time and keeping none: for serving,
+    which needs the KB's rules, intents and version but not its documents."""
+    root = _kb_root(root)
+    errors: list[DocumentError] = []
+    n_docs = 0
+    published: list[tuple[str, str]] = []
+    for doc in _documents(root, errors):
+        n_docs += 1
+        if doc.published:
+            published.append((doc.id, doc.content_hash))
+    _check(root, errors, n_docs, strict=strict)
+    rules, intents = _rules_and_intents(root)
+    return KBSummary(root, rules, intents, fingerprint(published), len(published))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -88,11 +89,31 @@ class KnowledgeBase:
     @cached_property
     def fingerprint(self) -> str:
         """Stable hash of the published documents; the 'KB version' shown to users."""
-        h = hashlib.sha256()
-        for d in sorted(self.published, key=lambda d: d.id):
-            h.update(f"{d.id}:{d.content_hash}\n".encode())
-        return h.hexdigest()[:12]
+        return fingerprint((d.id, d.content_hash) for d in self.published)
+
+    def summary(self) -> KBSummary:
+        return KBSummary(self.root, self.rules, self.intents, self.fingerprint, len(self.published))
 
     @property
     def intent_names(self) -> tuple[str, ...]:
         return tuple(i.name for i in self.intents)
+
+
+@dataclass(frozen=True)
+class KBSummary:
+    """What answering needs of a KB: rules, intents and the version of its published documents, without the
+    documents themselves (the bodies of a large KB took hundreds of MB in the serving process)."""
+
+    root: Path
+    rules: dict[str, Any]
+    intents: tuple[Intent, ...]
+    fingerprint: str
+    n_published: int
+
+
+def fingerprint(id_hashes: Iterable[tuple[str, str]]) -> str:
+    """The KB version of published documents given as (id, content hash) pairs."""
+    h = hashlib.sha256()
+    for doc_id, content_hash in sorted(id_hashes):
+        h.update(f"{doc_id}:{content_hash}\n".encode())
+    return h.hexdigest()[:12]

@@ -448,7 +448,7 @@ def build_router() -> APIRouter:
                 "kb_fingerprint": m.kb_fingerprint,
                 "dense_kind": m.dense_kind,
             },
-            "kb": {"version": bot.kb.fingerprint, "n_published": len(bot.kb.published)},
+            "kb": {"version": bot.kb.fingerprint, "n_published": bot.kb.n_published},
             "store": {"ok": store_ok},
             "reload": {
                 "loaded_at": reload.loaded_at,

@@ -15,7 +15,7 @@ from assistant.pipeline import Assistant, Drafter
 from indexer.embedding import Embedder
 from indexer.index import Index
 from indexer.store import CURRENT
-from kb import load_kb
+from kb import load_kb_summary
 
 log = logging.getLogger("kefu.service")
 
@@ -47,7 +47,7 @@ def assistant_factory(
     def make() -> Assistant:
         return Assistant(
             Index.open(index_dir, embedder),
-            load_kb(kb_dir),
+            load_kb_summary(kb_dir),
             k=k,
             mode=mode,
             drafter=drafter,

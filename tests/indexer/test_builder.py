@@ -6,8 +6,9 @@ import pytest
 import indexer.builder as builder_mod
 from indexer.builder import build_index, update_index
 from indexer.embedding import HashingEmbedder
-from indexer.errors import IndexNotFoundError, ModelMismatchError
+from indexer.errors import IndexFormatError, IndexNotFoundError, ModelMismatchError
 from indexer.index import Index
+from indexer.manifest import Manifest
 from indexer.store import current_generation
 from kb import load_kb
 
@@ -102,3 +103,42 @@ def test_update_segments_only_new_chunks(tiny_kb: Path, tmp_path: Path, monkeypa
     path.write_text(path.read_text(encoding="utf-8").replace("运费8元", "运费10元"), encoding="utf-8")
     update_index(load_kb(tiny_kb), HashingEmbedder(), idx)
     assert len(calls) == 1 and "10元" in calls[0]
+
+
+def test_index_of_an_older_format_asks_for_a_rebuild(tiny_kb: Path, tmp_path: Path) -> None:
+    idx = tmp_path / "idx"
+    gen = build_index(load_kb(tiny_kb), HashingEmbedder(), idx).index_path
+    manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    (gen / "manifest.json").write_text(json.dumps({**manifest, "format": 1}), encoding="utf-8")
+    for name in ("chunks.offsets.npy", "chunks.ids.npy", "names.json"):
+        (gen / name).unlink()
+    with pytest.raises(IndexFormatError, match=r"format 1.*kefu index build --index"):
+        Index.open(idx, HashingEmbedder())
+    emb = HashingEmbedder()
+    report = update_index(load_kb(tiny_kb), emb, idx)  # an update rebuilds it in the current format
+    assert report.embedded == report.n_chunks == emb.passages_embedded
+    assert Index.open(idx, emb).search_sparse("电热水壶", 1)[0].chunk.doc_id == "product-kettle"
+
+
+def test_exact_name_brings_in_the_named_documents_lead_chunks(tiny_kb: Path, tmp_path: Path) -> None:
+    idx = tmp_path / "idx"
+    build_index(load_kb(tiny_kb), HashingEmbedder(), idx)
+    index = Index.open(idx, HashingEmbedder())
+    leads = index.lead_chunks({"product-kettle", "no-such-doc"})
+    assert [c.position for c in leads] == [0, 1] and {c.doc_id for c in leads} == {"product-kettle"}
+
+
+def test_a_searching_index_reads_the_manifest_without_chunk_ids(tiny_kb: Path, tmp_path: Path) -> None:
+    gen = build_index(load_kb(tiny_kb), HashingEmbedder(), tmp_path / "idx").index_path
+    full = Manifest.read(gen / "manifest.json")
+    light = Index.open(tmp_path / "idx", HashingEmbedder()).manifest
+    assert light.documents.keys() == full.documents.keys() and light.n_chunks == full.n_chunks
+    assert all(e.chunk_ids for e in full.documents.values())
+    assert not any(e.chunk_ids for e in light.documents.values())
+
+
+def test_index_missing_its_chunk_store_asks_for_a_rebuild(tiny_kb: Path, tmp_path: Path) -> None:
+    gen = build_index(load_kb(tiny_kb), HashingEmbedder(), tmp_path / "idx").index_path
+    (gen / "chunks.ids.npy").unlink()
+    with pytest.raises(IndexFormatError, match=r"lacks its chunk store files.*kefu index build"):
+        Index.open(tmp_path / "idx", HashingEmbedder())

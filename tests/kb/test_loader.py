@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from kb import DocumentError, KBError, KBValidationError, demo_kb_dir, load_kb, parse_document
+from kb import DocumentError, KBError, KBValidationError, demo_kb_dir, load_kb, load_kb_summary, parse_document
 from tests.conftest import write_kb
 
 GOOD = "---\nid: a-doc\ntitle: 标题\ntype: faq\ncategory: general\n---\n正文。\n"
@@ -121,3 +121,20 @@ def test_intent_taxonomy_matches_contract() -> None:
         "other",
     }
     assert all(len(i.examples) >= 5 for i in kb.intents)
+
+
+def test_summary_has_what_serving_needs_and_tracks_published_edits(tiny_kb: Path) -> None:
+    summary = load_kb_summary(tiny_kb)
+    assert summary == load_kb(tiny_kb).summary()
+    assert summary.n_published == 3 and len(summary.intents) == 19 and summary.rules
+    ret = tiny_kb / "docs" / "policy" / "return.md"
+    ret.write_text(ret.read_text(encoding="utf-8").replace("7天", "15天"), encoding="utf-8")
+    assert load_kb_summary(tiny_kb).fingerprint == load_kb(tiny_kb).fingerprint != summary.fingerprint
+
+
+def test_summary_validates_like_a_full_load(tmp_path: Path) -> None:
+    write_kb(tmp_path, {"a.md": GOOD, "b.md": GOOD, "c.md": "no front matter"})
+    with pytest.raises(KBValidationError) as err:
+        load_kb_summary(tmp_path)
+    assert len(err.value.errors) == 2
+    assert load_kb_summary(tmp_path, strict=False).n_published == 1
