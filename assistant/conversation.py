@@ -58,7 +58,8 @@ def formulate_query(turns: Sequence[Turn], *, names: Iterable[str] = (), max_cha
         query = " ".join([*earlier[-2:], query])
     low = query.lower()
     history = " ".join(earlier).lower()
-    carried = [n for n in names if len(n) >= 2 and n in history and n not in low]
+    # Only a conversation with earlier turns carries names (a 1M-chunk KB has ~50k of them to test).
+    carried = [n for n in names if len(n) >= 2 and n in history and n not in low] if history else []
     if carried:
         query = " ".join([*carried[:3], query])
     return query[-max_chars:] if len(query) > max_chars else query
