@@ -439,7 +439,11 @@ def build_router() -> APIRouter:
         body = {
             "status": "ok" if store_ok else "degraded",
             "version": _package_version(),
-            "model": {"name": m.model_name, "id": m.model_id},
+            "model": {
+                "name": m.model_name,
+                "id": m.model_id,
+                "query_encoder": getattr(bot.index.embedder, "query_backend", None),
+            },
             "index": {
                 "generation": bot.index.generation,
                 "n_chunks": m.n_chunks,

@@ -232,6 +232,9 @@ class FeedbackRow(BaseModel):
 class ModelInfo(BaseModel):
     name: str
     id: str
+    query_encoder: str | None = Field(
+        default=None, description="what embeds queries: onnx-int8 or torch (null for embedders without the choice)"
+    )
 
 
 class IndexInfo(BaseModel):

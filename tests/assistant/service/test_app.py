@@ -193,7 +193,7 @@ def test_healthz_describes_what_is_served_without_a_key(make_app: Callable[..., 
     assert resp.status_code == 200
     h = resp.json()
     assert h["status"] == "ok" and h["store"] == {"ok": True} and h["auth"] == "keys"
-    assert h["model"] == {"name": "hashing-fake", "id": "hashing-fake:384"}
+    assert h["model"] == {"name": "hashing-fake", "id": "hashing-fake:384", "query_encoder": None}
     assert h["index"]["generation"] == (index_dir / "CURRENT").read_text().strip()
     assert h["index"]["n_chunks"] > 0 and h["index"]["n_docs"] == 3 and h["index"]["created"]
     assert h["kb"]["version"] == h["index"]["kb_fingerprint"]
