@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from indexer.errors import EmbeddingModelError
-from indexer.onnx_encoder import OnnxEncoder, find_int8
+from indexer.onnx_encoder import OnnxEncoder, find_int8, unsupported_reason
 
 QUERY_ENCODERS = ("auto", "onnx", "torch")
 
@@ -39,6 +39,16 @@ class Embedder(Protocol):
     def embed_query(self, text: str) -> np.ndarray: ...
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def _offline_env() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    # Idle OpenMP threads sleep instead of spinning: with more runnable threads than cores (concurrent
+    # requests, a busy machine) spinning made a 2-thread query take 5-10x longer. Only effective when
+    # torch is not imported yet.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def model_identity(path: Path) -> str:
@@ -94,6 +104,8 @@ class SentenceTransformerEmbedder:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self._load_lock = threading.Lock()
+        self._torch_lock = threading.Lock()
+        self._ready = False
         self._cache_size = query_cache
         self._model_id = model_identity(self.path)
         self._batch_precision = batch_precision
@@ -119,24 +131,34 @@ class SentenceTransformerEmbedder:
     @property
     def dim(self) -> int:
         self.warm_up()
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        if self._onnx is not None:
+            return self._onnx.dim
+        model = self._torch()
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(get_dim())
 
     def warm_up(self) -> None:
-        if self._model is not None:
+        """Load what embedding queries needs: the int8 ONNX encoder when there is one, else the PyTorch model.
+        PyTorch is loaded for passages only when they are first embedded (a serving process may never)."""
+        if self._ready:
             return
         with self._load_lock:
-            if self._model is None:
-                self._load()
+            if not self._ready:
+                self._onnx = self._load_onnx()
+                if self._onnx is None:
+                    self._torch()
+                self._ready = True
 
-    def _load(self) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        # Idle OpenMP threads sleep instead of spinning: with more runnable threads than cores (concurrent
-        # requests, a busy machine) spinning made a 2-thread query take 5-10x longer. Only effective when
-        # torch is not imported yet.
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    def _torch(self) -> Any:
+        """The sentence-transformers model, loaded on first use."""
+        if self._model is None:
+            with self._torch_lock:
+                if self._model is None:
+                    self._model = self._load_torch()
+        return self._model
+
+    def _load_torch(self) -> Any:
+        _offline_env()
         try:
             import torch
             from sentence_transformers import SentenceTransformer
@@ -144,42 +166,42 @@ class SentenceTransformerEmbedder:
 
             hf_logging.disable_progress_bar()
             hf_logging.set_verbosity_error()
-            self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+            model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
             native_bf16 = [
                 getattr(torch.cpu, f, lambda: False)() for f in ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
             ]
             self._bf16 = self._batch_precision == "bf16" or (self._batch_precision == "auto" and any(native_bf16))
         except Exception as e:  # any loading failure is a configuration problem for the user
             raise EmbeddingModelError(f"{self.path}: cannot load the embedding model: {e}") from e
-        self._onnx = self._load_onnx()
+        return model
 
     def _load_onnx(self) -> OnnxEncoder | None:
         if self._query_encoder == "torch":
             return None
         graph = find_int8(self.path, self._model_id)
-        if graph is None:
+        reason = unsupported_reason(self.path)
+        if graph is None or reason:
             if self._query_encoder == "onnx":
                 raise EmbeddingModelError(
-                    f"{self.path}: no int8 ONNX query encoder for this model; run `kefu model optimize --model "
-                    f"{self.path}` or set KEFU_QUERY_ENCODER=torch"
+                    f"{self.path}: no int8 ONNX query encoder for this model ({reason or 'not exported yet'}); run "
+                    f"`kefu model optimize --model {self.path}` or set KEFU_QUERY_ENCODER=torch"
                 )
             return None
-        return OnnxEncoder(graph, self._model.tokenizer, max_length=int(self._model.max_seq_length))
-
-    def _prompt(self, kind: str) -> str | None:
-        prompts = getattr(self._model, "prompts", None) or {}
-        return kind if kind in prompts else None
+        _offline_env()
+        return OnnxEncoder(self.path, graph)
 
     def _encode_batch(self, texts: Sequence[str], kind: str, *, progress: bool = False) -> np.ndarray:
-        """Batches in bfloat16 where the CPU has it natively (AMX / AVX512-BF16): 3x the passages per second,
+        """Batches in bfloat16 where the CPU has it natively (AMX / AVX512-BF16): 2-3x the passages per second,
         cosine to the float32 vectors >= 0.99999. Single queries stay float32, where bf16 gains nothing."""
         import torch
 
+        model = self._torch()
+        prompts = getattr(model, "prompts", None) or {}
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self._bf16):
-            return self._model.encode(
+            return model.encode(
                 list(texts),
                 batch_size=self.batch_size,
-                prompt_name=self._prompt(kind),
+                prompt_name=kind if kind in prompts else None,
                 normalize_embeddings=True,
                 show_progress_bar=progress,
                 convert_to_numpy=True,
@@ -194,8 +216,7 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
     def _onnx_queries(self, onnx: OnnxEncoder, texts: Sequence[str]) -> np.ndarray:
-        prompt = (getattr(self._model, "prompts", None) or {}).get("query", "")
-        return onnx.encode([prompt + t for t in texts])
+        return onnx.encode([onnx.query_prompt + t for t in texts])
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Many queries (the intent exemplars), not cached; by the same encoder as single queries."""
@@ -217,9 +238,10 @@ class SentenceTransformerEmbedder:
         if self._onnx is not None:
             vec = self._onnx_queries(self._onnx, [text])[0]
         else:
-            vec = self._model.encode(
+            model = self._torch()
+            vec = model.encode(
                 [text],
-                prompt_name=self._prompt("query"),
+                prompt_name="query" if "query" in (getattr(model, "prompts", None) or {}) else None,
                 normalize_embeddings=True,
                 convert_to_numpy=True,
                 show_progress_bar=False,

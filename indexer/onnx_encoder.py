@@ -55,6 +55,8 @@ def unsupported_reason(model_dir: Path) -> str | None:
     modes = [k for k, v in cfg.items() if k.startswith("pooling_mode") and v]
     if modes != ["pooling_mode_mean_tokens"]:
         return f"pooling is {', '.join(modes) or 'unset'}, not mean pooling"
+    if not (model_dir / str(mods[0].get("path", "")) / "tokenizer.json").is_file():
+        return "it has no tokenizer.json (a fast tokenizer)"
     return None
 
 
@@ -161,40 +163,61 @@ def _float_nodes(graph: Path) -> list[str]:
     ]
 
 
+def _json(path: Path) -> dict[str, Any]:
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return {}
+
+
 class OnnxEncoder:
-    """Transformer forward on ONNX Runtime + mean pooling + L2 normalisation; the caller supplies the tokenizer.
+    """Tokenizer + transformer forward on ONNX Runtime + mean pooling + L2 normalisation, without PyTorch: a
+    serving process that only embeds queries never loads torch or the float32 weights (~0.6 GB less).
 
     One intra-op thread: a short query does not split usefully over cores, and concurrent requests each get one.
     """
 
-    def __init__(self, path: Path, tokenizer: Any, *, max_length: int = 512, threads: int = 1) -> None:
+    def __init__(self, model_dir: Path, graph: Path, *, threads: int = 1) -> None:
         try:
             import onnxruntime as ort
+            from tokenizers import Tokenizer
         except ImportError as e:
-            raise EmbeddingModelError(f"onnxruntime is not installed ({e}); `pip install onnxruntime`") from e
+            raise EmbeddingModelError(f"onnxruntime or tokenizers is not installed ({e})") from e
+        source = _transformer_dir(model_dir)
+        try:
+            self._tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
+        except Exception as e:  # missing or unreadable: the folder cannot use this encoder
+            raise EmbeddingModelError(f"{source}: cannot read tokenizer.json for the ONNX encoder: {e}") from e
+        st_config = _json(model_dir / "sentence_bert_config.json")
+        tok_config = _json(source / "tokenizer_config.json")
+        self.max_length = int(min(st_config.get("max_seq_length") or 512, tok_config.get("model_max_length") or 512))
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(self.max_length)
+        prompts = _json(model_dir / "config_sentence_transformers.json").get("prompts") or {}
+        self.query_prompt = str(prompts.get("query", ""))
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
         try:
-            self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            self._session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
         except Exception as e:  # a corrupt or foreign file: a configuration problem for the user
-            raise EmbeddingModelError(f"{path}: cannot load the ONNX encoder: {e}") from e
-        self._tokenizer = tokenizer
-        self._max_length = max_length
+            raise EmbeddingModelError(f"{graph}: cannot load the ONNX encoder: {e}") from e
         self._inputs = {i.name for i in self._session.get_inputs()}
+        self.dim = int(self.encode(["dim"]).shape[1])
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """One text at a time: no padding, and per-text cost is what a live request pays anyway."""
-        out = np.empty((len(texts), 0), dtype=np.float32)
         rows = []
         for text in texts:
-            enc = self._tokenizer([text], return_tensors="np", truncation=True, max_length=self._max_length)
-            feed = {k: np.asarray(v, dtype=np.int64) for k, v in enc.items() if k in self._inputs}
-            hidden = self._session.run(None, feed)[0][0]  # (tokens, dim); no padding, so a plain mean
-            vec = hidden.mean(axis=0)
+            enc = self._tokenizer.encode(text)
+            feed = {
+                "input_ids": np.asarray([enc.ids], dtype=np.int64),
+                "attention_mask": np.asarray([enc.attention_mask], dtype=np.int64),
+                "token_type_ids": np.asarray([enc.type_ids], dtype=np.int64),
+            }
+            hidden = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0][0]
+            vec = hidden.mean(axis=0)  # no padding, so a plain mean over the tokens
             rows.append(vec / max(float(np.linalg.norm(vec)), 1e-12))
-        if rows:
-            out = np.stack(rows).astype(np.float32)
-        return out
+        return np.stack(rows).astype(np.float32) if rows else np.zeros((0, 0), dtype=np.float32)

@@ -26,6 +26,7 @@ def _folder(tmp_path: Path, modules: list[str], pooling: dict[str, bool] | None 
     (tmp_path / "1_Pooling").mkdir()
     cfg = {"pooling_mode_mean_tokens": True, "pooling_mode_cls_token": False} if pooling is None else pooling
     (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps({"word_embedding_dimension": 8, **cfg}))
+    (tmp_path / "tokenizer.json").write_text("{}")
     return tmp_path
 
 
@@ -40,6 +41,12 @@ def test_cls_pooling_is_not_supported(tmp_path: Path) -> None:
 
 def test_extra_dense_layer_is_not_supported(tmp_path: Path) -> None:
     assert "Dense" in (unsupported_reason(_folder(tmp_path, ["Transformer", "Pooling", "Dense"])) or "")
+
+
+def test_folder_without_a_fast_tokenizer_is_not_supported(tmp_path: Path) -> None:
+    folder = _folder(tmp_path, ["Transformer", "Pooling"])
+    (folder / "tokenizer.json").unlink()
+    assert "tokenizer.json" in (unsupported_reason(folder) or "")
 
 
 def test_folder_without_modules_is_not_supported(tmp_path: Path) -> None:
@@ -60,10 +67,8 @@ def test_copy_made_from_another_model_is_ignored(tmp_path: Path) -> None:
 def test_requiring_onnx_without_a_copy_says_how_to_make_one(tmp_path: Path) -> None:
     _folder(tmp_path, ["Transformer", "Pooling"])
     (tmp_path / "config.json").write_text("{}")
-    emb = SentenceTransformerEmbedder(tmp_path, query_encoder="onnx")
-    emb._model = object()  # skip loading weights: only the ONNX lookup is under test
     with pytest.raises(EmbeddingModelError, match="kefu model optimize"):
-        emb._load_onnx()
+        SentenceTransformerEmbedder(tmp_path, query_encoder="onnx").warm_up()
 
 
 def test_unknown_query_encoder_is_refused(tmp_path: Path) -> None:
@@ -92,3 +97,14 @@ def test_int8_queries_agree_with_pytorch(real_model_dir: Path) -> None:
     assert cos.min() >= 0.99, cos
     # Batches and single queries go through the same encoder, so intent exemplars match live queries.
     assert np.allclose(fast.embed_queries(queries), a, atol=1e-5)
+    assert fast.dim == slow.dim == 384
+
+
+@pytest.mark.model
+def test_queries_alone_do_not_load_pytorch(real_model_dir: Path) -> None:
+    """A serving process that only embeds queries never loads the PyTorch model; passages load it on demand."""
+    emb = SentenceTransformerEmbedder(real_model_dir, query_encoder="onnx")
+    emb.embed_query("尺码偏小能退吗")
+    assert emb._model is None
+    passages = emb.embed_passages(["七天无理由退货：签收次日起7天内可申请。"])
+    assert emb._model is not None and passages.shape == (1, emb.dim)
