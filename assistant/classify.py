@@ -148,7 +148,7 @@ _PUNCT_ANGRY = re.compile(r"[!！]{2,}")
 _PUNCT_ANXIOUS = re.compile(r"[?？]{2,}")
 _INTENT_TEMPERATURE = 0.03
 # Exemplar embeddings survive an assistant reload (a KB publish) when the taxonomy and model are unchanged.
-_EXEMPLAR_CACHE: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+_EXEMPLAR_CACHE: dict[tuple[str, str, tuple[str, ...]], np.ndarray] = {}
 _EXEMPLAR_LOCK = threading.Lock()
 
 
@@ -208,7 +208,7 @@ class IntentClassifier:
             for ex in intent.examples or (intent.description,):
                 texts.append(ex)
                 owner.append(n)
-        key = (self.embedder.model_id, tuple(texts))
+        key = (self.embedder.model_id, str(getattr(self.embedder, "query_backend", "")), tuple(texts))
         with _EXEMPLAR_LOCK:
             matrix = _EXEMPLAR_CACHE.get(key)
         if matrix is None and texts:

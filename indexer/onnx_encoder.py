@@ -19,6 +19,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -207,17 +208,23 @@ class OnnxEncoder:
         self._inputs = {i.name for i in self._session.get_inputs()}
         self.dim = int(self.encode(["dim"]).shape[1])
 
+    def _one(self, text: str) -> np.ndarray:
+        enc = self._tokenizer.encode(text)
+        feed = {
+            "input_ids": np.asarray([enc.ids], dtype=np.int64),
+            "attention_mask": np.asarray([enc.attention_mask], dtype=np.int64),
+            "token_type_ids": np.asarray([enc.type_ids], dtype=np.int64),
+        }
+        hidden = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0][0]
+        vec = hidden.mean(axis=0)  # no padding, so a plain mean over the tokens
+        return np.asarray(vec / max(float(np.linalg.norm(vec)), 1e-12), dtype=np.float32)
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """One text at a time: no padding, and per-text cost is what a live request pays anyway."""
-        rows = []
-        for text in texts:
-            enc = self._tokenizer.encode(text)
-            feed = {
-                "input_ids": np.asarray([enc.ids], dtype=np.int64),
-                "attention_mask": np.asarray([enc.attention_mask], dtype=np.int64),
-                "token_type_ids": np.asarray([enc.type_ids], dtype=np.int64),
-            }
-            hidden = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0][0]
-            vec = hidden.mean(axis=0)  # no padding, so a plain mean over the tokens
-            rows.append(vec / max(float(np.linalg.norm(vec)), 1e-12))
-        return np.stack(rows).astype(np.float32) if rows else np.zeros((0, 0), dtype=np.float32)
+        """One text per run: no padding, and int8 activation scales are per run, so a text's vector does not
+        depend on what it was batched with. Many texts (intent exemplars) run on two threads side by side."""
+        if len(texts) <= 8:
+            rows = [self._one(t) for t in texts]
+        else:
+            with ThreadPoolExecutor(2) as pool:
+                rows = list(pool.map(self._one, texts))
+        return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
