@@ -15,9 +15,11 @@ for others the embedder keeps using PyTorch.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -93,12 +95,9 @@ def export_int8(model_dir: Path, model_id: str) -> Path:
     except ImportError as e:
         raise EmbeddingModelError(f"the ONNX export needs torch, transformers and onnxruntime ({e})") from e
 
-    import logging
-
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()  # the unused pooler "newly initialized" notice
-    logging.getLogger().setLevel(logging.ERROR)  # onnxruntime.quantization's "consider pre-processing" advice
     source = _transformer_dir(model_dir)
     tokenizer = AutoTokenizer.from_pretrained(str(source), local_files_only=True)
     model = AutoModel.from_pretrained(str(source), local_files_only=True).eval()
@@ -117,27 +116,31 @@ def export_int8(model_dir: Path, model_id: str) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir))
     try:
         axes = {0: "batch", 1: "tokens"}
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                _LastHidden(model),
-                (sample["input_ids"], sample["attention_mask"]),
-                str(tmp / "model.onnx"),
-                input_names=["input_ids", "attention_mask"],
-                output_names=["last_hidden_state"],
-                dynamic_axes={"input_ids": axes, "attention_mask": axes, "last_hidden_state": axes},
-                opset_version=17,
-                dynamo=False,
-            )
-            quantize_dynamic(
-                tmp / "model.onnx",
-                tmp / ONNX_FILE,
-                weight_type=QuantType.QInt8,
-                per_channel=True,
-                nodes_to_exclude=_float_nodes(tmp / "model.onnx"),
-            )
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)  # onnxruntime.quantization logs "consider pre-processing" advice on root
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(
+                    _LastHidden(model),
+                    (sample["input_ids"], sample["attention_mask"]),
+                    str(tmp / "model.onnx"),
+                    input_names=["input_ids", "attention_mask"],
+                    output_names=["last_hidden_state"],
+                    dynamic_axes={"input_ids": axes, "attention_mask": axes, "last_hidden_state": axes},
+                    opset_version=17,
+                    dynamo=False,
+                )
+                quantize_dynamic(
+                    tmp / "model.onnx",
+                    tmp / ONNX_FILE,
+                    weight_type=QuantType.QInt8,
+                    per_channel=True,
+                    nodes_to_exclude=_float_nodes(tmp / "model.onnx"),
+                )
+        finally:
+            root.setLevel(level)
         os.replace(tmp / ONNX_FILE, out_dir / ONNX_FILE)
         record = {
             "format": FORMAT,
