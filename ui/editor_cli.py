@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ui.cli import kb_options, user_errors
+from ui.options import kb_options, user_errors
 from ui.runtime import Runtime
 
 
