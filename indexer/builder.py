@@ -6,6 +6,7 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -102,6 +103,29 @@ def _tokens(chunks: list[Chunk], old_gen: Path, old_ids: list[str], *, reuse: bo
     return [cached[c.chunk_id] if c.chunk_id in cached else tokenize(c.embed_text) for c in chunks]
 
 
+def _manifest(
+    kb: KnowledgeBase,
+    embedder: Embedder,
+    dense: DenseIndex,
+    start: datetime,
+    documents: dict[str, DocEntry],
+    chunk_chars: int,
+    stats: dict[str, Any],
+) -> Manifest:
+    return Manifest(
+        model_name=embedder.name,
+        model_id=embedder.model_id,
+        dim=embedder.dim,
+        dense_kind=dense.kind,
+        kb_root=str(kb.root),
+        kb_fingerprint=kb.fingerprint,
+        created=start.isoformat(timespec="seconds"),
+        documents=documents,
+        chunker=_chunker_id(chunk_chars),
+        stats=stats,
+    )
+
+
 def _publish(
     index_dir: Path, manifest: Manifest, chunks: list[Chunk], dense: DenseIndex, tokens: list[list[str]]
 ) -> Path:
@@ -133,21 +157,10 @@ def build_index(
     vectors = _embed(embedder, chunks, batch=batch_size, progress=progress)
     dense = DenseIndex.for_size(embedder.dim, len(chunks), flat_threshold=flat_threshold)
     dense.add(np.array([c.int_id for c in chunks], dtype=np.int64), vectors)
-    manifest = Manifest(
-        model_name=embedder.name,
-        model_id=embedder.model_id,
-        dim=embedder.dim,
-        dense_kind=dense.kind,
-        kb_root=str(kb.root),
-        kb_fingerprint=kb.fingerprint,
-        created=start.isoformat(timespec="seconds"),
-        documents={
-            d.id: DocEntry(d.content_hash, d.version, d.title, [c.chunk_id for c in per_doc[d.id]])
-            for d in kb.published
-        },
-        chunker=_chunker_id(chunk_chars),
-        stats={"segmenter": segmenter},
-    )
+    documents = {
+        d.id: DocEntry(d.content_hash, d.version, d.title, [c.chunk_id for c in per_doc[d.id]]) for d in kb.published
+    }
+    manifest = _manifest(kb, embedder, dense, start, documents, chunk_chars, {"segmenter": segmenter})
     final = _publish(index_dir, manifest, chunks, dense, [tokenize(c.embed_text) for c in chunks])
     secs = (datetime.now(UTC) - start).total_seconds()
     return BuildReport(final, len(per_doc), len(chunks), len(chunks), added=sorted(per_doc), seconds=secs)
@@ -170,30 +183,26 @@ def update_index(
     from indexer.index import check_model
 
     start = datetime.now(UTC)
+
+    def rebuild() -> BuildReport:
+        return build_index(
+            kb,
+            embedder,
+            index_dir,
+            flat_threshold=flat_threshold,
+            batch_size=batch_size,
+            chunk_chars=chunk_chars,
+            progress=progress,
+        )
+
     try:
         old_gen = current_generation(index_dir)
     except IndexNotFoundError:
-        return build_index(
-            kb,
-            embedder,
-            index_dir,
-            flat_threshold=flat_threshold,
-            batch_size=batch_size,
-            chunk_chars=chunk_chars,
-            progress=progress,
-        )
+        return rebuild()
     old = Manifest.read(old_gen / "manifest.json")
     check_model(old, embedder, index_dir)
     if old.chunker != _chunker_id(chunk_chars) or old.format != FORMAT:  # start over: chunks or files differ
-        return build_index(
-            kb,
-            embedder,
-            index_dir,
-            flat_threshold=flat_threshold,
-            batch_size=batch_size,
-            chunk_chars=chunk_chars,
-            progress=progress,
-        )
+        return rebuild()
     segmenter = _teach_segmenter(kb)
     old_chunks = {c.chunk_id: c for c in read_chunks(old_gen)}
     published = {d.id: d for d in kb.published}
@@ -228,18 +237,8 @@ def update_index(
         cs = new_per_doc.get(doc_id) or [old_chunks[cid] for cid in old.documents[doc_id].chunk_ids]
         chunks.extend(cs)
         documents[doc_id] = DocEntry(doc.content_hash, doc.version, doc.title, [c.chunk_id for c in cs])
-    manifest = Manifest(
-        model_name=embedder.name,
-        model_id=embedder.model_id,
-        dim=embedder.dim,
-        dense_kind=dense.kind,
-        kb_root=str(kb.root),
-        kb_fingerprint=kb.fingerprint,
-        created=start.isoformat(timespec="seconds"),
-        documents=documents,
-        stats={"tombstones": len(dense.tombstones), "segmenter": segmenter},
-        chunker=_chunker_id(chunk_chars),
-    )
+    stats = {"tombstones": len(dense.tombstones), "segmenter": segmenter}
+    manifest = _manifest(kb, embedder, dense, start, documents, chunk_chars, stats)
     tokens = _tokens(chunks, old_gen, list(old_chunks), reuse=old.stats.get("segmenter") == segmenter)
     final = _publish(index_dir, manifest, chunks, dense, tokens)
     secs = (datetime.now(UTC) - start).total_seconds()
