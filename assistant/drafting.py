@@ -8,19 +8,16 @@ conversation or the order context.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import itertools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.evidence import Evidence, EvidenceFinder, Sentence
 from assistant.guard import Guard
 from assistant.result import Citation, Turn
 from assistant.retrieval import Hit
-from indexer.chunking import split_sentences
-from indexer.sparse import tokenize
 
 AFTER_SALE_NEEDS_ORDER = {
     "return_request",
@@ -77,20 +74,6 @@ HOLDING = {
     "repeated": "让您多次反馈还没有解决，真的非常抱歉，我马上请专人跟进您的问题，并把之前的记录一并转交，请您稍等。",
     "no_answer": "您问的这个问题我需要向相关同事确认，避免给您不准确的答复，我马上为您转接专人跟进，请您稍等。",
 }
-_MD = re.compile(r"\*\*|__|`|^#+\s*|^[-*+]\s+|^\d+[.、]\s*|^>\s*")
-_QA_PREFIX = re.compile(
-    r"^(?:答|A)[：:]\s*|^第[一二三四五六七八九十百零〇\d]+条\s*"
-)  # FAQ answers, regulation articles
-_VOICE = (
-    ("买家", "您"),
-    ("顾客", "您"),
-    ("消费者", "您"),
-    ("客户", "您"),
-    ("客服会", "我们会"),
-    ("客服将", "我们将"),
-    ("客服可以", "我们可以"),
-    ("您您", "您"),
-)
 _OPTION = re.compile(r"或者|或|可以选择|也可以|任选|可选|二选一|两种")
 _STEP = re.compile(r"申请|提交|审核|到账|回复|联系|处理|发出|补发|寄回|上传|回访|跟进|核实")
 _TIME = re.compile(r"\d+\s*(?:个)?(?:小时|工作日|天)|[一二两三四五六七八九十]+(?:个)?(?:小时|工作日|天)")
@@ -104,20 +87,7 @@ _WINDOW_KEY = {"return_request": "无理由", "exchange": "换"}
 class Part:
     text: str
     doc: Hit | None = None
-    relevant: bool = True  # shares words with the question or the intent
     rank: int = 0  # rank of the document it comes from
-
-
-_SENTENCE_RULES = ("banned_phrases", "vague_words", "absolute_claims", "insult_echo")
-
-
-@dataclass(frozen=True)
-class _Sentence:
-    """What evidence scoring needs of one KB sentence; depends only on its text (and the guard's rules)."""
-
-    text: str  # in the customer's voice
-    usable: bool
-    grams: frozenset[str]
 
 
 @dataclass
@@ -127,6 +97,7 @@ class Plan:
     opener: str
     emotion: str = "calm"
     confirm: str | None = None
+    lead: str = ""  # the plain yes that opens an affirmative answer to a yes/no question
     verdict: list[Part] = field(default_factory=list)
     answer: list[Part] = field(default_factory=list)
     options: list[Part] = field(default_factory=list)
@@ -143,47 +114,15 @@ class Draft:
     citations: tuple[Citation, ...]
 
 
-_GRAM_STOP = frozenset(
-    [
-        "可以",
-        "请问",
-        "什么",
-        "怎么",
-        "一下",
-        "这个",
-        "那个",
-        "我们",
-        "你们",
-        "是否",
-        "如果",
-        "就是",
-        "一个",
-        "没有",
-        "还是",
-        "能不",
-        "不能",
-        "吗?",
-        "的话",
-    ]
-)
-_CJK_OR_WORD = re.compile(r"[\u4e00-\u9fff]|[a-z0-9]+")
-
-
-def _bigrams(text: str) -> set[str]:
-    units = _CJK_OR_WORD.findall(text.lower())
-    grams = {a + b for a, b in itertools.pairwise(units)} | {u for u in units if len(u) > 1}
-    return grams - _GRAM_STOP
+def _near_copy(a: str, b: str, *, limit: float = 0.85) -> bool:
+    """Two drafts that say nearly the same thing (character-bigram Jaccard): one of them is enough."""
+    ga = {a[i : i + 2] for i in range(len(a) - 1)}
+    gb = {b[i : i + 2] for i in range(len(b) - 1)}
+    return bool(ga | gb) and len(ga & gb) / len(ga | gb) >= limit
 
 
 def _pick(options: Sequence[str], seed: str) -> str:
     return options[int(hashlib.md5(seed.encode()).hexdigest(), 16) % len(options)]
-
-
-def to_customer_voice(sentence: str) -> str:
-    s = _QA_PREFIX.sub("", _MD.sub("", sentence.strip())).strip()
-    for a, b in _VOICE:
-        s = s.replace(a, b)
-    return s[:-1] + "。" if s.endswith(("；", ";")) else s
 
 
 def _number(value: Any) -> float | None:
@@ -203,93 +142,33 @@ def _cn_or_int(s: str) -> int:
 
 
 class TemplateDrafter:
-    """Composes 2-3 grounded reply variants; never states a figure that no source gives.
+    """Composes 2-3 grounded reply variants that differ in purpose; never states a figure no source gives.
 
-    >>> TemplateDrafter(guard).run(plan_inputs...)
+    The answer leads (a yes/no question is answered yes or no first), followed only by sentences that bear on
+    the question, all from the documents that answer it: a direct answer, the answer with the options the
+    policy gives, and the answer with the next step and its time.
+
+    >>> TemplateDrafter(guard, finder).run(plan, conversation=turns, context=None)
     """
 
     name = "template"
 
-    def __init__(self, guard: Guard, *, max_sentences: int = 3) -> None:
+    def __init__(self, guard: Guard, finder: EvidenceFinder, *, max_sentences: int = 2) -> None:
         self.guard = guard
+        self.finder = finder
         self.max_sentences = max_sentences
-        # Popular policies are retrieved all day: segmenting and guard-checking their sentences once, not per
-        # request, took ~4 ms off each suggestion.
-        self._sentences: Callable[[str], tuple[_Sentence, ...]] = functools.lru_cache(maxsize=8192)(
-            self._read_sentences
-        )
-        self._tokens: Callable[[str], frozenset[str]] = functools.lru_cache(maxsize=32768)(
-            lambda s: frozenset(tokenize(s))
-        )
-
-    # -- evidence --------------------------------------------------------------------------------------
-    def _usable(self, sentence: str) -> bool:
-        if (
-            len(sentence) < 6
-            or "|" in sentence
-            or sentence.endswith(("？", "?", "：", ":"))
-            or sentence.startswith("问")
-        ):
-            return False
-        # Politeness, figures and promises are judged on the whole reply, not on a sentence of it.
-        return not self.guard.check(sentence, only=_SENTENCE_RULES).violations
-
-    def _read_sentences(self, chunk_text: str) -> tuple[_Sentence, ...]:
-        out = []
-        for raw in split_sentences(chunk_text):
-            s = to_customer_voice(raw)
-            usable = self._usable(s)
-            out.append(_Sentence(s, usable, frozenset(_bigrams(s)) if usable else frozenset()))
-        return tuple(out)
-
-    def _shares_token(self, q_tokens: set[str], sentence: str) -> bool:
-        """Whether the sentence's search tokens meet the query's. Every token of a sentence is a substring of
-        it, so most sentences are ruled out without segmenting them."""
-        low = sentence.lower()
-        return any(t in low for t in q_tokens) and bool(q_tokens & self._tokens(sentence))
-
-    def evidence(
-        self, hits: Sequence[Hit], query: str, intent_keywords: Sequence[str], latest: str = ""
-    ) -> list[tuple[float, Part]]:
-        """Candidate sentences of the top documents, scored by how much of the customer's wording they
-        share (character bigrams, robust to typos and segmentation), the intent's keywords, whether they
-        carry a figure, and the rank of their document."""
-        latest_grams = _bigrams(latest or query)
-        query_grams = _bigrams(query)
-        q_tokens = set(tokenize(query))
-        kws = [k for k in intent_keywords if len(k) >= 2]
-        scored: list[tuple[float, Part]] = []
-        seen: set[str] = set()
-        for rank, hit in enumerate(hits[:3]):
-            for n, chunk in enumerate((hit.chunk, *hit.extra_chunks)):
-                if chunk.doc_type == "script":
-                    continue
-                for sentence in self._sentences(chunk.text):
-                    s, grams = sentence.text, sentence.grams
-                    if s in seen or not sentence.usable:
-                        continue
-                    seen.add(s)
-                    own = len(latest_grams & grams) / (len(latest_grams) ** 0.5 + 1)
-                    ctx = len(query_grams & grams) / (len(query_grams) ** 0.5 + 1)
-                    kw = sum(1 for k in kws if k in s)
-                    facts = 0.15 if _TIME.search(s) or re.search(r"\d", s) else 0.0
-                    score = own + 0.4 * ctx + 0.25 * min(kw, 2) + facts + 0.3 / (rank + 1) + (0.1 if n == 0 else 0)
-                    relevant = kw > 0 or self._shares_token(q_tokens, s)
-                    scored.append((score, Part(s, hit, relevant=relevant, rank=rank)))
-        scored.sort(key=lambda x: -x[0])
-        return scored
 
     # -- planning --------------------------------------------------------------------------------------
-    def _verdict(self, intent: str, order: dict[str, Any], evidence: list[tuple[float, Part]]) -> list[Part]:
+    def _verdict(self, intent: str, order: dict[str, Any], evidence: Sequence[Sentence]) -> list[Part]:
         key = _WINDOW_KEY.get(intent)
         days = _number(order.get("days_since_delivery"))
         hours = _number(order.get("hours_since_delivery"))
         if not key or (days is None and hours is None):
             return []
-        for _, part in evidence:
-            if key not in part.text:
+        for sentence in evidence:
+            if key not in sentence.text:
                 continue
-            m = _WINDOW.search(part.text)
+            m = _WINDOW.search(sentence.text)
             if not m:
                 continue
             limit, unit = _cn_or_int(m.group(1)), m.group(2)
@@ -303,15 +182,48 @@ class TemplateDrafter:
                 continue
             window = f"{m.group(1)}{unit}"
             if elapsed <= limit:
-                return [Part(f"您的订单签收{shown}，还在{window}的期限内，可以为您办理。", part.doc)]
+                return [Part(f"您的订单签收{shown}，还在{window}的期限内，可以为您办理。", sentence.hit)]
             return [
                 Part(
                     f"您的订单签收已经{shown}，超过了{window}的期限，这次暂时无法按这个方式办理，"
                     "不过我们可以帮您看看其他方案。",
-                    part.doc,
+                    sentence.hit,
                 )
             ]
         return []
+
+    def _answer(self, evidence: Evidence) -> list[Sentence]:
+        """The lead sentence and at most one more that bears on the question nearly as well.
+
+        When the question asks for a figure (多久, 多少钱, 多大), the lead is the best relevant sentence that
+        holds one; a second asked kind (运费多少 + 几天到) gets its own best sentence."""
+        top = evidence.best
+        if top is None:
+            return []
+        asked = evidence.question.slots
+        figure = set(evidence.question.figure_slots)
+
+        def holding(kinds: set[str], exclude: Sequence[Sentence] = ()) -> Sentence | None:
+            return next(
+                (s for s in evidence.sentences if s.slots & kinds and s.score >= 0.6 * top.score and s not in exclude),
+                None,
+            )
+
+        best = (holding(figure) if figure else None) or top
+        answer = [best]
+        rest = set(asked) - set(best.slots) - {"yes_no"}
+        other = holding(rest, answer) if rest else None
+        if other is not None:
+            answer.append(other)
+        for s in evidence.sentences:
+            if len(answer) >= self.max_sentences:
+                break
+            if s in answer:
+                continue
+            # More of the answering document only: another document comes in for an asked kind it holds.
+            if s.doc_id == best.doc_id and s.score >= 0.6 * best.score and s.coverage >= 0.05:
+                answer.append(s)
+        return answer
 
     def plan(
         self,
@@ -320,14 +232,11 @@ class TemplateDrafter:
         intent_description: str,
         confidence: float,
         emotion: str,
-        query: str,
-        hits: Sequence[Hit],
-        intent_keywords: Sequence[str],
+        evidence: Evidence | None,
         context: dict[str, Any] | None,
         seed: str,
         holding_reason: str | None = None,
         greeting: bool = False,
-        latest: str = "",
     ) -> Plan:
         table = OPENERS.get(emotion, OPENERS["calm"])
         specific = table.get(intent) if confidence >= 0.5 else None
@@ -341,32 +250,40 @@ class TemplateDrafter:
         order = (context or {}).get("order") or {}
         if not isinstance(order, dict):
             order = {}
-        ev = self.evidence(hits, query, intent_keywords, latest)
         if intent == "other":  # small talk or off-topic: steer back politely, no KB facts
             p.opener = "您好，这个问题我这边暂时帮不上忙，不过关于商品、订单和售后的问题，您随时可以问我。"
             return p
-        if 0 < confidence < 0.15 and intent_description and not (ev and ev[0][1].relevant):
+        sentences = evidence.sentences if evidence else ()
+        best = evidence.best if evidence else None
+        if 0 < confidence < 0.15 and intent_description and not (best and best.coverage >= 0.1):
             p.confirm = f"想跟您确认一下，您是想咨询{intent_description.split('、')[0]}方面的问题，对吗？"
-        p.verdict = self._verdict(intent, order, ev)
-        used: set[str] = set()
-        best = ev[0][0] if ev else 0.0
-        for score, part in ev:
-            if len(p.answer) >= self.max_sentences:
-                break
-            # The first sentence always; more only while they are nearly as relevant.
-            if p.answer and (score < 0.4 * best or not part.relevant):
+        p.verdict = self._verdict(intent, order, sentences)
+        answer = self._answer(evidence) if evidence else []
+        p.answer = [Part(s.text, s.hit, rank=s.rank) for s in answer]
+        lead = answer[0] if answer else None
+        if (
+            evidence
+            and lead
+            and evidence.question.yes_no
+            and lead.coverage >= 0.2
+            and not p.verdict
+            and not self.finder.says_no(lead.text)
+        ):
+            p.lead = self.finder.yes_lead(evidence.question.text)
+        used = {s.text for s in answer}
+        docs = {s.doc_id for s in answer} | {x.doc.doc_id for x in p.verdict if x.doc is not None}
+        for s in sentences:
+            if s.text in used or s.doc_id not in docs:
                 continue
-            p.answer.append(part)
-            used.add(part.text)
-        for _, part in ev:
-            if part.text in used or not part.relevant or part.rank > 1:
+            near = best is not None and s.doc_id == best.doc_id and abs(s.order - best.order) <= 2
+            if s.coverage <= 0 and not near:
                 continue
-            if _OPTION.search(part.text) and len(p.options) < 2:
-                p.options.append(part)
-                used.add(part.text)
-            elif _STEP.search(part.text) and _TIME.search(part.text) and len(p.steps) < 2:
-                p.steps.append(part)
-                used.add(part.text)
+            if _OPTION.search(s.text) and len(p.options) < 2:
+                p.options.append(Part(s.text, s.hit, rank=s.rank))
+                used.add(s.text)
+            elif _STEP.search(s.text) and _TIME.search(s.text) and len(p.steps) < 2:
+                p.steps.append(Part(s.text, s.hit, rank=s.rank))
+                used.add(s.text)
         if intent in AFTER_SALE_NEEDS_ORDER and not order.get("order_id"):
             extra = "和商品问题部位的照片" if intent in NEEDS_PHOTOS else ""
             p.ask = f"麻烦您提供一下订单号{extra}，我帮您核实后尽快处理。"
@@ -382,14 +299,17 @@ class TemplateDrafter:
             s = s.strip()
             if not s:
                 continue
-            if out and not out.endswith(("。", "！", "？", "~", "；")):
+            if out and not out.endswith(("。", "！", "？", "~", "；", "，")):
                 out += "。"
             out += s
         return out if out.endswith(("。", "！", "？", "~")) else out + "。"
 
     def render(self, plan: Plan) -> list[Draft]:
         def make(style: str, parts: list[Part], pre: list[str], post: list[str]) -> Draft:
-            texts = [*pre, *(p.text for p in parts), *post]
+            said = [p.text for p in parts]
+            if said and plan.lead and not plan.verdict:
+                said[0] = plan.lead + said[0]
+            texts = [*pre, *said, *post]
             cites: dict[str, list[str]] = {}
             titles: dict[str, str] = {}
             for p in parts:
@@ -436,7 +356,7 @@ class TemplateDrafter:
         unique: list[Draft] = []
         for d in drafts:
             d = self._with_alternative(d)
-            if d.text not in {u.text for u in unique}:
+            if not any(_near_copy(d.text, u.text) for u in unique):
                 unique.append(d)
         return unique[:3]
 

@@ -6,15 +6,17 @@ import hashlib
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, Protocol
 
 from assistant.classify import IntentClassifier, detect_emotion
 from assistant.conversation import clean, formulate_query, is_greeting, latest_customer_turns, leans_on_history
 from assistant.drafting import Draft, Plan, TemplateDrafter
 from assistant.errors import BadConversationError
+from assistant.evidence import AnswerRules, EvidenceFinder
 from assistant.guard import Guard
 from assistant.handoff import decide_handoff
-from assistant.result import Result, Suggestion, Turn
+from assistant.result import CheckResult, Result, Suggestion, Turn
 from assistant.retrieval import HybridRetriever
 from indexer.index import Index
 from kb.models import KBSummary, KnowledgeBase
@@ -70,7 +72,8 @@ class Assistant:
         self.retriever = HybridRetriever(index, k=k, mode=mode)
         self.classifier = IntentClassifier(kb.intents, index.embedder)
         self.guard = Guard(kb.rules)
-        self.template = TemplateDrafter(self.guard)
+        self.finder = EvidenceFinder(index, self.guard, AnswerRules.from_rules(kb.rules))
+        self.template = TemplateDrafter(self.guard, self.finder)
         self.drafter: Drafter = drafter or self.template
         if answerable_threshold is None:
             fake = index.manifest.model_name.startswith("hashing")
@@ -111,7 +114,11 @@ class Assistant:
             prefer_category=spec.stage if confident and spec else None,
         )
         greeting = is_greeting(latest) or (intent.name == "other" and len(clean(latest)) <= 6)
-        answerable = hits.top_dense >= self.answerable_threshold and bool(hits.hits)
+        # The question as asked: the latest messages, or the resolved query when they lean on earlier turns.
+        evidence = self.finder.run(
+            intent_text, query, hits.hits, keywords=spec.keywords if spec else (), dense=hits.dense
+        )
+        answerable = hits.top_dense >= self.answerable_threshold and bool(hits.hits) and evidence.answers_slot
         history = [x.text for x in turns[: len(turns) - len(latest_customer_turns(turns))] if x.role == "customer"]
         handoff = decide_handoff(
             latest=latest,
@@ -125,21 +132,18 @@ class Assistant:
         lat["retrieval"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
-        usable_hits = list(hits.hits) if answerable and handoff.reason_code not in ("injection", "abuse") else []
+        usable = answerable and handoff.reason_code not in ("injection", "abuse")
         seed = hashlib.md5(latest.encode()).hexdigest()
         plan = self.template.plan(
             intent=intent.name,
             intent_description=spec.description if spec else "",
             confidence=intent.confidence,
             emotion=emotion,
-            query=query,
-            hits=usable_hits,
-            intent_keywords=spec.keywords if spec else (),
+            evidence=evidence if usable else None,
             context=context,
             seed=seed,
             holding_reason=handoff.reason_code if handoff.recommended else None,
             greeting=greeting,
-            latest=latest,
         )
         notes: list[str] = []
         drafts = self.drafter.run(plan, conversation=turns, context=context)
@@ -162,6 +166,42 @@ class Assistant:
             kb_version=self.kb.fingerprint,
             notes=tuple(notes),
             retrieval_confidence=hits.top_dense,
+        )
+
+    def check_reply(
+        self,
+        text: str,
+        *,
+        conversation: Sequence[Any] = (),
+        context: dict[str, Any] | None = None,
+        sources: Sequence[str] | None = None,
+    ) -> CheckResult:
+        """The reply rules on a text an agent typed. A typed reply cites nothing, so the KB passages relevant to
+        the reply (and to the conversation, when given) are its sources: a number one of them states is
+        supported; one that none states is flagged with the passage that would have to state it."""
+        turns = [t if isinstance(t, Turn) else Turn(str(t.get("role")), str(t.get("text"))) for t in conversation]
+        titles: list[str] = []
+        if sources is None:
+            queries = [text]
+            if any(t.role == "customer" for t in turns):
+                queries.append(formulate_query(turns, names=self.index.names))
+            passages: dict[str, str] = {}
+            for q in queries:
+                for h in self.retriever.run(query=q, k=3):
+                    titles.append(h.chunk.title)
+                    for c in (h.chunk, *h.extra_chunks):
+                        passages[c.chunk_id] = c.text
+            sources = list(passages.values())
+        check = self.guard.check(text, sources=sources, conversation=turns, context=context)
+        if not titles:
+            return check
+        where = f"检索到的相关文档《{titles[0]}》里没有写这个数字；如果数字无误，请先把它补进知识库"
+        return replace(
+            check,
+            violations=tuple(
+                replace(v, message=f"{v.message}（{where}）") if v.rule == "unsupported_facts" else v
+                for v in check.violations
+            ),
         )
 
     def _guarded(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -44,6 +45,7 @@ class Hits:
     query: str
     hits: tuple[Hit, ...]
     top_dense: float  # best cosine of the query against any chunk: the retrieval confidence signal
+    dense: Mapping[str, float] = field(default_factory=dict)  # chunk id → cosine, for the chunks searched
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self.hits)
@@ -200,4 +202,4 @@ class HybridRetriever:
                     extra_chunks=tuple(chunks[c] for c in cids[1:3]),
                 )
             )
-        return Hits(query=query, hits=tuple(hits), top_dense=top_dense)
+        return Hits(query=query, hits=tuple(hits), top_dense=top_dense, dense=dense_s)

@@ -77,6 +77,29 @@ class Index:
     def search_sparse(self, query: str, k: int) -> list[ScoredChunk]:
         return [ScoredChunk(self.chunks[row], s) for row, s in self.sparse.search(tokenize(query), k)]
 
+    def document_chunks(self, chunk: Chunk, *, limit: int = 24) -> list[Chunk]:
+        """Every passage of `chunk`'s document, in document order (at most `limit` each side of it).
+
+        A generation stores each document's chunks in consecutive rows, so they are read around the chunk's
+        own row; a chunk that is not in this generation is returned alone.
+        """
+        row = self.chunks.row_of(chunk.int_id)
+        if row is None:
+            return [chunk]
+        before: list[Chunk] = []
+        for r in range(row - 1, max(-1, row - 1 - limit), -1):
+            c = self.chunks[r]
+            if c.doc_id != chunk.doc_id:
+                break
+            before.append(c)
+        after: list[Chunk] = []
+        for r in range(row + 1, min(len(self.chunks), row + 1 + limit)):
+            c = self.chunks[r]
+            if c.doc_id != chunk.doc_id:
+                break
+            after.append(c)
+        return [*reversed(before), chunk, *after]
+
     def lead_chunks(self, doc_ids: Iterable[str]) -> list[Chunk]:
         """The first passages of these named documents (see `Index.names`), in index order."""
         return [self.chunks[row] for row in sorted(row for d in doc_ids for row in self._leads.get(d, ()))]

@@ -211,19 +211,17 @@ def suggest(
 @user_errors
 def check(reply: str, case_file: Path | None, as_json: bool, kb_dir: Path | None, index_dir: Path | None) -> None:
     """Run the reply rules on REPLY, a text an agent wrote. Exit 2 when a rule blocks it."""
-    from assistant.guard import Guard
     from assistant.pipeline import parse_conversation
 
     if not reply.strip():
         raise click.UsageError("REPLY is empty")
     rt = Runtime(kb_dir, index_dir)
-    turns, context, sources = [], None, []
+    conversation: list[dict[str, Any]] = []
+    context = None
     if case_file:
         conversation, context = _load_case(case_file)
-        turns = parse_conversation(conversation)
-        bot = rt.assistant()
-        sources = [r["text"] for r in bot.run(conversation=conversation, context=context).retrieved]
-    result = Guard(rt.kb.rules).check(reply, sources=sources, conversation=turns, context=context)
+        parse_conversation(conversation)
+    result = rt.assistant().check_reply(reply, conversation=conversation, context=context)
     if as_json:
         emit_json(result.to_dict())
     else:

@@ -25,7 +25,6 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from assistant.conversation import formulate_query
 from assistant.errors import BadConversationError
 from assistant.pipeline import Assistant
 from assistant.result import Result, Turn
@@ -412,13 +411,7 @@ def build_router() -> APIRouter:
     def check(body: CheckRequest, principal: Agent, state: State) -> dict[str, Any]:
         bot = state.holder.get()
         turns = [Turn(t.role, t.text) for t in body.conversation or ()]
-        sources = body.sources
-        if sources is None:
-            sources = []
-            if any(t.role == "customer" for t in turns):
-                hits = bot.retriever.run(query=formulate_query(turns, names=bot.index.names))
-                sources = [c.text for h in hits for c in (h.chunk, *h.extra_chunks)]
-        return bot.guard.check(body.text, sources=sources, conversation=turns, context=body.context).to_dict()
+        return bot.check_reply(body.text, conversation=turns, context=body.context, sources=body.sources).to_dict()
 
     @router.get(
         "/healthz",

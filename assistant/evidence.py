@@ -1,0 +1,351 @@
+"""Sentence-level evidence: which sentences of the retrieved documents answer what the customer asked.
+
+Every sentence of the top documents (all their passages, not only the retrieved ones) is scored against the
+question by three transparent signals:
+
+- coverage: the share of the question's content words the sentence contains, each word weighted by how rare
+  it is among the candidate sentences (a word every candidate shares tells nothing apart);
+- slot: whether the sentence holds the *kind* of answer asked for (多久 → a duration, 多少钱 → an amount,
+  多大 → a dimension, 怎么 → steps …), from the KB's `answer_slots` table (rules.yaml);
+- document: the retrieval rank of its document, and whether the sentence lies in a passage retrieval chose.
+
+Sentences written for agents (「客服注意：…」「不要只回复…」, sections named 话术/注意事项) are never candidates:
+they are guidance, not text for a customer (`agent_guidance` in rules.yaml).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.guard import Guard
+from assistant.retrieval import Hit
+from indexer.chunking import Chunk, split_sentences
+from indexer.index import Index
+
+# Rules judged on a single sentence before it may be quoted (politeness, figures and promises are judged on
+# the whole reply).
+SENTENCE_RULES = ("banned_phrases", "vague_words", "absolute_claims", "insult_echo")
+FIGURE_SLOTS_KEY = "figure"
+
+_MD = re.compile(r"\*\*|__|`|^#+\s*|^[-*+]\s+|^\d+[.、]\s*|^>\s*")
+_QA_PREFIX = re.compile(r"^(?:答|A)[：:]\s*|^第[一二三四五六七八九十百零〇\d]+条\s*")  # FAQ answers, articles
+_VOICE = (
+    ("买家", "您"),
+    ("顾客", "您"),
+    ("消费者", "您"),
+    ("客户", "您"),
+    ("客服会", "我们会"),
+    ("客服将", "我们将"),
+    ("客服可以", "我们可以"),
+    ("您您", "您"),
+)
+
+
+def to_customer_voice(sentence: str) -> str:
+    """A KB sentence as said to the customer: no Markdown, FAQ or article prefix, 买家/顾客 → 您."""
+    s = _QA_PREFIX.sub("", _MD.sub("", sentence.strip())).strip()
+    for a, b in _VOICE:
+        s = s.replace(a, b)
+    return s[:-1] + "。" if s.endswith(("；", ";")) else s
+
+
+_GRAM_STOP = frozenset(
+    [
+        "可以",
+        "请问",
+        "什么",
+        "怎么",
+        "一下",
+        "这个",
+        "那个",
+        "我们",
+        "你们",
+        "是否",
+        "如果",
+        "就是",
+        "一个",
+        "没有",
+        "还是",
+        "能不",
+        "不能",
+        "吗?",
+        "的话",
+    ]
+)
+_CJK_OR_WORD = re.compile(r"[\u4e00-\u9fff]|[a-z0-9]+")
+_FIGURE = re.compile(r"\d|[一二两三四五六七八九十]+(?:个)?(?:小时|工作日|天)")
+
+
+@functools.lru_cache(maxsize=32768)
+def bigrams(text: str) -> frozenset[str]:
+    """Character bigrams (and whole Latin words / numbers) of a text, minus function-word pairs."""
+    units = _CJK_OR_WORD.findall(text.lower())
+    grams = {a + b for a, b in itertools.pairwise(units)} | {u for u in units if len(u) > 1}
+    return frozenset(grams - _GRAM_STOP)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One kind of answer: how a question asks for it and what a sentence that gives it looks like."""
+
+    name: str
+    asked_by: tuple[re.Pattern[str], ...]
+    answered_by: re.Pattern[str]
+    figure: bool  # a figure (duration, amount, size): a sentence without one does not answer
+
+
+@dataclass(frozen=True)
+class AnswerRules:
+    """The `answer_slots`, `polarity` and `agent_guidance` sections of a KB's rules.yaml."""
+
+    slots: tuple[Slot, ...] = ()
+    negative: re.Pattern[str] | None = None
+    yes_lead: Mapping[str, str] = field(default_factory=dict)
+    guidance_sentence: re.Pattern[str] | None = None
+    guidance_section: re.Pattern[str] | None = None
+
+    @classmethod
+    def from_rules(cls, rules: Mapping[str, Any]) -> AnswerRules:
+        """Parse the sections; a bad entry raises ValueError naming the key and what to write instead."""
+
+        def pattern(value: Any, key: str) -> re.Pattern[str]:
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"rules.yaml: '{key}' must be a non-empty regular expression string")
+            try:
+                return re.compile(value)
+            except re.error as e:
+                raise ValueError(f"rules.yaml: '{key}' is not a valid regular expression ({e}); fix or quote it") from e
+
+        slots = []
+        for name, spec in (rules.get("answer_slots") or {}).items():
+            if not isinstance(spec, Mapping) or not isinstance(spec.get("asked_by"), list):
+                raise ValueError(
+                    f"rules.yaml: 'answer_slots.{name}' needs 'asked_by' (a list of patterns) and 'answered_by'"
+                )
+            slots.append(
+                Slot(
+                    name=str(name),
+                    asked_by=tuple(pattern(p, f"answer_slots.{name}.asked_by") for p in spec["asked_by"]),
+                    answered_by=pattern(spec.get("answered_by"), f"answer_slots.{name}.answered_by"),
+                    figure=bool(spec.get(FIGURE_SLOTS_KEY, False)),
+                )
+            )
+        pol = rules.get("polarity") or {}
+        guide = rules.get("agent_guidance") or {}
+        lead = pol.get("yes_lead") or {}
+        if not isinstance(lead, Mapping):
+            raise ValueError("rules.yaml: 'polarity.yes_lead' must map a verb to its yes-lead, e.g. {支持: 支持的，}")
+        return cls(
+            slots=tuple(slots),
+            negative=pattern(pol["negative"], "polarity.negative") if pol.get("negative") else None,
+            yes_lead={str(k): str(v) for k, v in lead.items()},
+            guidance_sentence=pattern(guide["sentence"], "agent_guidance.sentence") if guide.get("sentence") else None,
+            guidance_section=pattern(guide["section"], "agent_guidance.section") if guide.get("section") else None,
+        )
+
+
+@dataclass(frozen=True)
+class Question:
+    """What the customer asked: the kinds of answer asked for, and whether it is a yes/no question."""
+
+    text: str
+    slots: tuple[str, ...]
+    figure_slots: tuple[str, ...]
+    yes_no: bool
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One candidate sentence with its scores."""
+
+    text: str  # in the customer's voice
+    hit: Hit
+    rank: int  # retrieval rank of its document
+    chunk_id: str
+    order: int  # position in its document
+    retrieved: bool  # lies in a passage retrieval chose
+    coverage: float = 0.0  # weighted share of the question's words it holds
+    slots: frozenset[str] = frozenset()  # asked kinds of answer it holds
+    score: float = 0.0
+
+    @property
+    def doc_id(self) -> str:
+        return self.hit.doc_id
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The scored sentences, best first, and whether they answer the question."""
+
+    question: Question
+    sentences: tuple[Sentence, ...]
+
+    @property
+    def best(self) -> Sentence | None:
+        return self.sentences[0] if self.sentences else None
+
+    def relevant(self, floor: float = 0.2) -> list[Sentence]:
+        """Sentences that share a real part of the question's wording."""
+        return [s for s in self.sentences if s.coverage >= floor]
+
+    @property
+    def answers_slot(self) -> bool:
+        """False when the question asks for a figure and no relevant sentence among the best holds one."""
+        if not self.question.figure_slots:
+            return True
+        asked = set(self.question.figure_slots)
+        top = self.sentences[0].score if self.sentences else 0.0
+        return any(s.slots & asked for s in self.sentences[:8] if s.score >= 0.6 * top)
+
+    @property
+    def top_coverage(self) -> float:
+        return max((s.coverage for s in self.sentences[:5]), default=0.0)
+
+    def signals(self) -> dict[str, Any]:
+        best = self.best
+        return {
+            "asked": list(self.question.slots),
+            "answers_slot": self.answers_slot,
+            "best_sentence_coverage": round(best.coverage, 3) if best else 0.0,
+            "best_sentence_doc": best.doc_id if best else None,
+        }
+
+
+@dataclass(frozen=True)
+class _Read:
+    text: str
+    usable: bool
+
+
+class EvidenceFinder:
+    """Scores the sentences of the top documents against the question.
+
+    >>> ev = EvidenceFinder(index, guard, AnswerRules.from_rules(kb.rules)).run(latest, query, hits)
+    >>> ev.best.text
+    """
+
+    def __init__(self, index: Index, guard: Guard, rules: AnswerRules, *, docs: int = 4) -> None:
+        self.index = index
+        self.guard = guard
+        self.rules = rules
+        self.docs = docs
+        # Popular policies are retrieved all day: segmenting and checking their sentences once, not per request.
+        self._read: Callable[[str], tuple[_Read, ...]] = functools.lru_cache(maxsize=8192)(self._read_chunk)
+        self._doc_chunks: Callable[[Chunk], tuple[Chunk, ...]] = functools.lru_cache(maxsize=4096)(
+            lambda c: tuple(index.document_chunks(c))
+        )
+
+    # -- the question ------------------------------------------------------------------------------------
+    def question(self, latest: str) -> Question:
+        asked = tuple(s.name for s in self.rules.slots if any(p.search(latest) for p in s.asked_by))
+        figure = tuple(s.name for s in self.rules.slots if s.name in asked and s.figure)
+        return Question(latest, asked, figure, "yes_no" in asked)
+
+    # -- candidates ------------------------------------------------------------------------------------
+    def _usable(self, s: str) -> bool:
+        if len(s) < 6 or "|" in s or s.endswith(("？", "?", "：", ":")) or s.startswith("问"):
+            return False
+        if self.rules.guidance_sentence is not None and self.rules.guidance_sentence.search(s):
+            return False
+        return not self.guard.check(s, only=SENTENCE_RULES).violations
+
+    def _read_chunk(self, text: str) -> tuple[_Read, ...]:
+        out = []
+        for raw in split_sentences(text):
+            raw = raw.strip()
+            # Agent guidance is recognised on the KB's own wording, before 客户/买家 become 您.
+            agent = self.rules.guidance_sentence is not None and bool(
+                self.rules.guidance_sentence.search(_MD.sub("", raw))
+            )
+            s = to_customer_voice(raw)
+            out.append(_Read(s, not agent and self._usable(s)))
+        return tuple(out)
+
+    def _candidates(self, hits: Sequence[Hit]) -> list[Sentence]:
+        out: list[Sentence] = []
+        seen: set[str] = set()
+        guide = self.rules.guidance_section
+        for rank, hit in enumerate(hits[: self.docs]):
+            if hit.chunk.doc_type == "script":  # approved phrasing for agents, not facts
+                continue
+            chosen = {hit.chunk.chunk_id, *(c.chunk_id for c in hit.extra_chunks)}
+            order = 0
+            for chunk in self._doc_chunks(hit.chunk):
+                if guide is not None and chunk.section and guide.search(chunk.section):
+                    continue
+                for read in self._read(chunk.text):
+                    order += 1
+                    if not read.usable or read.text in seen:
+                        continue
+                    seen.add(read.text)
+                    out.append(Sentence(read.text, hit, rank, chunk.chunk_id, order, chunk.chunk_id in chosen))
+        return out
+
+    # -- scoring ---------------------------------------------------------------------------------------
+    def run(
+        self,
+        latest: str,
+        query: str,
+        hits: Sequence[Hit],
+        *,
+        keywords: Sequence[str] = (),
+        dense: Mapping[str, float] | None = None,
+    ) -> Evidence:
+        """Score the candidates: the customer's own wording (character bigrams, robust to typos and
+        segmentation), the earlier turns it leans on, the intent's keywords, the kind of answer asked for,
+        how close retrieval found the sentence's passage (`dense`: chunk id → cosine) and its document's rank."""
+        q = self.question(latest)
+        cands = self._candidates(hits)
+        own_grams = bigrams(latest or query)
+        ctx_grams = bigrams(query)
+        kws = [k for k in keywords if len(k) >= 2]
+        slots = [s for s in self.rules.slots if s.name in q.slots]
+        dense = dense or {}
+        lo = min(dense.values(), default=0.0)
+        hi = max(dense.values(), default=0.0)
+        scored = []
+        for c in cands:
+            grams = bigrams(c.text)
+            own = len(own_grams & grams) / (len(own_grams) ** 0.5 + 1)
+            ctx = len(ctx_grams & grams) / (len(ctx_grams) ** 0.5 + 1)
+            coverage = len(own_grams & grams) / (len(own_grams) or 1)
+            kw = min(sum(1 for k in kws if k in c.text), 2)
+            held = frozenset(s.name for s in slots if s.answered_by.search(c.text))
+            slot = max((0.35 if s.figure else 0.15 for s in slots if s.name in held), default=0.0)
+            facts = 0.15 if _FIGURE.search(c.text) else 0.0
+            near = (dense.get(c.chunk_id, lo) - lo) / (hi - lo) if hi > lo else 0.0
+            score = (
+                own
+                + 0.4 * ctx
+                + 0.25 * kw
+                + slot
+                + facts
+                + 1.0 * near
+                + 0.3 / (c.rank + 1)
+                + (0.1 if c.retrieved else 0.0)
+            )
+            scored.append(
+                Sentence(
+                    c.text, c.hit, c.rank, c.chunk_id, c.order, c.retrieved, round(coverage, 4), held, round(score, 4)
+                )
+            )
+        scored.sort(key=lambda s: (-s.score, s.rank, s.order))
+        return Evidence(q, tuple(scored))
+
+    # -- yes / no --------------------------------------------------------------------------------------
+    def says_no(self, sentence: str) -> bool:
+        return self.rules.negative is not None and bool(self.rules.negative.search(sentence))
+
+    def yes_lead(self, question: str) -> str:
+        """The plain "yes" that opens an affirmative answer, in the verb the question ends on (支持吗 → 支持的)."""
+        at, lead = -1, self.rules.yes_lead.get("default", "")
+        for verb, text in self.rules.yes_lead.items():
+            pos = question.rfind(verb) if verb != "default" else -1
+            if pos > at:
+                at, lead = pos, text
+        return lead

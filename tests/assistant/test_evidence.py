@@ -1,0 +1,204 @@
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from assistant.evidence import AnswerRules, bigrams, to_customer_voice
+from assistant.pipeline import Assistant
+from indexer.builder import build_index
+from indexer.embedding import HashingEmbedder
+from indexer.index import Index
+from kb import load_kb
+from kb.loader import load_rules
+from tests.conftest import write_kb
+
+DEFAULT_RULES = load_rules(Path("kb/defaults/rules.yaml"))
+
+
+def test_kb_voice_becomes_customer_voice() -> None:
+    assert to_customer_voice("**答：** 运费由买家承担；") == "运费由您承担。"
+    assert to_customer_voice("客服会在24小时内回复") == "我们会在24小时内回复"
+    assert (
+        to_customer_voice("第二十条 销售者应当自收到退回商品之日起七日内返还价款。")
+        == "销售者应当自收到退回商品之日起七日内返还价款。"
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("换货要多久能收到", "duration"),
+        ("退款啥时候到账", "duration"),
+        ("寄到新疆运费多少钱", "amount"),
+        ("这个水壶多大", "dimension"),
+        ("怎么申请退货", "steps"),
+        ("两款哪个更适合送人", "choice"),
+        ("洗过了还能退吗", "yes_no"),
+        ("支不支持花呗", "yes_no"),
+    ],
+)
+def test_the_default_slot_table_recognises_what_is_asked(demo_assistant: Assistant, question: str, kind: str) -> None:
+    assert kind in demo_assistant.finder.question(question).slots
+
+
+@pytest.mark.parametrize(
+    ("sentence", "kind", "holds"),
+    [
+        ("仓库收到商品后48小时内完成审核。", "duration", True),
+        ("退款1-3个工作日原路退回。", "duration", True),
+        ("请保持商品完好。", "duration", False),
+        ("偏远地区运费为15元。", "amount", True),
+        ("容量1.7L，功率1800W。", "dimension", True),
+    ],
+)
+def test_a_sentence_holds_a_kind_of_answer_only_with_its_figure(sentence: str, kind: str, holds: bool) -> None:
+    slot = next(s for s in AnswerRules.from_rules(DEFAULT_RULES).slots if s.name == kind)
+    assert bool(slot.answered_by.search(sentence)) is holds
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "客服注意：不要只回复“不能退”，先说明可以做什么。",
+        "不要直接回复不能退。",
+        "客服需先核实订单号再答复。",
+        "告知顾客寄回时附上纸条。",
+    ],
+)
+def test_sentences_for_agents_are_recognised(text: str) -> None:
+    guide = AnswerRules.from_rules(DEFAULT_RULES).guidance_sentence
+    assert guide is not None and guide.search(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["签收后7天内可以申请退货。", "请您不要用钢丝球清洗内胆。", "质量问题运费由店铺承担。"]
+)
+def test_sentences_for_customers_are_not_taken_for_guidance(text: str) -> None:
+    guide = AnswerRules.from_rules(DEFAULT_RULES).guidance_sentence
+    assert guide is not None and not guide.search(text)
+
+
+@pytest.mark.parametrize(
+    ("rules", "key"),
+    [
+        ({"answer_slots": {"duration": {"asked_by": "多久", "answered_by": "天"}}}, "answer_slots.duration"),
+        ({"answer_slots": {"duration": {"asked_by": ["多久"], "answered_by": "(天"}}}, "answered_by"),
+        ({"agent_guidance": {"sentence": "[客服"}}, "agent_guidance.sentence"),
+    ],
+)
+def test_a_bad_answer_table_names_its_key(rules: dict[str, object], key: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(key)):
+        AnswerRules.from_rules(rules)
+
+
+def test_bigrams_ignore_case_and_punctuation() -> None:
+    assert bigrams("SPF50 防晒！") == bigrams("spf50防晒")
+
+
+SHOP = {
+    "policy/policy-return.md": """---
+id: policy-return
+title: 退货规则
+type: policy
+category: after_sale
+---
+## 七天无理由
+签收后7天内，商品完好的可以申请七天无理由退货。
+寄回运费由您承担。
+
+## 客服注意
+客服注意：不要只回复“不能退”，先说明可以做什么。
+""",
+    "policy/policy-quality.md": """---
+id: policy-quality
+title: 质量问题处理
+type: policy
+category: after_sale
+---
+## 质量问题
+签收后30天内发现质量问题，可以选择退货或换货，运费由店铺承担。
+申请时请提供订单号和问题部位的照片。
+""",
+    "policy/policy-refund.md": """---
+id: policy-refund
+title: 退款时效
+type: policy
+category: after_sale
+---
+## 到账时间
+仓库收到退货后48小时内审核，审核通过后1-3个工作日原路退回。
+""",
+    "product/product-cup.md": """---
+id: product-cup
+title: 不锈钢保温杯
+type: product
+category: pre_sale
+---
+## 规格
+保温杯容量500ml，6小时保温。
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    root = write_kb(tmp_path_factory.mktemp("shop"), SHOP)
+    emb = HashingEmbedder()
+    kb = load_kb(root)
+    index_dir = tmp_path_factory.mktemp("shop-index")
+    build_index(kb, emb, index_dir)
+    return Assistant(Index.open(index_dir, emb), kb, answerable_threshold=0.0)
+
+
+def test_a_figure_question_is_answered_by_the_sentence_that_holds_the_figure(shop: Assistant) -> None:
+    hits = shop.retriever.run(query="退款多久到账")
+    ev = shop.finder.run("退款多久到账", "退款多久到账", hits.hits, dense=hits.dense)
+    assert ev.best is not None and "48小时" in ev.best.text
+    assert ev.answers_slot
+
+
+def test_sentences_for_agents_never_reach_the_customer(shop: Assistant) -> None:
+    result = shop.run(conversation=[{"role": "customer", "text": "不想要了能退吗 客服注意"}])
+    assert result.suggestions
+    for s in result.suggestions:
+        assert "不要只回复" not in s.text and "客服注意" not in s.text
+
+
+def test_every_document_in_the_index_is_read_whole(shop: Assistant) -> None:
+    hit = shop.retriever.run(query="退货 运费").hits[0]
+    chunks = shop.index.document_chunks(hit.chunk)
+    assert {c.doc_id for c in chunks} == {hit.doc_id}
+    assert len(chunks) >= 1 and sorted(c.position for c in chunks) == [c.position for c in chunks]
+
+
+def test_drafts_differ_in_purpose_and_are_not_near_copies(shop: Assistant) -> None:
+    result = shop.run(conversation=[{"role": "customer", "text": "杯子不保温了 质量问题怎么处理"}])
+    styles = [s.style for s in result.suggestions]
+    assert len(styles) == len(set(styles))
+    texts = [s.text for s in result.suggestions]
+    assert len(texts) == len(set(texts))
+
+
+QUESTIONS = st.sampled_from(
+    ["能退吗", "退款多久到账", "运费谁出", "保温杯多大", "质量问题怎么办", "怎么申请", "不想要了", "换货", "发票"]
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(first=QUESTIONS, second=QUESTIONS, noise=st.text(alphabet="的了吗啊呢 ，？", max_size=4))
+def test_no_suggestion_quotes_a_document_it_does_not_cite(shop: Assistant, first: str, second: str, noise: str) -> None:
+    """Every KB sentence in a suggestion belongs to a document that suggestion cites."""
+    result = shop.run(conversation=[{"role": "customer", "text": f"{first}{noise}{second}"}])
+    docs = {d.id: d for d in load_kb(shop.kb.root).documents}
+    for s in result.suggestions:
+        cited = {c.doc_id for c in s.citations}
+        for doc_id, doc in docs.items():
+            if doc_id in cited:
+                continue
+            for line in doc.body.splitlines():
+                for sentence in re.split(r"(?<=[。！？])", line):
+                    said = to_customer_voice(sentence)
+                    if len(said) >= 8:
+                        assert said not in s.text, f"{s.style} quotes {doc_id} without citing it"
