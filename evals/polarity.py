@@ -2,7 +2,7 @@
 
 A transparent heuristic, not a model: split the reply into sentences, skip the opener (greeting, thanks,
 empathy, "let me check" sentences that carry no stance), and in the first sentence that carries a stance cue
-take the leftmost cue. Negations are tried before affirmatives at the same place, so 「不支持」 is a no and
+take the leftmost cue. Questions back to the customer (「有什么可以帮您？」) are skipped. Negations are tried before affirmatives at the same place, so 「不支持」 is a no and
 not the 「支持」 inside it.
 
 >>> reply_polarity("您好，理解您的心情。这款不支持7天无理由退货，因为是生鲜。")
@@ -62,7 +62,7 @@ OPENER = re.compile(
     r"^(?:您好|你好|亲爱的|亲|在的|好的|收到|感谢|谢谢|非常理解|理解|明白|了解|抱歉|很抱歉|非常抱歉|不好意思|"
     r"让您久等|给您带来|我(?:这边|来)?(?:帮您|为您)?(?:查|看|核实|确认)|稍等)"
 )
-_SENTENCE = re.compile(r"[^。！？!?；;\n]+")
+_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]?")
 # Neutral words first, so that the leftmost match at a place prefers them over the cue inside them.
 _CUE = re.compile(
     "|".join(
@@ -82,8 +82,10 @@ def _stance(sentence: str) -> str | None:
 def reply_polarity(text: str) -> str | None:
     """'yes', 'no', or None when no sentence after the opener takes a stance."""
     for raw in _SENTENCE.findall(text):
+        if raw.endswith(("？", "?")):  # a question back to the customer takes no stance
+            continue
         for clause in re.split(r"[，,]", raw):
-            clause = clause.strip()
+            clause = clause.strip(" 。！!；;\n")
             if not clause or (OPENER.match(clause) and _stance(OPENER.sub("", clause)) is None):
                 continue
             stance = _stance(clause)

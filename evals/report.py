@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.gate import Threshold, check_gate
-from evals.metrics import BY_KEY, METRICS, confusion, display_label, flatten, intent_table
+from evals.metrics import BY_KEY, METRICS, confusion, display_label, flatten, intent_table, metric_for
 
 FONTS = (
     'system-ui, -apple-system, "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", '
@@ -215,7 +215,11 @@ def summary_table(metrics: dict[str, Any], thresholds: dict[str, Threshold] | No
         + ("<th>threshold</th><th>gate</th>" if thresholds else "")
         + "</tr>"
     ]
-    keys = [(k, display_label(BY_KEY[k]), BY_KEY[k].labelled_by) for k in flat_metric_keys(flat)]
+    keys = []
+    for k in flat_metric_keys(flat):
+        m = metric_for(k)
+        if m is not None:
+            keys.append((k, display_label(m) + (f": {k.rsplit('.', 1)[1]}" if m.per_value else ""), m.labelled_by))
     keys += [(k, k, None) for k in (thresholds or {}) if k not in {r[0] for r in keys}]
     for key, label, lab in keys:
         over = labelled.get(lab) if lab else (metrics.get("n_cases") if key.startswith("latency") else None)
