@@ -128,13 +128,15 @@ def _parse_expected(raw: Any, problems: list[str], warnings: list[str]) -> Expec
             values["intent"] = intent
         else:
             problems.append(f"expected.intent must be an intent name, got {json.dumps(intent, ensure_ascii=False)}")
-    emotion = raw.get("emotion")
-    if emotion is not None:
-        if emotion in EMOTIONS:
-            values["emotion"] = emotion
+    for key, choices in (("emotion", EMOTIONS), ("polarity", POLARITIES)):
+        value = raw.get(key)
+        if value is None:
+            continue
+        if value in choices:
+            values[key] = value
         else:
             problems.append(
-                f"expected.emotion {json.dumps(emotion, ensure_ascii=False)} is not one of {', '.join(EMOTIONS)}"
+                f"expected.{key} {json.dumps(value, ensure_ascii=False)} is not one of {', '.join(choices)}"
             )
     for key in ("doc_ids", "must_include", "must_not_include"):
         if raw.get(key) is not None:
@@ -156,14 +158,6 @@ def _parse_expected(raw: Any, problems: list[str], warnings: list[str]) -> Expec
             close = difflib.get_close_matches(reason, HANDOFF_REASONS, n=1)
             if reason not in HANDOFF_REASONS and close:
                 warnings.append(f"expected.handoff_reason '{reason}' is not a known code (did you mean '{close[0]}'?)")
-    polarity = raw.get("polarity")
-    if polarity is not None:
-        if polarity in POLARITIES:
-            values["polarity"] = polarity
-        else:
-            problems.append(
-                f"expected.polarity must be one of {', '.join(POLARITIES)}, got {json.dumps(polarity, ensure_ascii=False)}"
-            )
     return Expected(**values)
 
 

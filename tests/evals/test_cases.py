@@ -93,7 +93,10 @@ ASK = [{"role": "customer", "text": "在吗"}]
             {"id": "x", "conversation": ASK, "expected": {"intent": 3}},
             "expected.intent must be an intent name",
         ),
-        ({"id": "x", "conversation": ASK, "expected": {"polarity": "maybe"}}, "polarity must be one of yes, no"),
+        (
+            {"id": "x", "conversation": ASK, "expected": {"polarity": "maybe"}},
+            'expected.polarity "maybe" is not one of yes, no',
+        ),
         (
             {"id": "x", "conversation": ASK, "expected": {"handoff": False, "handoff_reason": "threat"}},
             'handoff_reason needs "handoff": true',
