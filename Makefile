@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup model run serve test test-fast lint typecheck services eval-smoke bench clean
+.PHONY: setup model run serve test test-fast lint typecheck services eval-gate eval-smoke eval-test eval-table bench clean
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found; install Python 3.11"; exit 1; }
@@ -47,13 +47,32 @@ test: setup services
 	$(MAKE) lint typecheck
 	set -a; [ -f .kefu/services.env ] && . .kefu/services.env; set +a; \
 	$(BIN)/pytest -n 2 --dist loadgroup
-	$(MAKE) eval-smoke
+	$(MAKE) eval-gate
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not model and not slow and not postgres and not browser" -n 2
 
+# The CI gate: the frozen test shop (never used for tuning) and a dev smoke set, each against its thresholds.
+eval-gate: eval-smoke eval-test
+
 eval-smoke: $(STAMP)
-	$(BIN)/kefu eval run --set evals/sets/smoke.jsonl --out out/eval-smoke --gate evals/thresholds.json
+	$(BIN)/kefu eval run --set evals/sets/smoke.jsonl --out out/eval-smoke --gate evals/gates/smoke.json
+
+TEST_SET := evals/sets/test.jsonl
+TEST_KB := evals/test-kb
+
+eval-test: $(STAMP)
+	@if [ -f $(TEST_SET) ] && [ -d $(TEST_KB) ]; then \
+		$(BIN)/kefu eval run --set $(TEST_SET) --kb $(TEST_KB) --out out/eval-test --gate evals/gates/test.json; \
+	else \
+		echo "eval-test: SKIPPED, $(TEST_SET) or $(TEST_KB)/ is missing: the frozen test gate did not run"; \
+	fi
+
+# Dev and test side by side, every metric (the table NOTES quotes).
+eval-table: $(STAMP)
+	$(BIN)/kefu eval run --set evals/sets/dev.jsonl --out out/dev
+	$(BIN)/kefu eval run --set $(TEST_SET) --kb $(TEST_KB) --out out/test
+	$(BIN)/kefu eval table out/dev out/test
 
 bench: setup
 	$(BIN)/kefu bench --out out/bench

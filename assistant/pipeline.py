@@ -160,6 +160,7 @@ class Assistant:
             emotion=emotion,
             handoff=handoff.recommended,
             handoff_reason=handoff.reason,
+            handoff_reason_code=handoff.reason_code,
             suggestions=tuple(suggestions),
             retrieved=tuple(h.to_dict() for h in hits),
             latency_ms=lat,

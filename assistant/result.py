@@ -94,6 +94,7 @@ class Result:
     kb_version: str
     notes: tuple[str, ...] = field(default_factory=tuple)  # e.g. why an LLM draft was replaced
     retrieval_confidence: float = 0.0  # best query-passage cosine; low = the KB likely can't answer
+    handoff_reason_code: str | None = None  # the code behind `handoff_reason` (e.g. "threat"), for evals
 
     @property
     def retrieved_doc_ids(self) -> list[str]:

@@ -8,7 +8,10 @@ that its peak RSS is its own,
 2. *serve*: open the index as `kefu serve` does and time retrieval and the full `suggest` on the eval
    queries, one at a time and from concurrent clients, with the query-embedding cache off;
 3. *baseline*: the naive LangChain pipeline (`langchain_community` FAISS + `HuggingFaceEmbeddings` on the
-   same model folder, `similarity_search(q, k=5)` per query) on the same chunk texts and queries.
+   same model folder, `similarity_search` per query) on the same chunk texts and queries.
+
+Recall compares equal budgets, documents with documents: our top 5 documents against the naive pipeline's
+first 5 distinct documents, for which it retrieves as many chunks as it takes (`first_documents`).
 
 Sizes up to `REAL_MAX_CHUNKS` embed passages with the real model. Larger ones use `NearCopyEmbedder`: each
 synthetic chunk gets the real vector of the demo-KB chunk it was copied from plus seeded noise, so FAISS
@@ -325,6 +328,18 @@ def _pcts(values: Sequence[float]) -> dict[str, float | None]:
     return {f"p{q}": None if (v := percentile(values, q)) is None else round(v, 2) for q in (50, 95, 99)}
 
 
+def first_documents(search: Callable[[int], Sequence[str]], n: int = K, *, start: int = 2 * K) -> list[str]:
+    """The first `n` distinct documents of a chunk search (`search(k)` → the doc ids of the top k chunks),
+    asking for twice as many chunks until there are `n` or the index has no more."""
+    k = start
+    while True:
+        doc_ids = search(k)
+        docs = list(dict.fromkeys(doc_ids))
+        if len(docs) >= n or len(doc_ids) < k:
+            return docs[:n]
+        k *= 2
+
+
 def _recall(retrieved: Sequence[Sequence[str]], queries: Sequence[BenchQuery]) -> float | None:
     if not queries:
         return None
@@ -335,9 +350,9 @@ def _recall(retrieved: Sequence[Sequence[str]], queries: Sequence[BenchQuery]) -
 def serve_worker(job: dict[str, Any]) -> dict[str, Any]:
     """Open the index as the service does and time retrieval and suggest, alone and under concurrency."""
     from assistant.conversation import formulate_query
-    from assistant.pipeline import Assistant, parse_conversation
-    from indexer.index import Index
-    from kb.loader import load_kb_summary
+    from assistant.pipeline import parse_conversation
+    from assistant.service.holder import assistant_factory
+    from assistant.settings import AssistantSettings
 
     queries = [BenchQuery(**q) for q in job["queries"]]
     embedder = make_embedder(
@@ -347,9 +362,17 @@ def serve_worker(job: dict[str, Any]) -> dict[str, Any]:
         passages=False,
         query_encoder=job["query_encoder"],
     )
+    settings = AssistantSettings()  # the service's: the same k, retriever and threshold as `kefu serve`
     t = time.perf_counter()
-    index = Index.open(Path(job["index"]), embedder)
-    bot = Assistant(index, load_kb_summary(Path(job["kb"])))
+    bot = assistant_factory(
+        Path(job["kb"]),
+        Path(job["index"]),
+        embedder,
+        k=settings.k,
+        mode=settings.retriever,
+        answerable_threshold=settings.answerable_threshold,
+    )()
+    index = bot.index
     bot.warm_up()
     open_s = time.perf_counter() - t
     texts = [formulate_query(parse_conversation(q.conversation), names=index.names) for q in queries]
@@ -462,15 +485,18 @@ def baseline_worker(job: dict[str, Any]) -> dict[str, Any]:
         k=K,
     )
     queries = job["queries"]
+
+    def documents(q: str) -> list[str]:
+        return first_documents(lambda k: [d.metadata["doc_id"] for d in store.similarity_search(q, k=k)])
+
     for q in queries[:3]:
-        store.similarity_search(q, k=K)
+        documents(q)
         retriever.run(query=q)
     latencies, ours, retrieved = [], [], []
     for q in queries:
         t = time.perf_counter()
-        docs = store.similarity_search(q, k=K)
+        retrieved.append(documents(q))  # timed as a whole: the baseline pays for its extra chunks
         latencies.append((time.perf_counter() - t) * 1000)
-        retrieved.append([d.metadata["doc_id"] for d in docs])
         t = time.perf_counter()
         retriever.run(query=q)
         ours.append((time.perf_counter() - t) * 1000)

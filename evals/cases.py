@@ -1,4 +1,8 @@
-"""Eval cases (CONTRACTS.md §3): one JSON object per line, read with line-numbered errors."""
+"""Eval cases (CONTRACTS.md §3): one JSON object per line, read with line-numbered errors and warnings.
+
+A key the contract does not name (a set's own annotations, `label_note`, `source`) is kept in `extra` and
+ignored, with a warning naming it; a near-miss of a known key (`must_includes`) gets a "did you mean" hint.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,30 @@ from evals.errors import EvalError, EvalSetError
 
 ROLES = ("customer", "agent")
 CASE_KEYS = ("id", "conversation", "context", "expected")
-EXPECTED_KEYS = ("intent", "emotion", "doc_ids", "must_include", "must_not_include", "handoff")
+EXPECTED_KEYS = (
+    "intent",
+    "emotion",
+    "doc_ids",
+    "must_include",
+    "must_not_include",
+    "handoff",
+    "handoff_reason",
+    "polarity",
+)
+POLARITIES = ("yes", "no")
+# The assistant's handoff reason codes; `expected.handoff_reason` accepts any string and is reported per value.
+HANDOFF_REASONS = (
+    "customer_request",
+    "threat",
+    "exceeds_authority",
+    "injection",
+    "abuse",
+    "repeated",
+    "no_answer",
+    "needs_order_data",
+    "dispute",
+    "safety",
+)
 
 
 @dataclass(frozen=True)
@@ -26,6 +53,8 @@ class Expected:
     must_include: tuple[str, ...] | None = None
     must_not_include: tuple[str, ...] | None = None
     handoff: bool | None = None
+    handoff_reason: str | None = None
+    polarity: str | None = None  # yes | no: the stance the top suggestion must take on a yes/no question
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k in EXPECTED_KEYS if (v := getattr(self, k)) is not None}
@@ -38,11 +67,13 @@ class Problem:
     line: int
     message: str
     case_id: str | None = None
+    warning: bool = False  # kept and ignored (e.g. an unknown key); the set still loads
 
     def __str__(self) -> str:
+        text = f"warning: {self.message}" if self.warning else self.message
         if not self.line:
-            return self.message
-        return f"line {self.line}" + (f" ({self.case_id})" if self.case_id else "") + f": {self.message}"
+            return text
+        return f"line {self.line}" + (f" ({self.case_id})" if self.case_id else "") + f": {text}"
 
 
 @dataclass(frozen=True)
@@ -52,6 +83,7 @@ class EvalCase:
     context: dict[str, Any] | None = None
     expected: Expected = field(default_factory=Expected)
     line: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)  # keys the contract does not name, kept as they were
 
 
 def split_alternatives(entry: str) -> list[str]:
@@ -60,12 +92,13 @@ def split_alternatives(entry: str) -> list[str]:
 
 
 def _unknown(keys: list[str], known: tuple[str, ...], where: str) -> list[str]:
+    """A warning per key outside `known`: kept and ignored, with a hint when it looks like a typo."""
     out = []
     for key in keys:
         if key not in known:
             close = difflib.get_close_matches(key, known, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(known)}"
-            out.append(f"unknown key {where}'{key}' ({hint})")
+            hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(known)}"
+            out.append(f"unknown key {where}'{key}' is ignored ({hint})")
     return out
 
 
@@ -81,13 +114,13 @@ def _string_list(value: Any, key: str, problems: list[str]) -> tuple[str, ...] |
     return tuple(value)
 
 
-def _parse_expected(raw: Any, problems: list[str]) -> Expected:
+def _parse_expected(raw: Any, problems: list[str], warnings: list[str]) -> Expected:
     if raw is None:
         return Expected()
     if not isinstance(raw, dict):
         problems.append('\'expected\' must be an object like {"intent": "return_request"}')
         return Expected()
-    problems.extend(_unknown(list(raw), EXPECTED_KEYS, "in expected: "))
+    warnings.extend(_unknown(list(raw), EXPECTED_KEYS, "in expected: "))
     values: dict[str, Any] = {}
     intent = raw.get("intent")
     if intent is not None:
@@ -95,13 +128,15 @@ def _parse_expected(raw: Any, problems: list[str]) -> Expected:
             values["intent"] = intent
         else:
             problems.append(f"expected.intent must be an intent name, got {json.dumps(intent, ensure_ascii=False)}")
-    emotion = raw.get("emotion")
-    if emotion is not None:
-        if emotion in EMOTIONS:
-            values["emotion"] = emotion
+    for key, choices in (("emotion", EMOTIONS), ("polarity", POLARITIES)):
+        value = raw.get(key)
+        if value is None:
+            continue
+        if value in choices:
+            values[key] = value
         else:
             problems.append(
-                f"expected.emotion {json.dumps(emotion, ensure_ascii=False)} is not one of {', '.join(EMOTIONS)}"
+                f"expected.{key} {json.dumps(value, ensure_ascii=False)} is not one of {', '.join(choices)}"
             )
     for key in ("doc_ids", "must_include", "must_not_include"):
         if raw.get(key) is not None:
@@ -112,6 +147,17 @@ def _parse_expected(raw: Any, problems: list[str]) -> Expected:
             values["handoff"] = handoff
         else:
             problems.append(f"expected.handoff must be true or false, got {json.dumps(handoff, ensure_ascii=False)}")
+    reason = raw.get("handoff_reason")
+    if reason is not None:
+        if not isinstance(reason, str) or not reason.strip():
+            problems.append(f"expected.handoff_reason must be a reason code such as 'threat', got {json.dumps(reason)}")
+        elif handoff is not True:
+            problems.append('expected.handoff_reason needs "handoff": true (it says why a person is needed)')
+        else:
+            values["handoff_reason"] = reason
+            close = difflib.get_close_matches(reason, HANDOFF_REASONS, n=1)
+            if reason not in HANDOFF_REASONS and close:
+                warnings.append(f"expected.handoff_reason '{reason}' is not a known code (did you mean '{close[0]}'?)")
     return Expected(**values)
 
 
@@ -145,11 +191,13 @@ def _parse_conversation(raw: Any, problems: list[str]) -> tuple[Turn, ...]:
     return tuple(turns)
 
 
-def parse_case(raw: Any, line: int) -> tuple[EvalCase | None, list[str]]:
-    """One decoded JSON line → the case, or None and the problems found (without the line prefix)."""
+def parse_case(raw: Any, line: int) -> tuple[EvalCase | None, list[str], list[str]]:
+    """One decoded JSON line → the case (None when there are problems), the problems and the warnings found,
+    without the line prefix."""
     if not isinstance(raw, dict):
-        return None, ["a case must be a JSON object with 'conversation' (and 'id', 'context', 'expected')"]
-    problems = _unknown(list(raw), CASE_KEYS, "")
+        return None, ["a case must be a JSON object with 'conversation' (and 'id', 'context', 'expected')"], []
+    problems: list[str] = []
+    warnings = _unknown(list(raw), CASE_KEYS, "")
     case_id = raw.get("id", f"line-{line}")
     if not isinstance(case_id, str) or not case_id.strip():
         problems.append(f"'id' must be a non-empty string, got {json.dumps(case_id, ensure_ascii=False)}")
@@ -157,14 +205,18 @@ def parse_case(raw: Any, line: int) -> tuple[EvalCase | None, list[str]]:
     context = raw.get("context")
     if context is not None and not isinstance(context, dict):
         problems.append('\'context\' must be an object, e.g. {"order": {"status": "delivered"}}')
-    expected = _parse_expected(raw.get("expected"), problems)
+    expected = _parse_expected(raw.get("expected"), problems, warnings)
     if problems:
-        return None, problems
-    return EvalCase(id=str(case_id), conversation=conversation, context=context, expected=expected, line=line), []
+        return None, problems, warnings
+    extra = {k: v for k, v in raw.items() if k not in CASE_KEYS}
+    case = EvalCase(
+        id=str(case_id), conversation=conversation, context=context, expected=expected, line=line, extra=extra
+    )
+    return case, [], warnings
 
 
 def parse_cases(path: Path | str) -> tuple[list[EvalCase], list[Problem]]:
-    """Every well-formed case of a JSONL file, and one message per problem, each naming its line."""
+    """Every well-formed case of a JSONL file, and one message per problem or warning, each naming its line."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -185,10 +237,11 @@ def parse_cases(path: Path | str) -> tuple[list[EvalCase], list[Problem]]:
                 Problem(n, f"not valid JSON ({e.msg} at column {e.colno}); each line must hold one whole case")
             )
             continue
-        case, case_problems = parse_case(raw, n)
+        case, case_problems, case_warnings = parse_case(raw, n)
         raw_id = raw.get("id") if isinstance(raw, dict) else None
         label = raw_id if isinstance(raw_id, str) else None
         problems.extend(Problem(n, p, label) for p in case_problems)
+        problems.extend(Problem(n, w, label, warning=True) for w in case_warnings)
         if case is None:
             continue
         if case.id in seen:
@@ -203,9 +256,15 @@ def parse_cases(path: Path | str) -> tuple[list[EvalCase], list[Problem]]:
     return cases, problems
 
 
-def load_cases(path: Path | str) -> list[EvalCase]:
-    """The cases of an eval set; EvalSetError listing every malformed line if there is any."""
+def read_cases(path: Path | str) -> tuple[list[EvalCase], list[Problem]]:
+    """The cases of an eval set and its warnings; EvalSetError listing every error if there is any."""
     cases, problems = parse_cases(path)
-    if problems:
-        raise EvalSetError(path, problems)
-    return cases
+    errors = [p for p in problems if not p.warning]
+    if errors:
+        raise EvalSetError(path, errors)
+    return cases, problems
+
+
+def load_cases(path: Path | str) -> list[EvalCase]:
+    """The cases of an eval set (warnings dropped: `read_cases` has them); EvalSetError on any error."""
+    return read_cases(path)[0]

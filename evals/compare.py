@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from evals.errors import EvalError
-from evals.metrics import flatten
-from evals.report import case_card, esc, fmt, mark, page
+from evals.metrics import display_label, flatten, metric_for
+from evals.report import case_card, esc, flat_metric_keys, fmt, mark, page
 
-LOWER_IS_BETTER = ("violation_rate", "unsupported_fact_rate", "latency_ms.", "n_errors")
 CONFIG_KEYS = ("retriever", "drafter", "k", "set")
 VERDICT_CLASS = {"better": "pass", "worse": "fail"}
 
@@ -67,7 +67,8 @@ class Delta:
             return "n/a" if self.a != self.b else "same"
         if abs(self.change) < 1e-9:
             return "same"
-        lower = any(m in self.key for m in LOWER_IS_BETTER)
+        metric = metric_for(self.key)
+        lower = metric is not None and not metric.higher_is_better
         return "better" if (self.change < 0) == lower else "worse"
 
 
@@ -199,3 +200,32 @@ def render_html(c: Comparison) -> str:
         + (f"<p>Only in B: {esc(', '.join(c.only_in_b))}</p>" if c.only_in_b else "")
     )
     return page("Kefu eval comparison", body)
+
+
+def markdown_table(runs: Sequence[Run]) -> str:
+    """Every metric of `runs` side by side (rows in `METRICS` order), each value with the cases it is over.
+
+    | metric | key | out/dev | out/test |
+    """
+    flats = [flatten(r.metrics) for r in runs]
+    union: dict[str, float | None] = {}
+    for f in flats:
+        union.update({k: v for k, v in f.items() if k not in union})
+    names = [str(r.path) for r in runs]
+    lines = [
+        "| metric | key | " + " | ".join(names) + " |",
+        "|---|---|" + "---:|" * len(runs),
+        "| cases | `n_cases` | " + " | ".join(fmt(f.get("n_cases")) for f in flats) + " |",
+    ]
+    for key in flat_metric_keys(union):
+        m = metric_for(key)
+        if m is None:
+            continue
+        label = display_label(m) + (f": {key.rsplit('.', 1)[1]}" if m.per_value else "")
+        cells = []
+        for run, f in zip(runs, flats, strict=True):
+            over = run.metrics.get("labelled", {}).get(m.labelled_by) if m.labelled_by else None
+            value = fmt(f.get(key))
+            cells.append(value if over is None or m.per_value else f"{value} (n={over})")
+        lines.append(f"| {label} | `{key}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -1,24 +1,29 @@
-"""The CI gate: thresholds kept in the repo (`evals/thresholds.json`) that a run's metrics must meet.
+"""The CI gate: thresholds kept in the repo (`evals/gates/*.json`) that a run's metrics must meet.
 
 ```json
 {"retrieval.recall@5": {"min": 0.8},
  "reply.must_not_include_violation_rate": {"max": 0.0},
+ "reply.handoff_recall": {"min": 0.7, "lowered": {"from": ">= 0.75", "reason": "new cases", "date": "2026-12-05"}},
  "latency_ms.p95": {"max": 2000, "ratchet": false, "note": "2-core CI machine"}}
 ```
+
+Thresholds only move up: `ratchet` tightens them to what a run reached; `lower` loosens named ones to what a
+run reached and records why next to the threshold (`kefu eval ratchet --allow-lower KEY --reason "..."`).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from evals.errors import EvalError
-from evals.metrics import flatten, metric_keys
+from evals.metrics import BY_KEY, flatten, metric_for
 
-ENTRY_KEYS = ("min", "max", "note", "ratchet")
+ENTRY_KEYS = ("min", "max", "note", "ratchet", "lowered")
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,7 @@ class Threshold:
     max: float | None = None
     note: str | None = None
     ratchet: bool = True  # `kefu eval ratchet` may tighten it to what a run reached
+    lowered: dict[str, str] | None = None  # the last loosening: from what, why, when
 
     def describe(self) -> str:
         parts = ([f">= {self.min:g}"] if self.min is not None else []) + (
@@ -73,11 +79,10 @@ def parse_thresholds(data: Any, source: str = "thresholds") -> dict[str, Thresho
             f'{source}: expected an object of metric → {{"min": x}} / {{"max": y}}, '
             'e.g. {"retrieval.recall@5": {"min": 0.8}}'
         )
-    known = metric_keys()
     out = {}
     for key, entry in data.items():
-        if key not in known and not key.startswith("per_intent."):
-            raise EvalError(f"{source}: '{key}' is not a metric; use one of {', '.join(sorted(known))}")
+        if metric_for(key) is None:
+            raise EvalError(f"{source}: '{key}' is not a metric; use one of {', '.join(BY_KEY)}")
         if not isinstance(entry, dict) or not ({"min", "max"} & set(entry)):
             raise EvalError(f'{source}: \'{key}\' must be an object with "min" and/or "max", e.g. {{"min": 0.8}}')
         extra = set(entry) - set(ENTRY_KEYS)
@@ -90,12 +95,19 @@ def parse_thresholds(data: Any, source: str = "thresholds") -> dict[str, Thresho
                 raise EvalError(f"{source}: '{key}': \"{bound}\" must be a number, got {entry[bound]!r}")
         if "ratchet" in entry and not isinstance(entry["ratchet"], bool):
             raise EvalError(f"{source}: '{key}': \"ratchet\" must be true or false")
+        lowered = entry.get("lowered")
+        if lowered is not None and not (isinstance(lowered, dict) and str(lowered.get("reason") or "").strip()):
+            raise EvalError(
+                f'{source}: \'{key}\': "lowered" must record a "reason"; lower a threshold with '
+                '`kefu eval ratchet RUN --gate FILE --allow-lower KEY --reason "..."`'
+            )
         out[key] = Threshold(
             key,
             min=entry.get("min"),
             max=entry.get("max"),
             note=str(entry["note"]) if entry.get("note") is not None else None,
             ratchet=entry.get("ratchet", True),
+            lowered={str(k): str(v) for k, v in lowered.items()} if lowered else None,
         )
     return out
 
@@ -122,6 +134,14 @@ def check_gate(metrics: dict[str, Any], thresholds: dict[str, Threshold]) -> lis
     return failures
 
 
+def _floor(v: float) -> float:
+    return math.floor(round(v * 100, 6)) / 100
+
+
+def _ceil(v: float) -> float:
+    return math.ceil(round(v * 100, 6)) / 100
+
+
 def ratchet(metrics: dict[str, Any], thresholds: dict[str, Threshold]) -> dict[str, Threshold]:
     """Thresholds tightened to what the run reached (2 decimals, rounded loosely); never loosened."""
     values = flatten(metrics)
@@ -129,10 +149,34 @@ def ratchet(metrics: dict[str, Any], thresholds: dict[str, Threshold]) -> dict[s
     for key, t in thresholds.items():
         v = values.get(key)
         if t.ratchet and v is not None:
-            lo = max(t.min, math.floor(round(v * 100, 6)) / 100) if t.min is not None else None
-            hi = min(t.max, math.ceil(round(v * 100, 6)) / 100) if t.max is not None else None
-            t = Threshold(key, min=lo, max=hi, note=t.note, ratchet=t.ratchet)
+            lo = max(t.min, _floor(v)) if t.min is not None else None
+            hi = min(t.max, _ceil(v)) if t.max is not None else None
+            t = replace(t, min=lo, max=hi)
         out[key] = t
+    return out
+
+
+def lower(
+    metrics: dict[str, Any], thresholds: dict[str, Threshold], keys: Sequence[str], *, reason: str, date: str
+) -> dict[str, Threshold]:
+    """`keys` loosened to what the run reached, each recording what it was and `reason`; EvalError when a key
+    is not in the file, the run has no value for it, or the run meets it already (nothing to lower)."""
+    if not reason.strip():
+        raise EvalError('lowering a threshold needs --reason "why", stored next to the threshold')
+    values = flatten(metrics)
+    out = dict(thresholds)
+    for key in keys:
+        t = thresholds.get(key)
+        if t is None:
+            raise EvalError(f"'{key}' has no threshold to lower; the file has {', '.join(thresholds)}")
+        v = values.get(key)
+        if v is None:
+            raise EvalError(f"'{key}' is null in the run: no case is labelled for it, so there is nothing to lower to")
+        if not check_gate(metrics, {key: t}):
+            raise EvalError(f"'{key}' = {v:g} meets {t.describe()} already; only a missed threshold is lowered")
+        lo = min(t.min, _floor(v)) if t.min is not None else None
+        hi = max(t.max, _ceil(v)) if t.max is not None else None
+        out[key] = replace(t, min=lo, max=hi, lowered={"from": t.describe(), "reason": reason.strip(), "date": date})
     return out
 
 

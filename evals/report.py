@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.gate import Threshold, check_gate
-from evals.metrics import flatten
+from evals.metrics import BY_KEY, METRICS, confusion, display_label, flatten, intent_table, metric_for
 
 FONTS = (
     'system-ui, -apple-system, "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", '
@@ -39,31 +39,21 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .agent { background: #f6f8fa; padding: 2px 6px; border-radius: 4px; }
 .reply { background: #fff8c5; padding: 6px; border-radius: 4px; white-space: pre-wrap; }
 mark { background: #ffcecb; } code { font-size: .9em; }
+table.confusion th, table.confusion td { font-size: .8em; padding: 2px 5px; }
 ul { padding-left: 18px; margin: 4px 0; } svg text { font-size: 12px; }
 .badge { display: inline-block; border-radius: 10px; padding: 0 8px; font-size: .8em; margin-left: 4px;
          background: #ffebe9; color: #cf222e; }
 """
 )
 
-SUMMARY_ROWS = (  # metric, label (↓ = lower is better), the `labelled` count it is over
-    ("retrieval.recall@1", "Retrieval recall@1", "doc_ids"),
-    ("retrieval.recall@5", "Retrieval recall@5", "doc_ids"),
-    ("retrieval.mrr@10", "Retrieval MRR@10", "doc_ids"),
-    ("intent.accuracy", "Intent accuracy", "intent"),
-    ("emotion.accuracy", "Emotion accuracy", "emotion"),
-    ("reply.must_include_rate", "must_include pass rate", "must_include"),
-    ("reply.must_not_include_violation_rate", "must_not_include violation rate ↓", "must_not_include"),
-    ("reply.unsupported_fact_rate", "Unsupported-fact rate ↓", "compliance"),
-    ("reply.compliance_pass_rate", "Compliance pass rate", "compliance"),
-    ("reply.handoff_accuracy", "Handoff accuracy", "handoff"),
-    ("latency_ms.p50", "Latency p50 (ms) ↓", None),
-    ("latency_ms.p95", "Latency p95 (ms) ↓", None),
-    ("n_errors", "Cases the assistant failed on ↓", None),
-)
-BAR_SERIES = (
-    ("intent.accuracy", "intent accuracy", "#0969da"),
-    ("retrieval.recall@5", "recall@5", "#8250df"),
-    ("reply.must_include_rate", "must_include", "#bc4c00"),
+BAR_SERIES = (("intent.accuracy", "#0969da"), ("retrieval.recall@5", "#8250df"), ("reply.must_include_rate", "#bc4c00"))
+PER_INTENT_COLUMNS = (
+    "intent.accuracy",
+    "retrieval.recall@5",
+    "reply.must_include_rate",
+    "reply.compliance_pass_rate",
+    "reply.handoff_recall",
+    "latency_ms.p50",
 )
 
 
@@ -127,9 +117,12 @@ def per_intent_chart(per_intent: dict[str, dict[str, Any]]) -> str:
     label_w, bar_w, bar_h, gap, top = 200, 400, 12, 12, 40
     group_h = bar_h * len(BAR_SERIES) + gap
     height = top + group_h * len(per_intent)
-    parts = [f'<svg width="{label_w + bar_w + 50}" height="{height}" role="img" aria-label="metrics per intent">']
-    for i, (_, name, color) in enumerate(BAR_SERIES):
-        lx = label_w + i * 130
+    parts = [
+        f'<svg width="{max(label_w + bar_w + 50, label_w + 160 * len(BAR_SERIES))}" height="{height}" role="img" aria-label="metrics per intent">'
+    ]
+    for i, (key, color) in enumerate(BAR_SERIES):
+        name = BY_KEY[key].label
+        lx = label_w + i * 160
         parts.append(
             f'<rect x="{lx}" y="4" width="10" height="10" fill="{color}"/><text x="{lx + 14}" y="13">{esc(name)}</text>'
         )
@@ -146,7 +139,8 @@ def per_intent_chart(per_intent: dict[str, dict[str, Any]]) -> str:
             f'<text x="{label_w - 8}" y="{y0 + bar_h * len(BAR_SERIES) / 2 + 4}" text-anchor="end">'
             f"{esc(intent)} (n={m['n_cases']})</text>"
         )
-        for i, (key, name, color) in enumerate(BAR_SERIES):
+        for i, (key, color) in enumerate(BAR_SERIES):
+            name = BY_KEY[key].label
             v = flat.get(key)
             y = y0 + i * bar_h
             label = "–" if v is None else f"{v:.2f}"
@@ -221,8 +215,12 @@ def summary_table(metrics: dict[str, Any], thresholds: dict[str, Threshold] | No
         + ("<th>threshold</th><th>gate</th>" if thresholds else "")
         + "</tr>"
     ]
-    keys = [(k, label, lab) for k, label, lab in SUMMARY_ROWS]
-    keys += [(k, k, None) for k in (thresholds or {}) if k not in {r[0] for r in SUMMARY_ROWS}]
+    keys = []
+    for k in flat_metric_keys(flat):
+        m = metric_for(k)
+        if m is not None:
+            keys.append((k, display_label(m) + (f": {k.rsplit('.', 1)[1]}" if m.per_value else ""), m.labelled_by))
+    keys += [(k, k, None) for k in (thresholds or {}) if k not in {r[0] for r in keys}]
     for key, label, lab in keys:
         over = labelled.get(lab) if lab else (metrics.get("n_cases") if key.startswith("latency") else None)
         row = (
@@ -238,15 +236,19 @@ def summary_table(metrics: dict[str, Any], thresholds: dict[str, Threshold] | No
     return "".join(rows)
 
 
+def flat_metric_keys(flat: dict[str, float | None]) -> list[str]:
+    """The table's keys in its order, each family followed by the members the run has."""
+    out = []
+    for m in METRICS:
+        if m.per_value:
+            out += sorted(k for k in flat if k.startswith(m.key + "."))
+        else:
+            out.append(m.key)
+    return out
+
+
 def per_intent_table(per_intent: dict[str, dict[str, Any]]) -> str:
-    cols = (
-        ("intent.accuracy", "intent acc."),
-        ("retrieval.recall@5", "recall@5"),
-        ("reply.must_include_rate", "must_include"),
-        ("reply.compliance_pass_rate", "compliance"),
-        ("reply.handoff_accuracy", "handoff acc."),
-        ("latency_ms.p50", "p50 ms"),
-    )
+    cols = [(k, BY_KEY[k].label) for k in PER_INTENT_COLUMNS]
     rows = [
         "<table><tr><th>expected intent</th><th>cases</th>" + "".join(f"<th>{esc(c)}</th>" for _, c in cols) + "</tr>"
     ]
@@ -259,6 +261,50 @@ def per_intent_table(per_intent: dict[str, dict[str, Any]]) -> str:
         )
     rows.append("</table>")
     return "".join(rows)
+
+
+def _intent_pairs(records: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [
+        (str(r["expected"]["intent"]), str(r.get("intent") or "(error)"))
+        for r in records
+        if r.get("expected", {}).get("intent") is not None
+    ]
+
+
+def intent_quality_table(records: Sequence[dict[str, Any]]) -> str:
+    """Precision, recall and F1 per expected intent (`intent.macro_f1` is the mean of the F1 column)."""
+    rows = intent_table(_intent_pairs(records))
+    if not rows:
+        return '<p class="muted">No case is labelled with an intent.</p>'
+    out = ["<table><tr><th>intent</th><th>cases</th><th>classified as it</th><th>precision</th><th>recall</th>"]
+    out.append("<th>F1</th></tr>")
+    for r in rows:
+        out.append(
+            f"<tr><td>{esc(r.intent)}</td><td class=num>{r.support}</td><td class=num>{r.predicted}</td>"
+            f'<td class="num">{fmt(r.precision)}</td><td class="num">{fmt(r.recall)}</td>'
+            f'<td class="num">{fmt(r.f1)}</td></tr>'
+        )
+    out.append("</table>")
+    return "".join(out)
+
+
+def confusion_table(records: Sequence[dict[str, Any]]) -> str:
+    """Rows: expected intent; columns: what it was classified as; off-diagonal counts marked."""
+    matrix = confusion(_intent_pairs(records))
+    if not matrix:
+        return ""
+    cols = sorted({p for row in matrix.values() for p in row} | set(matrix))
+    head = "".join(f'<th title="{esc(c)}">{esc(c)}</th>' for c in cols)
+    out = [f'<table class="confusion"><tr><th>expected ↓ / classified →</th>{head}</tr>']
+    for e in sorted(matrix):
+        cells = []
+        for c in cols:
+            n = matrix[e].get(c, 0)
+            cls = "pass" if c == e else ("fail" if n else "muted")
+            cells.append(f'<td class="num {cls}">{n or "·"}</td>')
+        out.append(f"<tr><th>{esc(e)}</th>{''.join(cells)}</tr>")
+    out.append("</table>")
+    return "".join(out)
 
 
 def failed_keys(record: dict[str, Any]) -> list[str]:
@@ -308,11 +354,21 @@ def _expected(record: dict[str, Any]) -> str:
             f'<span class="fail">{esc(e)}</span>' if e in found else esc(e) for e in exp["must_not_include"]
         )
         items.append(f"{mark(passed.get('must_not_include'))} must not include: {shown}")
-    if "handoff" in exp:
+    if "polarity" in exp:
         items.append(
-            f"{mark(passed.get('handoff'))} handoff <b>{yes_no(exp['handoff'])}</b>, got "
+            f"{mark(passed.get('polarity'))} answers <b>{esc(exp['polarity'])}</b>, "
+            f"the top suggestion reads as {esc(record.get('polarity') or 'no stance')}"
+        )
+    if "handoff" in exp:
+        want = f" ({esc(exp['handoff_reason'])})" if exp.get("handoff_reason") else ""
+        items.append(
+            f"{mark(passed.get('handoff'))} handoff <b>{yes_no(exp['handoff'])}</b>{want}, got "
             f"{yes_no(record['handoff'])}"
-            + (f" ({esc(record['handoff_reason'])})" if record.get("handoff_reason") else "")
+            + (
+                f" ({esc(record.get('handoff_reason_code'))}: {esc(record['handoff_reason'])})"
+                if record.get("handoff_reason")
+                else ""
+            )
         )
     return "<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>" if items else '<p class="muted">none</p>'
 
@@ -380,7 +436,7 @@ def case_card(record: dict[str, Any]) -> str:
 
 
 def all_cases_table(records: Sequence[dict[str, Any]]) -> str:
-    keys = ("intent", "emotion", "doc_ids", "must_include", "must_not_include", "handoff", "compliance")
+    keys = ("intent", "emotion", "doc_ids", "must_include", "must_not_include", "polarity", "handoff", "compliance")
     rows = ["<table><tr><th>id</th>" + "".join(f"<th>{esc(k)}</th>" for k in keys) + "<th>ms</th></tr>"]
     for r in records:
         passed = r.get("passed", {})
@@ -414,6 +470,11 @@ def render_report(
         "<h2>Per intent</h2>",
         per_intent_chart(metrics.get("per_intent", {})),
         per_intent_table(metrics.get("per_intent", {})),
+        "<h2>Intent classification</h2>",
+        intent_quality_table(records),
+        "<details><summary>Confusion matrix</summary>",
+        confusion_table(records),
+        "</details>",
         "<h2>Latency</h2>",
         latency_histogram(latencies, lat.get("p50"), lat.get("p95")),
         f"<h2>Failing cases ({len(failing)})</h2>",

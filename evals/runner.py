@@ -41,6 +41,7 @@ def case_record(case: EvalCase, result: Result | None, score: CaseScore) -> dict
         "emotion": result.emotion if result else None,
         "handoff": result.handoff if result else None,
         "handoff_reason": result.handoff_reason if result else None,
+        "handoff_reason_code": result.handoff_reason_code if result else None,
         "retrieved": list(dict.fromkeys(result.retrieved_doc_ids)) if result else [],
         "suggestions": [
             {
@@ -64,11 +65,15 @@ def case_record(case: EvalCase, result: Result | None, score: CaseScore) -> dict
         "passed": score.passed,
         "ok": score.ok,
         "scores": {"recall@1": score.recall_at_1, "recall@5": score.recall_at_5, "rr@10": score.rr_at_10},
+        "citation_precision": score.citation_precision,
+        "polarity": score.polarity,
         "must_include_missing": list(score.must_include_missing),
+        "must_include_any": score.must_include_any,
         "must_not_include_found": list(score.must_not_include_found),
         "expected": case.expected.to_dict(),
         "conversation": [{"role": t.role, "text": t.text} for t in case.conversation],
         "context": case.context,
+        "annotations": case.extra or None,
         "notes": list(result.notes) if result else [],
         "error": score.error,
     }

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from evals.cases import EvalCase, Problem, parse_cases, split_alternatives
 from evals.errors import EvalSetError
+from evals.metrics import contains_phrase
 from kb.models import Document, KnowledgeBase
 
 
@@ -30,7 +31,8 @@ def _hint(name: str, options: Sequence[str]) -> str:
 def check_case(case: EvalCase, kb: KnowledgeBase) -> list[str]:
     """Problems of one well-formed case against `kb`, without the line prefix.
 
-    A must_include entry is grounded when one of its alternatives occurs, literally, in an expected document
+    A must_include entry is grounded when one of its alternatives occurs (numbers as whole numbers, as scoring
+    matches them) in an expected document
     or in the case's own conversation or order context (the same sources the guard accepts facts from).
     Cases without doc_ids have nothing to check their must_include against.
     """
@@ -54,7 +56,7 @@ def check_case(case: EvalCase, kb: KnowledgeBase) -> list[str]:
         if case.context:
             sources.append(json.dumps(case.context, ensure_ascii=False))
         for entry in exp.must_include:
-            if not any(alt in src for alt in split_alternatives(entry) for src in sources):
+            if not any(contains_phrase(src, alt) for alt in split_alternatives(entry) for src in sources):
                 problems.append(
                     f"must_include '{entry}' appears in none of the expected documents "
                     f"({', '.join(d.id for d in docs)}) nor the conversation; a grounded reply "
@@ -68,11 +70,12 @@ def validate_cases(cases: Sequence[EvalCase], kb: KnowledgeBase) -> list[Problem
     return [Problem(c.line, p, c.id) for c in cases for p in check_case(c, kb)]
 
 
-def validate_set(path: Path | str, kb: KnowledgeBase) -> list[EvalCase]:
-    """Load an eval set and check it against `kb`; EvalSetError listing every problem, in line order."""
+def validate_set(path: Path | str, kb: KnowledgeBase) -> tuple[list[EvalCase], list[Problem]]:
+    """Load an eval set and check it against `kb`: its cases and warnings; EvalSetError listing every error,
+    in line order."""
     cases, problems = parse_cases(path)
     problems += validate_cases(cases, kb)
-    if problems:
-        ordered: list[Problem] = sorted(problems, key=lambda p: p.line)
-        raise EvalSetError(path, ordered)
-    return cases
+    errors = sorted((p for p in problems if not p.warning), key=lambda p: p.line)
+    if errors:
+        raise EvalSetError(path, errors)
+    return cases, [p for p in problems if p.warning]

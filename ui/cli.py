@@ -11,7 +11,7 @@ import click
 
 from assistant.retrieval import MODES, HybridRetriever
 from ui.options import emit_json, kb_options, user_errors
-from ui.runtime import Runtime
+from ui.runtime import Runtime, assistant_settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -184,13 +184,10 @@ def suggest(
     index_dir: Path | None,
 ) -> None:
     """Suggest replies to MESSAGE (a customer's message) or to the conversation in --case."""
-    from assistant.settings import AssistantSettings
-
     if bool(message) == bool(case_file):
         raise click.UsageError("give either a MESSAGE or --case FILE.json")
     conversation, context = ([{"role": "customer", "text": message}], None) if message else _load_case(case_file)  # type: ignore[arg-type]
-    s = AssistantSettings()
-    bot = Runtime(kb_dir, index_dir).assistant(mode=retriever or s.retriever, drafter=drafter or s.drafter, k=k or s.k)
+    bot = Runtime(kb_dir, index_dir).assistant(assistant_settings(retriever=retriever, drafter=drafter, k=k))
     data = bot.run(conversation=conversation, context=context).to_dict()
     if as_json:
         emit_json(data)

@@ -1,4 +1,4 @@
-"""`kefu eval`: run an eval set (CONTRACTS.md §5), validate one, compare two runs, and the CI gate."""
+"""`kefu eval`: run an eval set (CONTRACTS.md §5), validate one, compare runs, and the CI gate."""
 
 from __future__ import annotations
 
@@ -14,29 +14,18 @@ from pathlib import Path
 import click
 
 from assistant.retrieval import MODES
-from evals.cases import EXPECTED_KEYS, load_cases
-from evals.compare import compare_runs, format_text, load_run, render_html
+from evals.cases import EXPECTED_KEYS, Problem, read_cases
+from evals.compare import compare_runs, format_text, load_run, markdown_table, render_html
 from evals.errors import EvalSetError
-from evals.gate import check_gate, dump_thresholds, load_thresholds, ratchet
+from evals.gate import check_gate, dump_thresholds, load_thresholds, lower, ratchet
+from evals.metrics import flatten
+from evals.report import flat_metric_keys
 from evals.runner import CASES_FILE, METRICS_FILE, REPORT_FILE, run_eval
 from evals.validate import validate_cases, validate_set
 from ui.options import emit_json, kb_options, user_errors
-from ui.runtime import Runtime
+from ui.runtime import Runtime, assistant_settings
 
 DRAFTERS = ("template", "llm")
-HEADLINE = (
-    ("retrieval", "recall@5"),
-    ("retrieval", "mrr@10"),
-    ("intent", "accuracy"),
-    ("emotion", "accuracy"),
-    ("reply", "must_include_rate"),
-    ("reply", "must_not_include_violation_rate"),
-    ("reply", "unsupported_fact_rate"),
-    ("reply", "compliance_pass_rate"),
-    ("reply", "handoff_accuracy"),
-    ("latency_ms", "p50"),
-    ("latency_ms", "p95"),
-)
 
 existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 run_dir = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -56,16 +45,18 @@ def eval_group() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Where to write metrics.json, cases.jsonl and report.html.",
 )
-@click.option("--retriever", type=click.Choice(MODES), default="hybrid", show_default=True)
-@click.option("--drafter", type=click.Choice(DRAFTERS), default="template", show_default=True)
-@click.option("-k", "k", type=click.IntRange(1, 100), default=5, show_default=True, help="Documents retrieved.")
+@click.option("--retriever", type=click.Choice(MODES), default=None, help="Override (default: as `kefu serve`).")
+@click.option("--drafter", type=click.Choice(DRAFTERS), default=None, help="Override (default: as `kefu serve`).")
+@click.option(
+    "-k", "k", type=click.IntRange(1, 100), default=None, help="Documents retrieved (default: as `kefu serve`, KEFU_K)."
+)
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N cases.")
 @click.option(
     "--gate",
     "gate_path",
     type=existing_file,
     default=None,
-    help="Thresholds JSON (e.g. evals/thresholds.json); exit 1 if a metric misses one.",
+    help="Thresholds JSON (e.g. evals/gates/smoke.json); exit 1 if a metric misses one.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print metrics.json on stdout.")
 @kb_options
@@ -73,18 +64,22 @@ def eval_group() -> None:
 def eval_run(
     set_path: Path,
     out_dir: Path,
-    retriever: str,
-    drafter: str,
-    k: int,
+    retriever: str | None,
+    drafter: str | None,
+    k: int | None,
     limit: int | None,
     gate_path: Path | None,
     as_json: bool,
     kb_dir: Path | None,
     index_dir: Path | None,
 ) -> None:
-    """Run an eval set through the assistant; with --kb (and no --index), on a fresh temporary index."""
+    """Run an eval set through the assistant `kefu serve` would serve (same settings, same k); with --kb (and
+    no --index), on a fresh temporary index."""
     thresholds = load_thresholds(gate_path) if gate_path else None
-    cases = load_cases(set_path)[:limit]
+    cases, warnings = read_cases(set_path)
+    _warn(warnings)
+    cases = cases[:limit]
+    settings = assistant_settings(retriever=retriever, drafter=drafter, k=k)
     progress = sys.stderr.isatty()
     fresh = kb_dir is not None and index_dir is None
     with contextlib.ExitStack() as stack:
@@ -101,16 +96,16 @@ def eval_run(
             "kb": str(rt.kb_path),
             "kb_version": rt.kb.fingerprint,
             "index": "fresh (temporary)" if fresh else str(rt.index_path),
-            "retriever": retriever,
-            "drafter": drafter,
-            "k": k,
+            "retriever": settings.retriever,
+            "drafter": settings.drafter,
+            "k": settings.k,
             "limit": limit,
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
             "kefu": version("kefu"),
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
         }
-        assistant = rt.assistant(mode=retriever, drafter=drafter, k=k)
+        assistant = rt.assistant(settings)
         metrics = run_eval(assistant, cases, out_dir, config=config, thresholds=thresholds, progress=progress)
     if as_json:
         emit_json(metrics)
@@ -119,9 +114,10 @@ def eval_run(
             f"{metrics['n_cases']} cases in {metrics['config']['seconds']:.1f}s → "
             f"{out_dir}/{{{METRICS_FILE}, {CASES_FILE}, {REPORT_FILE}}}"
         )
-        for group, key in HEADLINE:
-            value = metrics[group][key]
-            click.echo(f"  {group + '.' + key:<40} {'null' if value is None else f'{value:g}'}")
+        flat = flatten(metrics)
+        for key in flat_metric_keys(flat):
+            value = flat.get(key)
+            click.echo(f"  {key:<48} {'null' if value is None else f'{value:g}'}")
         if metrics["n_errors"]:
             click.secho(
                 f"  the assistant raised on {metrics['n_errors']} case(s); see {out_dir / REPORT_FILE}",
@@ -152,10 +148,17 @@ def eval_run(
 )
 @user_errors
 def eval_validate(set_path: Path, kb_dir: Path | None) -> None:
-    """Check an eval set: well-formed lines, known intents, doc ids in the KB, grounded must_include facts."""
+    """Check an eval set: well-formed lines, known intents, doc ids in the KB, grounded must_include facts.
+
+    Unknown keys are warnings (printed, exit 0); any error exits 1.
+    """
     kb = Runtime(kb_dir).kb
-    cases = validate_set(set_path, kb)
-    click.echo(f"{set_path}: {len(cases)} valid case(s) against {kb.root}")
+    cases, warnings = validate_set(set_path, kb)
+    _warn(warnings)
+    click.echo(
+        f"{set_path}: {len(cases)} valid case(s) against {kb.root}"
+        + (f", {len(warnings)} warning(s)" if warnings else "")
+    )
     labelled = {key: sum(getattr(c.expected, key) is not None for c in cases) for key in EXPECTED_KEYS}
     click.echo("  labelled: " + ", ".join(f"{k} {n}" for k, n in labelled.items()))
     uncovered = [i for i in kb.intent_names if all(c.expected.intent != i for c in cases)]
@@ -190,14 +193,43 @@ def eval_compare(run_a: Path, run_b: Path, html_path: Path | None, as_json: bool
 @eval_group.command("ratchet")
 @click.argument("run_path", metavar="RUN", type=run_dir)
 @click.option("--gate", "gate_path", required=True, type=existing_file, help="Thresholds JSON to tighten.")
+@click.option(
+    "--allow-lower",
+    "lower_keys",
+    multiple=True,
+    metavar="METRIC",
+    help="Loosen this threshold to what RUN reached (repeatable); needs --reason, stored next to it.",
+)
+@click.option("--reason", default="", help="Why a threshold is lowered (required with --allow-lower).")
 @user_errors
-def eval_ratchet(run_path: Path, gate_path: Path) -> None:
-    """Tighten the thresholds in --gate to what RUN reached; never loosens one."""
+def eval_ratchet(run_path: Path, gate_path: Path, lower_keys: tuple[str, ...], reason: str) -> None:
+    """Tighten the thresholds in --gate to what RUN reached; never loosens one unless --allow-lower names it."""
     old = load_thresholds(gate_path)
-    new = ratchet(load_run(run_path).metrics, old)
+    metrics = load_run(run_path).metrics
+    new = ratchet(metrics, old)
+    if lower_keys:
+        new = lower(metrics, new, lower_keys, reason=reason, date=datetime.now(UTC).date().isoformat())
+    elif reason:
+        raise click.UsageError("--reason goes with --allow-lower METRIC")
     changed = [k for k in old if old[k] != new[k]]
     for key in changed:
-        click.echo(f"{key}: {old[key].describe()} → {new[key].describe()}")
+        lowered = new[key].lowered if key in lower_keys else None
+        why = f"  (lowered: {lowered['reason']})" if lowered else ""
+        click.echo(f"{key}: {old[key].describe()} → {new[key].describe()}{why}")
     if changed:
         gate_path.write_text(dump_thresholds(new), encoding="utf-8")
-    click.echo(f"{len(changed)} threshold(s) tightened in {gate_path}")
+    n_lowered = sum(k in lower_keys for k in changed)
+    click.echo(f"{len(changed) - n_lowered} threshold(s) tightened, {n_lowered} lowered in {gate_path}")
+
+
+@eval_group.command("table")
+@click.argument("runs", metavar="RUN...", nargs=-1, required=True, type=run_dir)
+@user_errors
+def eval_table(runs: tuple[Path, ...]) -> None:
+    """Every metric of the RUNs side by side, as a Markdown table (e.g. `kefu eval table out/dev out/test`)."""
+    click.echo(markdown_table([load_run(r) for r in runs]))
+
+
+def _warn(warnings: list[Problem]) -> None:
+    for w in warnings:
+        click.secho(f"  {w}", fg="yellow", err=True)

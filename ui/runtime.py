@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.pipeline import Assistant
+from assistant.settings import AssistantSettings
 from indexer.builder import BuildReport, build_index, update_index
 from indexer.embedding import Embedder, load_embedder
 from indexer.index import Index
 from indexer.settings import IndexerSettings
 from kb import KnowledgeBase, demo_kb_dir, load_kb
+
+
+def assistant_settings(
+    *, retriever: str | None = None, drafter: str | None = None, k: int | None = None
+) -> AssistantSettings:
+    """The service's settings (from the environment) with the command-line options given (None = as served)."""
+    overrides = {"retriever": retriever, "drafter": drafter, "k": k}
+    return AssistantSettings().model_copy(update={key: v for key, v in overrides.items() if v is not None})
 
 
 @dataclass
@@ -66,14 +76,28 @@ class Runtime:
             self._index = Index.open(self.index_path, self.embedder)
         return self._index
 
-    def assistant(self, *, mode: str = "hybrid", drafter: str = "template", k: int = 5) -> Assistant:
-        """The assistant on this runtime's index, with the template or the configured LLM drafter."""
-        from assistant.llm import build_llm_drafter
-        from assistant.settings import AssistantSettings
+    def assistant_factory(self, settings: AssistantSettings) -> Callable[[], Assistant]:
+        """How `kefu serve` and `kefu eval run` build the assistant: `settings.k` documents retrieved with
+        `settings.retriever`, the template or the configured LLM drafter, on the index as it is on disk."""
+        from assistant.service.holder import assistant_factory
 
-        asettings = AssistantSettings()
-        index = self.index()
-        llm = build_llm_drafter(asettings.llm) if drafter == "llm" else None
-        return Assistant(
-            index, self.kb, k=k, mode=mode, drafter=llm, answerable_threshold=asettings.answerable_threshold
+        drafter = None
+        if settings.drafter == "llm":
+            from assistant.llm import build_llm_drafter
+
+            drafter = build_llm_drafter(settings.llm)
+        return assistant_factory(
+            self.kb_path,
+            self.index_path,
+            self.embedder,
+            k=settings.k,
+            mode=settings.retriever,
+            drafter=drafter,
+            answerable_threshold=settings.answerable_threshold,
         )
+
+    def assistant(self, settings: AssistantSettings | None = None) -> Assistant:
+        """The assistant `kefu serve` would serve with `settings` (default: from the environment), on this
+        runtime's index brought up to date."""
+        self.index()
+        return self.assistant_factory(settings or AssistantSettings())()

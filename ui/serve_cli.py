@@ -14,7 +14,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from assistant.service.app import OPEN_MODE_WARNING, create_app
-from assistant.service.holder import AssistantHolder, assistant_factory
+from assistant.service.holder import AssistantHolder
 from assistant.service.store import FeedbackStore
 from assistant.settings import AssistantSettings
 from indexer.settings import data_home
@@ -63,20 +63,7 @@ def build_app(
     settings = settings or AssistantSettings()
     rt = Runtime(kb_dir, index_dir)
     rt.update(progress=progress)  # builds the index when there is none, re-embeds what changed otherwise
-    drafter = None
-    if settings.drafter == "llm":
-        from assistant.llm import build_llm_drafter
-
-        drafter = build_llm_drafter(settings.llm)
-    factory = assistant_factory(
-        rt.kb_path,
-        rt.index_path,
-        rt.embedder,
-        k=settings.k,
-        mode=settings.retriever,
-        drafter=drafter,
-        answerable_threshold=settings.answerable_threshold,
-    )
+    factory = rt.assistant_factory(settings)
     if store is None:
         store = FeedbackStore(settings.database_url or default_database_url())
         store.migrate()

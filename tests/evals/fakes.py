@@ -33,6 +33,7 @@ def result(
     intent: str = "return_request",
     emotion: str = "calm",
     handoff: bool = False,
+    reason: str = "customer_request",
     retrieved: Sequence[str] = ("policy-return",),
     suggestions: Sequence[Suggestion] | None = None,
     total_ms: float = 12.0,
@@ -48,6 +49,7 @@ def result(
         retrieved=tuple({"doc_id": d, "chunk_id": f"{d}#0", "title": d, "text": "", "score": 1.0} for d in retrieved),
         latency_ms={"total": total_ms},
         kb_version="test",
+        handoff_reason_code=reason if handoff else None,
     )
 
 

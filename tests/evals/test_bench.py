@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from evals.bench import NearCopyEmbedder, check_targets, latency_svg, load_queries, markdown
+from evals.bench import NearCopyEmbedder, check_targets, first_documents, latency_svg, load_queries, markdown
 from evals.synth import grow_kb, perturb
 from indexer.chunking import chunk_document
 from indexer.embedding import HashingEmbedder
@@ -155,3 +155,16 @@ def test_targets_and_report_handle_missing_figures() -> None:
     report = markdown({"machine": {"cpus": 2}, "model": "m", "queries": {"n": 1, "source": "s"}, "sizes": [size]})
     assert "10,004" in report and "–" in report
     assert latency_svg([size]).count("<polyline") == 4  # suggest and retrieval p50/p95; no baseline line
+
+
+def test_the_baseline_gets_as_many_documents_as_we_do() -> None:
+    chunks = ["a", "a", "a", "b", "a", "b", "c", "c", "d", "a", "a", "e", "f"]  # chunk hits, best first
+    asked: list[int] = []
+
+    def search(k: int) -> list[str]:
+        asked.append(k)
+        return chunks[:k]
+
+    assert first_documents(search, 5, start=4) == ["a", "b", "c", "d", "e"]
+    assert asked == [4, 8, 16]  # doubled until five distinct documents came back
+    assert first_documents(lambda k: ["a", "b", "a"][:k], 5) == ["a", "b"]  # the index ran out

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from assistant.result import Turn
-from evals.cases import load_cases, parse_cases, split_alternatives
+from evals.cases import load_cases, parse_cases, read_cases, split_alternatives
 from evals.errors import EvalError, EvalSetError
 from tests.evals.fakes import case, write_set
 
@@ -93,8 +93,14 @@ ASK = [{"role": "customer", "text": "在吗"}]
             {"id": "x", "conversation": ASK, "expected": {"intent": 3}},
             "expected.intent must be an intent name",
         ),
-        ({"id": "x", "conversation": ASK, "expected": {"must_includes": []}}, "did you mean 'must_include'?"),
-        ({"id": "x", "conversation": ASK, "expect": {}}, "did you mean 'expected'?"),
+        (
+            {"id": "x", "conversation": ASK, "expected": {"polarity": "maybe"}},
+            'expected.polarity "maybe" is not one of yes, no',
+        ),
+        (
+            {"id": "x", "conversation": ASK, "expected": {"handoff": False, "handoff_reason": "threat"}},
+            'handoff_reason needs "handoff": true',
+        ),
     ],
 )
 def test_malformed_lines_are_rejected_with_their_line_number(tmp_path: Path, line: Any, fragment: str) -> None:
@@ -141,3 +147,40 @@ def test_a_missing_file_says_what_was_expected(tmp_path: Path) -> None:
 )
 def test_split_alternatives(entry: str, alternatives: list[str]) -> None:
     assert split_alternatives(entry) == alternatives
+
+
+@pytest.mark.parametrize(
+    ("line", "fragment"),
+    [
+        ({"id": "x", "conversation": ASK, "expected": {"must_includes": ["7天"]}}, "did you mean 'must_include'?"),
+        ({"id": "x", "conversation": ASK, "expect": {}}, "did you mean 'expected'?"),
+        ({"id": "x", "conversation": ASK, "label_note": "二审改过"}, "unknown key 'label_note' is ignored"),
+        (
+            {"id": "x", "conversation": ASK, "expected": {"handoff": True, "handoff_reason": "threats"}},
+            "did you mean 'threat'?",
+        ),
+    ],
+)
+def test_unknown_keys_load_with_a_warning_naming_them(tmp_path: Path, line: Any, fragment: str) -> None:
+    path = write_set(tmp_path / "s.jsonl", [case("ok-1", "能退吗"), line])
+    cases, warnings = read_cases(path)
+    assert [c.id for c in cases] == ["ok-1", "x"]
+    [warning] = warnings
+    assert warning.warning and str(warning).startswith("line 2 (x): warning:") and fragment in str(warning)
+
+
+def test_an_outside_sets_own_annotations_are_kept_on_the_case(tmp_path: Path) -> None:
+    raw = {**GOOD, "source": "客服群导出 2026-11", "label_note": "两人标注一致"}
+    [c] = load_cases(write_set(tmp_path / "s.jsonl", [raw]))
+    assert c.extra == {"source": "客服群导出 2026-11", "label_note": "两人标注一致"}
+    assert c.expected.to_dict() == GOOD["expected"]
+
+
+def test_polarity_and_handoff_reason_are_read(tmp_path: Path) -> None:
+    raw = {
+        "id": "h",
+        "conversation": ASK,
+        "expected": {"handoff": True, "handoff_reason": "vip_only", "polarity": "no"},
+    }
+    [c] = load_cases(write_set(tmp_path / "s.jsonl", [raw]))
+    assert (c.expected.handoff_reason, c.expected.polarity) == ("vip_only", "no")  # any reason string is accepted

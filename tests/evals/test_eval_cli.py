@@ -129,3 +129,67 @@ def test_compare_and_ratchet(tiny_kb: Path, eval_set: Path, tmp_path: Path) -> N
     recall = json.loads((tmp_path / "b" / "metrics.json").read_text(encoding="utf-8"))["retrieval"]["recall@5"]
     assert new["retrieval.recall@5"]["min"] == pytest.approx(int(recall * 100) / 100)
     assert new["latency_ms.p95"] == {"max": 1e6, "ratchet": False}
+    assert "1 threshold(s) tightened, 0 lowered" in res.output
+
+
+def test_ratchet_lowers_only_a_named_threshold_with_a_reason(tiny_kb: Path, eval_set: Path, tmp_path: Path) -> None:
+    res = invoke("run", "--set", eval_set, "--kb", tiny_kb, "--out", tmp_path / "run")
+    assert res.exit_code == 0, res.output
+    gate = tmp_path / "t.json"
+    before = {"retrieval.recall@5": {"min": 1.01, "note": "too high"}, "n_errors": {"max": 0}}
+    gate.write_text(json.dumps(before), encoding="utf-8")
+
+    res = invoke("ratchet", tmp_path / "run", "--gate", gate)  # ratcheting never loosens
+    assert res.exit_code == 0 and json.loads(gate.read_text(encoding="utf-8")) == before
+    res = invoke("ratchet", tmp_path / "run", "--gate", gate, "--allow-lower", "retrieval.recall@5")
+    assert res.exit_code == 1 and "needs --reason" in res.stderr
+    assert json.loads(gate.read_text(encoding="utf-8")) == before
+
+    res = invoke(
+        "ratchet", tmp_path / "run", "--gate", gate, "--allow-lower", "retrieval.recall@5", "--reason", "新增难例"
+    )
+    assert res.exit_code == 0, res.output
+    entry = json.loads(gate.read_text(encoding="utf-8"))["retrieval.recall@5"]
+    assert entry["min"] < 1.01 and entry["note"] == "too high"
+    assert entry["lowered"]["from"] == ">= 1.01" and entry["lowered"]["reason"] == "新增难例"
+    assert "0 threshold(s) tightened, 1 lowered" in res.output
+
+    res = invoke("ratchet", tmp_path / "run", "--gate", gate, "--allow-lower", "n_errors", "--reason", "x")
+    assert res.exit_code == 1 and "meets <= 0 already" in res.stderr
+
+
+def test_table_prints_every_metric_of_the_runs_side_by_side(tiny_kb: Path, eval_set: Path, tmp_path: Path) -> None:
+    for name in ("dev", "test"):
+        res = invoke("run", "--set", eval_set, "--kb", tiny_kb, "--out", tmp_path / name, "--limit", "2")
+        assert res.exit_code == 0, res.output
+    res = invoke("table", tmp_path / "dev", tmp_path / "test")
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert lines[0] == f"| metric | key | {tmp_path / 'dev'} | {tmp_path / 'test'} |"
+    assert "| Handoff recall | `reply.handoff_recall` |" in res.output
+    row = next(x for x in lines if "`retrieval.recall@5`" in x)
+    assert row.count("(n=2)") == 2
+
+
+def test_validate_warns_about_unknown_keys_and_exits_0(tiny_kb: Path, tmp_path: Path) -> None:
+    raw = {**case("x", "能退吗", intent="return_request"), "source": "外部"}
+    raw["expected"]["must_includes"] = ["7天"]
+    res = invoke("validate", write_set(tmp_path / "s.jsonl", [raw]), "--kb", tiny_kb)
+    assert res.exit_code == 0, res.output
+    assert "line 1 (x): warning: unknown key 'source' is ignored" in res.stderr
+    assert "unknown key in expected: 'must_includes' is ignored (did you mean 'must_include'?)" in res.stderr
+    assert "1 valid case(s)" in res.output and "2 warning(s)" in res.output
+
+
+def test_run_retrieves_as_many_documents_as_the_service(
+    tiny_kb: Path, eval_set: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant.settings import AssistantSettings
+
+    res = invoke("run", "--set", eval_set, "--kb", tiny_kb, "--out", tmp_path / "default")
+    assert res.exit_code == 0, res.output
+    config = json.loads((tmp_path / "default" / "metrics.json").read_text(encoding="utf-8"))["config"]
+    assert config["k"] == AssistantSettings().k == 10
+    monkeypatch.setenv("KEFU_K", "4")
+    res = invoke("run", "--set", eval_set, "--kb", tiny_kb, "--out", tmp_path / "env")
+    assert json.loads((tmp_path / "env" / "metrics.json").read_text(encoding="utf-8"))["config"]["k"] == 4

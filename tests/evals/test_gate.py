@@ -4,8 +4,11 @@ from typing import Any
 
 import pytest
 
+from evals.cases import load_cases
 from evals.errors import EvalError
 from evals.gate import Threshold, check_gate, dump_thresholds, load_thresholds, parse_thresholds, ratchet
+from evals.metrics import compute_metrics, score_case
+from tests.evals.fakes import result
 
 METRICS: dict[str, Any] = {
     "n_cases": 30,
@@ -107,9 +110,22 @@ def test_thresholds_round_trip_through_the_file(tmp_path: Path) -> None:
     assert json.loads(dump_thresholds(t)) == data
 
 
-def test_the_shipped_thresholds_file_is_valid() -> None:
-    t = load_thresholds(Path(__file__).parents[2] / "evals" / "thresholds.json")
-    assert "retrieval.recall@5" in t and "reply.must_not_include_violation_rate" in t
+GATES = Path(__file__).parents[2] / "evals" / "gates"
+
+
+@pytest.mark.parametrize("name", ["smoke.json", "test.json"])
+def test_the_shipped_gate_files_are_valid(name: str) -> None:
+    t = load_thresholds(GATES / name)
+    assert "retrieval.recall@5" in t and "reply.handoff_recall" in t and "reply.handoff_precision" in t
+    assert "reply.handoff_accuracy" not in t  # always answering "no handoff" passed it
+
+
+def test_always_no_handoff_fails_the_smoke_gate() -> None:
+    cases = load_cases(GATES.parent / "sets" / "smoke.jsonl")
+    assert any(c.expected.handoff for c in cases)
+    metrics = compute_metrics([score_case(c, result(handoff=False)) for c in cases])
+    handoff = {k: t for k, t in load_thresholds(GATES / "smoke.json").items() if k.startswith("reply.handoff")}
+    assert {f.key for f in check_gate(metrics, handoff)} == {"reply.handoff_recall", "reply.handoff_precision"}
 
 
 def test_a_missing_or_broken_file_is_an_error(tmp_path: Path) -> None:
@@ -118,3 +134,17 @@ def test_a_missing_or_broken_file_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("{", encoding="utf-8")
     with pytest.raises(EvalError, match="cannot read the thresholds"):
         load_thresholds(tmp_path / "bad.json")
+
+
+def test_a_lowered_threshold_must_carry_its_reason() -> None:
+    with pytest.raises(EvalError, match='"lowered" must record a "reason"'):
+        parse_thresholds({"retrieval.recall@1": {"min": 0.5, "lowered": {"from": ">= 0.58"}}})
+    t = parse_thresholds({"retrieval.recall@1": {"min": 0.5, "lowered": {"from": ">= 0.58", "reason": "新集"}}})
+    assert t["retrieval.recall@1"].lowered == {"from": ">= 0.58", "reason": "新集"}
+
+
+def test_per_reason_and_per_intent_members_can_have_thresholds() -> None:
+    t = parse_thresholds(
+        {"reply.handoff_recall_by_reason.threat": {"min": 1.0}, "per_intent.exchange.intent.accuracy": {"min": 0.5}}
+    )
+    assert set(t) == {"reply.handoff_recall_by_reason.threat", "per_intent.exchange.intent.accuracy"}

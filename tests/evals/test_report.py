@@ -92,3 +92,28 @@ def test_charts_handle_sparse_data() -> None:
         }
     )
     assert "exchange (n=2)" in bars and "0.50" in bars and "–" in bars
+
+
+def test_report_has_the_intent_table_and_confusion_matrix(tmp_path: Path) -> None:
+    cases = load_cases(
+        write_set(
+            tmp_path / "s.jsonl",
+            [
+                case("r1", "能退吗", intent="return_request"),
+                case("r2", "能换吗", intent="return_request"),
+                case("e1", "换个码", intent="exchange"),
+            ],
+        )
+    )
+    bot = FakeAssistant({"能换吗": result(intent="exchange"), "换个码": result(intent="exchange")})
+    metrics = run_eval(bot, cases, tmp_path / "out")
+    records = [json.loads(x) for x in (tmp_path / "out" / "cases.jsonl").read_text(encoding="utf-8").splitlines()]
+    page = render_report(metrics, records)
+    table = page.split("<h2>Intent classification</h2>")[1].split("</table>")[0]
+    # return_request: 1 of 2 found, precision 1/1; exchange: found, but 1 of 2 classified as it is right
+    assert "<td>return_request</td><td class=num>2</td><td class=num>1</td>" in table
+    assert '<td class="num">1.000</td><td class="num">0.500</td><td class="num">0.667</td>' in table
+    matrix = page.split('<table class="confusion">')[1].split("</table>")[0]
+    assert '<tr><th>return_request</th><td class="num fail">1</td><td class="num pass">1</td></tr>' in matrix
+    assert metrics["intent"]["macro_f1"] == pytest.approx(2 / 3, abs=1e-4)
+    assert "Intent macro-F1" in page.split("<h2>Summary</h2>")[1]

@@ -37,6 +37,8 @@ def _check(
         ({"doc_ids": ["policy-return"], "must_include": ["15天"]}, "must_include '15天' appears in none"),
         ({"doc_ids": ["policy-return"], "must_include": ["七天"]}, "must_include '七天' appears in none"),
         ({"doc_ids": ["policy-shipping"], "must_include": ["7天"]}, "must_include '7天' appears in none"),
+        # numbers are whole numbers here too: the document's 48小时 does not ground 8小时
+        ({"doc_ids": ["policy-return"], "must_include": ["8小时"]}, "must_include '8小时' appears in none"),
     ],
 )
 def test_problems_against_the_kb(kb: KnowledgeBase, tmp_path: Path, expected: dict[str, Any], fragment: str) -> None:
@@ -101,7 +103,15 @@ def test_validate_set_lists_format_and_kb_problems_in_line_order(kb: KnowledgeBa
 
 def test_a_valid_set_returns_its_cases(kb: KnowledgeBase, tmp_path: Path) -> None:
     path = write_set(tmp_path / "s.jsonl", [case("a", "能退吗", intent="return_request", doc_ids=["policy-return"])])
-    cases = validate_set(path, kb)
+    cases, warnings = validate_set(path, kb)
+    assert warnings == []
     assert cases == [
         EvalCase("a", cases[0].conversation, None, Expected(intent="return_request", doc_ids=("policy-return",)), 1)
     ]
+
+
+def test_a_set_with_its_own_annotations_validates_with_warnings(kb: KnowledgeBase, tmp_path: Path) -> None:
+    raw = {**case("a", "能退吗", intent="return_request"), "source": "外部标注", "label_note": "复核过"}
+    cases, warnings = validate_set(write_set(tmp_path / "s.jsonl", [raw]), kb)
+    assert [c.id for c in cases] == ["a"]
+    assert [w.message.split(" is ignored")[0] for w in warnings] == ["unknown key 'source'", "unknown key 'label_note'"]

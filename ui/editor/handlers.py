@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.errors import EvalError
+from evals.metrics import METRICS
 from indexer.errors import IndexerError
 from kb import CATEGORIES, DOC_TYPES, KBError
 from ui.editor.analytics import (
@@ -54,12 +55,9 @@ RATE_COLUMNS = ["对象", "建议数", "采纳", "编辑", "拒绝", "采纳率"
 GAP_COLUMNS = ["缺口ID", "代表问题", "次数", "原因", "意图", "相似问法"]
 VERDICT_LABELS = {"better": "变好", "worse": "变差", "same": "不变", "n/a": "—"}
 WHAT_LABELS = {"suggestions": "建议", "citations": "引用", "retrieved": "检索", "outcome": "通过/失败"}
-# The contract's metrics (CONTRACTS.md §5), always shown in the impact table; others only when they moved.
-HEADLINE_METRICS = (
-    "retrieval.recall@1", "retrieval.recall@5", "retrieval.mrr@10", "intent.accuracy", "emotion.accuracy",
-    "reply.must_include_rate", "reply.must_not_include_violation_rate", "reply.unsupported_fact_rate",
-    "reply.compliance_pass_rate", "reply.handoff_accuracy",
-)  # fmt: skip
+# The metrics of the table (`evals.metrics.METRICS`), always shown in the impact table; the per-reason and
+# per-intent ones only when they moved. Latency is left out: see `impact_preview`.
+HEADLINE_METRICS = tuple(m.key for m in METRICS if not m.per_value and not m.key.startswith("latency_ms."))
 KEEP_RUNS = 5
 SINCE_DAYS = {"近7天": 7, "近30天": 30, "近90天": 90, "全部": None}
 
