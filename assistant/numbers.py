@@ -23,6 +23,7 @@ _CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
 _UNITS = r"(?:个工作日|个小时|小时|分钟|工作日|天|日|周|个月|年|元|块|件|倍|折|%|％)"
 # Digits (with decimals and thousands separators) or Chinese numerals followed by a unit.
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*|[零〇一二两三四五六七八九十百千万]+(?=" + _UNITS + ")")
+MAX_CN_NUMERAL = 12  # longer runs of numerals with units (万万万…) are not read as numbers
 _MASK = re.compile(r"\[[^\[\]]{1,12}\]")  # masked tokens like [数字1] are not facts
 
 
@@ -54,15 +55,27 @@ def cn_to_int(s: str) -> int | None:
     return total + section + digit
 
 
+def _digits(whole: str, fraction: str = "") -> str:
+    """Decimal digits as the shortest equal text: '007' → '7', ('7', '50') → '7.5', ('7', '0') → '7'."""
+    whole, fraction = whole.lstrip("0") or "0", fraction.rstrip("0")
+    return f"{whole}.{fraction}" if fraction else whole
+
+
 def normalise(raw: str) -> str:
-    """'1,000' → '1000', '7.0' → '7', '七' → '7'."""
+    """'1,000' → '1000', '7.0' → '7', '七' → '7'.
+
+    Works on the digits as text, never through float or int: a customer may type a number of any length
+    (a float overflows at 309 digits, str(int) refuses more than 4,300).
+    """
     if raw[0].isdigit():
         v = raw.replace(",", "")
-        try:
-            f = float(v)
-        except ValueError:
+        if v.count(".") > 1:
             return v
-        return str(int(f)) if f == int(f) else repr(f)
+        return _digits(*v.split("."))
+    if len(raw) > 1 and all(c in _CN_DIGITS for c in raw):  # 一二三 read digit by digit
+        return _digits("".join(str(_CN_DIGITS[c]) for c in raw))
+    if len(raw) > MAX_CN_NUMERAL:  # no real quantity is written with this many numerals
+        return raw
     n = cn_to_int(raw)
     return str(n) if n is not None else raw
 

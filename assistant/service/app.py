@@ -55,7 +55,7 @@ OPEN_MODE_WARNING = (
     'set KEFU_API_KEYS=\'{"<key>": "agent"}\' before exposing it beyond this machine'
 )
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # fullmatch: `$` would admit a final newline
 _STATUS_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -122,7 +122,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         given = dict(scope.get("headers") or ()).get(b"x-request-id", b"").decode("latin-1")
-        rid = given if _REQUEST_ID.match(given) else uuid.uuid4().hex[:16]
+        rid = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
         scope.setdefault("state", {})["request_id"] = rid
         started = False
 
