@@ -31,10 +31,11 @@ _PII_KINDS = {
     "card": ("card",),
     "email": ("email",),
 }
-_LIMIT = re.compile(
-    r"(?:不超过|最高|最多|上限为?|以内|以下)\D{0,6}?(\d+(?:\.\d+)?)\s*元|(\d+(?:\.\d+)?)\s*元(?:以内|以下|封顶)"
-)
-_OFFER = re.compile(r"(\d+(?:\.\d+)?)\s*元(?:的)?(?:无门槛)?(?:优惠券|券|补偿|红包|赔偿|现金)")
+# An amount starts where a run of digits starts: matching from inside a long run would rescan it at every
+# digit (quadratic time on a 20,000-digit "number").
+_AMOUNT = r"(?<![\d.])(\d+(?:\.\d+)?)"
+_LIMIT = re.compile(rf"(?:不超过|最高|最多|上限为?|以内|以下)\D{{0,6}}?{_AMOUNT}\s*元|{_AMOUNT}\s*元(?:以内|以下|封顶)")
+_OFFER = re.compile(rf"{_AMOUNT}\s*元(?:的)?(?:无门槛)?(?:优惠券|券|补偿|红包|赔偿|现金)")
 _CLAUSE = re.compile(r"[^。！？；!?;\n]+")
 
 
@@ -57,11 +58,20 @@ def _enabled(rules: dict[str, Any], key: str) -> bool:
     return not (isinstance(section, dict) and section.get("enabled") is False)
 
 
+# A violation names at most this many characters around what it is about, and a rule reports at most this
+# many violations: a 20 KB text of distinct numbers once made an 80 MB response.
+MAX_SPAN = 120
+MAX_VIOLATIONS_PER_RULE = 20
+
+
 def _clause_of(text: str, pos: int) -> str:
-    for m in _CLAUSE.finditer(text):
-        if m.start() <= pos < m.end():
+    """The clause around `pos`, at most MAX_SPAN characters of it (looked for in a window, not the text)."""
+    lo = max(0, pos - MAX_SPAN // 2)
+    window = text[lo : pos + MAX_SPAN // 2]
+    for m in _CLAUSE.finditer(window):
+        if m.start() <= pos - lo < m.end():
             return m.group(0)
-    return text
+    return window
 
 
 class Guard:
@@ -97,9 +107,8 @@ class Guard:
         violations: list[Violation] = []
         active = self.active if only is None else tuple(r for r in self.active if r in only)
         for rule in active:
-            violations.extend(
-                getattr(self, f"_{rule}")(fixed, sources=sources, everything=everything, customer=customer)
-            )
+            found = getattr(self, f"_{rule}")(fixed, sources=sources, everything=everything, customer=customer)
+            violations.extend(found[:MAX_VIOLATIONS_PER_RULE])
         passed = not any(v.severity == "block" for v in violations)
         return CheckResult(
             passed=passed,

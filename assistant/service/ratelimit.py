@@ -47,6 +47,16 @@ class RateLimiter:
             self._buckets[caller] = (tokens, now)
             return (1.0 - tokens) / self.rate
 
+    def blocked(self, caller: str) -> float | None:
+        """Without taking a token: None if `caller` has one, else the seconds until it will."""
+        if not self.enabled:
+            return None
+        now = self._clock()
+        with self._lock:
+            tokens, last = self._buckets.get(caller, (self.capacity, now))
+        tokens = min(self.capacity, tokens + (now - last) * self.rate)
+        return None if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
     def _forget_idle(self, now: float) -> None:
         # A caller whose bucket has refilled completely is indistinguishable from a new one.
         full = [c for c, (t, last) in self._buckets.items() if t + (now - last) * self.rate >= self.capacity]

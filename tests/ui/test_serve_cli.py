@@ -46,7 +46,7 @@ def test_serve_builds_the_index_and_serves_the_sidebar(env: Path, monkeypatch: p
 
 
 def test_serve_with_keys_prints_how_to_open_the_sidebar(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KEFU_API_KEYS", '{"k1": "agent"}')
+    monkeypatch.setenv("KEFU_API_KEYS", '{"k1-0123456789abcdef": "agent"}')
     monkeypatch.setenv("KEFU_PORT", "9001")
     result, calls = run_serve(monkeypatch, ["--kb", str(write_kb(env / "kb")), "--index", str(env / "index")])
     assert result.exit_code == 0, result.output

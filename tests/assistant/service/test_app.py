@@ -22,7 +22,7 @@ from indexer.embedding import HashingEmbedder
 from kb import load_kb
 
 RETURN_QUESTION = [{"role": "customer", "text": "衣服收到了，尺码偏小，能退吗？"}]
-KEYS = {"agent-key": "agent", "editor-key": "editor", "admin-key": "admin"}
+KEYS = {"agent-key-0123456789": "agent", "editor-key-0123456789": "editor", "admin-key-0123456789": "admin"}
 
 
 @pytest.fixture
@@ -332,10 +332,10 @@ def test_a_sane_request_id_from_the_caller_is_kept(client: TestClient) -> None:
         ({}, 401),
         ({"X-API-Key": "wrong"}, 401),
         ({"Authorization": "Basic YWdlbnQta2V5"}, 401),
-        ({"X-API-Key": "editor-key"}, 403),
-        ({"X-API-Key": "agent-key"}, 200),
-        ({"Authorization": "Bearer agent-key"}, 200),
-        ({"X-API-Key": "admin-key"}, 200),
+        ({"X-API-Key": "editor-key-0123456789"}, 403),
+        ({"X-API-Key": "agent-key-0123456789"}, 200),
+        ({"Authorization": "Bearer agent-key-0123456789"}, 200),
+        ({"X-API-Key": "admin-key-0123456789"}, 200),
     ],
 )
 def test_api_keys_and_roles(make_app: Callable[..., Any], headers: dict[str, str], status: int) -> None:
@@ -361,7 +361,7 @@ def test_open_mode_logs_a_loud_warning(make_app: Callable[..., Any], caplog: pyt
 
 def test_rate_limit_per_key_answers_429_with_retry_after(make_app: Callable[..., Any]) -> None:
     with TestClient(make_app(api_keys=KEYS, rate_limit_per_minute=2)) as c:
-        agent = {"X-API-Key": "agent-key"}
+        agent = {"X-API-Key": "agent-key-0123456789"}
         assert [c.get("/v1/search", params={"q": "退货"}, headers=agent).status_code for _ in range(2)] == [
             200,
             200,
@@ -369,7 +369,7 @@ def test_rate_limit_per_key_answers_429_with_retry_after(make_app: Callable[...,
         resp = c.get("/v1/search", params={"q": "退货"}, headers=agent)
         assert "per minute" in error_of(resp, 429, "rate_limited")
         assert int(resp.headers["retry-after"]) >= 1
-        assert c.get("/v1/search", params={"q": "退货"}, headers={"X-API-Key": "admin-key"}).status_code == 200
+        assert c.get("/v1/search", params={"q": "退货"}, headers={"X-API-Key": "admin-key-0123456789"}).status_code == 200
         assert c.get("/healthz").status_code == 200
 
 
