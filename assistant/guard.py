@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from assistant.numbers import find_numbers, number_values
+from assistant.numbers import find_numbers, number_values, without_quantities
 from assistant.pii import find_pii
 from assistant.result import CheckResult, Turn, Violation
 
@@ -96,14 +96,18 @@ class Guard:
         context: dict[str, Any] | None = None,
         fix: bool = False,
         only: Sequence[str] | None = None,
+        customer_quantities: bool = True,
     ) -> CheckResult:
         """Check `text`; `sources` are the cited passages. With `fix`, safe fixes are applied first; `only`
-        limits the check to these rules."""
+        limits the check to these rules. Numbers in the conversation and the order context count as
+        supported; without `customer_quantities`, a quantity only the customer wrote (「30天内都能退」) does
+        not: a draft must not promise it on the customer's word."""
         fixed = self._fix(text, conversation) if fix else text
         customer = "\n".join(t.text for t in conversation if t.role == "customer")
-        everything = "\n".join(
-            [*sources, *(t.text for t in conversation), json.dumps(context or {}, ensure_ascii=False)]
-        )
+        said = [
+            t.text if t.role == "agent" or customer_quantities else without_quantities(t.text) for t in conversation
+        ]
+        everything = "\n".join([*sources, *said, json.dumps(context or {}, ensure_ascii=False)])
         violations: list[Violation] = []
         active = self.active if only is None else tuple(r for r in self.active if r in only)
         for rule in active:

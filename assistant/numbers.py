@@ -88,3 +88,12 @@ def find_numbers(text: str) -> list[NumberSpan]:
 
 def number_values(text: str) -> set[str]:
     return {n.value for n in find_numbers(text)}
+
+
+_QUANTITY = re.compile(f"(?:{_NUMBER.pattern})(?=\\s*{_UNITS})")
+
+
+def without_quantities(text: str) -> str:
+    """The text with every number that has a unit (7天, 30元, 50%) blanked out; bare numbers such as an
+    order number are kept."""
+    return _QUANTITY.sub(lambda m: " " * len(m.group(0)), text)

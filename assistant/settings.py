@@ -20,7 +20,10 @@ class LLMSettings(BaseModel):
     model: str | None = None
     model_path: Path | None = None  # a GGUF file for llama.cpp
     temperature: float = 0.3
-    timeout_s: float = 30.0
+    # The whole LLM drafting of one request, retries included; after it the composed drafts are served, so a
+    # stuck or slow LLM server never holds a request (or a worker thread) longer than this.
+    timeout_s: float = Field(default=8.0, gt=0)
+    max_retries: int = Field(default=0, ge=0)
 
 
 class AssistantSettings(BaseSettings):
