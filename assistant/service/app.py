@@ -247,7 +247,7 @@ def _validation_message(errors: Sequence[Any]) -> tuple[int, str, str, list[dict
     for e in errors:
         path = _field_path(e.get("loc", ()))
         if e.get("type") == "extra_forbidden":
-            msg = "unknown field; remove it (the request schema is at /docs)"
+            msg = "unknown field; remove it (the request schema is at /openapi.json)"
         elif e.get("type") == "missing":
             msg = "required field is missing"
         else:
@@ -306,9 +306,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "http_error")
         if exc.status_code == 404:
-            message = f"no such endpoint: {request.method} {request.url.path}; the API is described at /docs"
+            message = f"no such endpoint: {request.method} {request.url.path}; the API is described at /openapi.json"
         elif exc.status_code == 405:
-            message = f"{request.url.path} does not accept {request.method}; the API is described at /docs"
+            message = f"{request.url.path} does not accept {request.method}; the API is described at /openapi.json"
         else:
             message = str(exc.detail)
         return respond(request, exc.status_code, code, message, headers=getattr(exc, "headers", None))
@@ -573,6 +573,10 @@ def create_app(
         await anyio.to_thread.run_sync(holder.wait_idle, 10)
 
     app = FastAPI(
+        # No Swagger UI or ReDoc: they load their scripts from a CDN, dead offline and a third party in the
+        # page; the schema at /openapi.json opens in any OpenAPI viewer.
+        docs_url=None,
+        redoc_url=None,
         title="Kefu",
         version=_package_version(),
         lifespan=lifespan,
