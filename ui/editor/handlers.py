@@ -173,10 +173,16 @@ def all_tags(ctx: EditorContext) -> list[str]:
 
 
 def kb_problems(ctx: EditorContext) -> str:
+    """Broken KB files, and a publish whose re-index failed (retried here, on each refresh of the list)."""
+    lines = []
+    still = ctx.ws.retry_reindex()
+    if still is not None:
+        lines.append(f"⚠ 最近一次发布已保存，但索引更新失败，线上尚未生效；刷新时会自动重试：{_esc(still)}")
     problems = ctx.ws.file_problems()
-    if not problems:
-        return ""
-    return "⚠ 这些 KB 文件无法读取，检索中不包含它们，修复前不能发布：\n" + "\n".join(f"- {_esc(p)}" for p in problems)
+    if problems:
+        lines.append("⚠ 这些 KB 文件无法读取，检索中不包含它们，修复前不能发布：")
+        lines += [f"- {_esc(p)}" for p in problems]
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
