@@ -131,12 +131,14 @@ def build_app(
     from ui.editor.access import LOGIN_MESSAGE, editor_login
     from ui.editor.app import build_editor
 
+    login = editor_login(settings.api_keys)
     editor = build_editor(
         rt.kb_path,
         rt.index_path,
         rt.embedder,
         feedback=store,
         on_change=holder.reload_now,  # a publish (or a rules/intents save) is served by the next request
+        login=login,
         k=settings.k,
         mode=settings.retriever,
         answerable_threshold=settings.answerable_threshold,
@@ -144,7 +146,7 @@ def build_app(
         batch_size=rt.settings.batch_size,
     )
     return gr.mount_gradio_app(
-        app, editor, path="/editor", auth=editor_login(settings.api_keys), auth_message=LOGIN_MESSAGE, footer_links=[]
+        app, editor, path="/editor", auth=login, auth_message=LOGIN_MESSAGE, footer_links=[]
     )
 
 

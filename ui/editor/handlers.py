@@ -16,6 +16,7 @@ from typing import Any
 from evals.errors import EvalError
 from indexer.errors import IndexerError
 from kb import CATEGORIES, DOC_TYPES, KBError
+from ui.editor.access import EditorLogin
 from ui.editor.analytics import (
     FeedbackSource,
     load_feedback,
@@ -74,6 +75,7 @@ class EditorContext:
     eval_set: Path = field(default_factory=default_eval_set)
     runs_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="kefu-editor-impact-")))
     gaps: dict[str, GapCluster] = field(default_factory=dict)  # the clusters last listed, by id
+    login: EditorLogin | None = None  # the editor's login, when keys are configured
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,14 @@ def _problems_md(problems: list[Problem]) -> str:
         mark = "✗" if p.blocking else "⚠"
         lines.append(f"- {mark} " + (f"`{p.field}`：" if p.field else "") + _esc(p.message))
     return "\n".join(lines)
+
+
+def author_of(ctx: EditorContext, username: str | None, typed: str) -> str:
+    """The author to record: behind a login, the logged-in name with its key's principal (the author field
+    is free text anyone can change); in open mode, what was typed."""
+    if ctx.login is None:
+        return typed
+    return ctx.login.author(username) or ""  # not logged in: refused by _author
 
 
 def _author(author: str) -> str:

@@ -29,6 +29,7 @@ from kb import load_kb
 from tests.ui.editor.conftest import GIFT_BODY, GIFT_FRONT
 from ui.editor.access import editor_login
 from ui.editor.app import build_editor
+from ui.editor.versions import VersionStore
 
 QUESTION = "可以帮忙礼品包装吗？"
 KEYS = {"agent-key-0123456789": "agent", "editor-key-0123456789": "editor"}
@@ -56,8 +57,9 @@ def served(kb_dir: Path, index_dir: Path, tmp_path: Path) -> Iterator[Served]:
     store = FeedbackStore(f"sqlite:///{tmp_path / 'kefu.db'}")
     store.migrate()
     app = create_app(holder, store, AssistantSettings(api_keys=KEYS, rate_limit_per_minute=0))
-    editor = build_editor(kb_dir, index_dir, embedder, feedback=store, on_change=holder.reload_now)
-    app = gr.mount_gradio_app(app, editor, path="/editor", auth=editor_login(KEYS))
+    login = editor_login(KEYS)
+    editor = build_editor(kb_dir, index_dir, embedder, feedback=store, on_change=holder.reload_now, login=login)
+    app = gr.mount_gradio_app(app, editor, path="/editor", auth=login)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -85,8 +87,11 @@ def _cited(url: str) -> list[str]:
 def test_create_publish_and_the_next_suggest_cites_it(served: Served, kb_dir: Path, index_dir: Path) -> None:
     assert "faq-gift-wrap" not in _cited(served.url)
     client = Client(f"{served.url}/editor/", auth=("小王", "editor-key-0123456789"), verbose=False)
-    status, *_ = client.predict(GIFT_FRONT, GIFT_BODY, "小王", "新建礼品包装", api_name="/save_document")
+    # The author field is free text: behind the login the key's principal is recorded, not what was typed.
+    status, *_ = client.predict(GIFT_FRONT, GIFT_BODY, "冒名者", "新建礼品包装", api_name="/save_document")
     assert "已新建草稿 `faq-gift-wrap` v1" in status
+    [first] = VersionStore(kb_dir / ".kefu" / "history").log("faq-gift-wrap")
+    assert first.author.startswith("小王 · key:") and "冒名者" not in first.author
     assert "faq-gift-wrap" not in _cited(served.url)  # a draft is not retrieved
     start = time.perf_counter()
     status, *_ = client.predict("小王", "上线", api_name="/publish_document")
