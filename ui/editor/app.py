@@ -458,6 +458,7 @@ def _impact_tab(ctx: h.EditorContext) -> None:
         set_path = gr.Textbox(value=str(ctx.eval_set), label="评估集（JSONL）", scale=4)
         limit = gr.Number(value=0, precision=0, label="只跑前 N 个（0 = 全部）", minimum=0, scale=1)
         all_metrics = gr.Checkbox(label="显示全部指标", value=False, scale=1)
+        upload = gr.UploadButton("上传评估集", file_types=[".jsonl"], scale=0, min_width=120)
         run = gr.Button("运行影响评估", variant="primary", scale=0, min_width=120)
     summary = gr.Markdown()
     deltas = gr.Dataframe(headers=h.DELTA_COLUMNS, interactive=False, label="指标变化", max_height=360)
@@ -474,6 +475,14 @@ def _impact_tab(ctx: h.EditorContext) -> None:
         view = h.impact_preview(ctx, path, int(n or 0) or None, all_metrics=every)
         return [view.summary, _frame(view.deltas, h.DELTA_COLUMNS), _frame(view.changed, h.CHANGE_COLUMNS)]
 
+    def uploaded(file: str) -> Any:
+        try:
+            return h.add_eval_set(ctx, file)
+        except h.EditorError as e:
+            gr.Warning(str(e))
+            return gr.skip()
+
+    upload.upload(uploaded, [upload], [set_path], api_visibility="private")
     run.click(run_impact, [set_path, limit, all_metrics], [summary, deltas, changed], api_name="impact")
 
 

@@ -62,6 +62,7 @@ HEADLINE_METRICS = (
     "reply.compliance_pass_rate", "reply.handoff_accuracy",
 )  # fmt: skip
 KEEP_RUNS = 5
+MAX_EVAL_SET_BYTES = 5_000_000
 SINCE_DAYS = {"近7天": 7, "近30天": 30, "近90天": 90, "全部": None}
 
 
@@ -74,6 +75,7 @@ class EditorContext:
     feedback: FeedbackSource | None = None
     eval_set: Path = field(default_factory=default_eval_set)
     runs_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="kefu-editor-impact-")))
+    uploads_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="kefu-editor-sets-")))
     gaps: dict[str, GapCluster] = field(default_factory=dict)  # the clusters last listed, by id
     login: EditorLogin | None = None  # the editor's login, when keys are configured
 
@@ -476,11 +478,46 @@ def _fmt(x: float | None) -> str:
     return "—" if x is None else f"{x:.4g}"
 
 
+def eval_set_path(ctx: EditorContext, given: str) -> Path:
+    """The eval set named: a .jsonl file among the project's sets or the uploaded ones, of bounded size.
+
+    Any other path is refused: the impact tab would otherwise read whatever the server can (/dev/zero).
+    """
+    path = Path(given.strip()) if given.strip() else ctx.eval_set
+    if not path.is_absolute():
+        path = ctx.eval_set.parent / path
+    path = path.resolve()
+    roots = {default_eval_set().parent.resolve(), ctx.eval_set.parent.resolve(), ctx.uploads_dir.resolve()}
+    if path.suffix != ".jsonl" or not any(path.is_relative_to(r) for r in roots):
+        raise EditorError(
+            f"{given.strip() or path}: choose one of the project's eval sets ({', '.join(sorted(str(r) for r in roots))}) "
+            "or upload a .jsonl file"
+        )
+    if not path.is_file():
+        raise EditorError(f"{path}: no such eval set")
+    if path.stat().st_size > MAX_EVAL_SET_BYTES:
+        raise EditorError(f"{path}: larger than {MAX_EVAL_SET_BYTES // 1_000_000} MB; use a smaller set")
+    return path
+
+
+def add_eval_set(ctx: EditorContext, uploaded: str) -> str:
+    """Copy an uploaded eval set among the uploads; its path, for the impact tab."""
+    source = Path(uploaded)
+    if source.suffix != ".jsonl" or source.stat().st_size > MAX_EVAL_SET_BYTES:
+        raise EditorError(f"{source.name}: upload a .jsonl eval set under {MAX_EVAL_SET_BYTES // 1_000_000} MB")
+    target = ctx.uploads_dir / source.name
+    shutil.copyfile(source, target)
+    return str(target)
+
+
 def impact_preview(
     ctx: EditorContext, set_path: str = "", limit: int | None = None, *, all_metrics: bool = False
 ) -> ImpactView:
     """Run an eval set on the published KB and on the drafts; metric deltas and the cases that changed."""
-    path = Path(set_path.strip()) if set_path.strip() else ctx.eval_set
+    try:
+        path = eval_set_path(ctx, set_path)
+    except EditorError as e:
+        return ImpactView(f"✗ {_esc(str(e))}", [], [])
     for old in sorted(ctx.runs_dir.glob("*"))[:-KEEP_RUNS]:  # keep the last few runs to look at, not all
         shutil.rmtree(old, ignore_errors=True)
     out = ctx.runs_dir / datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
