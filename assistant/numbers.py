@@ -22,7 +22,10 @@ _CN_DIGITS = {
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
 _UNITS = r"(?:个工作日|个小时|小时|分钟|工作日|天|日|周|个月|年|元|块|件|倍|折|%|％)"
 # Digits (with decimals and thousands separators) or Chinese numerals followed by a unit.
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*|[零〇一二两三四五六七八九十百千万]+(?=" + _UNITS + ")")
+# A Chinese numeral starts where its run starts: from inside a long run the unit lookahead would rescan it.
+_NUMBER = re.compile(
+    r"\d+(?:[.,]\d+)*|(?<![零〇一二两三四五六七八九十百千万])[零〇一二两三四五六七八九十百千万]+(?=" + _UNITS + ")"
+)
 MAX_CN_NUMERAL = 12  # longer runs of numerals with units (万万万…) are not read as numbers
 _MASK = re.compile(r"\[[^\[\]]{1,12}\]")  # masked tokens like [数字1] are not facts
 
@@ -90,10 +93,16 @@ def number_values(text: str) -> set[str]:
     return {n.value for n in find_numbers(text)}
 
 
-_QUANTITY = re.compile(f"(?:{_NUMBER.pattern})(?=\\s*{_UNITS})")
+_UNIT_AFTER = re.compile(r"\s*" + _UNITS)
 
 
 def without_quantities(text: str) -> str:
     """The text with every number that has a unit (7天, 30元, 50%) blanked out; bare numbers such as an
     order number are kept."""
-    return _QUANTITY.sub(lambda m: " " * len(m.group(0)), text)
+    # Whole numbers first, then a look at what follows each: a lookahead in the number's pattern would make
+    # the engine rescan a long digit run from every digit (quadratic).
+    out = list(text)
+    for m in _NUMBER.finditer(text):
+        if _UNIT_AFTER.match(text, m.end()):
+            out[m.start() : m.end()] = " " * (m.end() - m.start())
+    return "".join(out)
