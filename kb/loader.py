@@ -72,6 +72,8 @@ def parse_document(text: str, path: Path | str = "<text>") -> Document:
         )
     try:
         meta = safe_yaml(m.group(1))
+    except RecursionError as e:
+        raise DocumentError(path, None, "front matter is nested too deeply; write flat fields") from e
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f" (front matter line {mark.line + 1})" if mark is not None else ""
@@ -149,7 +151,7 @@ def parse_document(text: str, path: Path | str = "<text>") -> Document:
 def _load_yaml(path: Path, what: str) -> Any:
     try:
         return safe_yaml(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as e:
         raise KBError(f"{path}: cannot read the {what}: {e}") from e
 
 
