@@ -35,9 +35,13 @@ def sidebar_router(helpdesk_origins: Sequence[str] = ()) -> APIRouter:
     """
     router = APIRouter(include_in_schema=False)
     origins = [origin_of(o) for o in helpdesk_origins]
-    page = (STATIC / "sidebar.html").read_text(encoding="utf-8").replace(
-        '<meta name="kefu-helpdesk-origins" content="">',
-        f'<meta name="kefu-helpdesk-origins" content="{html.escape(" ".join(origins))}">',
+    page = (
+        (STATIC / "sidebar.html")
+        .read_text(encoding="utf-8")
+        .replace(
+            '<meta name="kefu-helpdesk-origins" content="">',
+            f'<meta name="kefu-helpdesk-origins" content="{html.escape(" ".join(origins))}">',
+        )
     )
     headers = {
         "Cache-Control": "no-cache",
@@ -145,9 +149,7 @@ def build_app(
         chunk_chars=rt.settings.chunk_chars,
         batch_size=rt.settings.batch_size,
     )
-    return gr.mount_gradio_app(
-        app, editor, path="/editor", auth=login, auth_message=LOGIN_MESSAGE, footer_links=[]
-    )
+    return gr.mount_gradio_app(app, editor, path="/editor", auth=login, auth_message=LOGIN_MESSAGE, footer_links=[])
 
 
 @click.command()
@@ -179,7 +181,9 @@ def serve(
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     click.echo(f"Kefu: sidebar {url}/sidebar · API schema {url}/openapi.json · health {url}/healthz")
     if settings.api_keys:
-        click.echo(f"open {url}/sidebar#key=YOUR_KEY once: the sidebar remembers the key (a #fragment never reaches a server)")
+        click.echo(
+            f"open {url}/sidebar#key=YOUR_KEY once: the sidebar remembers the key (a #fragment never reaches a server)"
+        )
     else:
         click.secho(f"WARNING: {OPEN_MODE_WARNING}", fg="yellow", bold=True, err=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level)

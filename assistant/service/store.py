@@ -20,7 +20,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -393,7 +393,8 @@ class FeedbackStore:
             gone = select(SuggestionRow.id).where(SuggestionRow.request_id.in_(old))
             session.execute(delete(FeedbackRow).where(FeedbackRow.suggestion_id.in_(gone)))
             session.execute(delete(SuggestionRow).where(SuggestionRow.request_id.in_(old)))
-            return int(session.execute(delete(RequestRow).where(RequestRow.created_at < _utc(before))).rowcount)
+            deleted = session.execute(delete(RequestRow).where(RequestRow.created_at < _utc(before)))
+            return int(getattr(deleted, "rowcount", 0))
 
     def record_feedback(
         self,
@@ -529,7 +530,10 @@ class Retention:
         return self.store.purge(before=_now() - timedelta(days=self.days))
 
 
-def _in_range(stmt: Select[Any], since: datetime | None, until: datetime | None) -> Select[Any]:
+_Select = TypeVar("_Select", bound="Select[*tuple[Any, ...]]")
+
+
+def _in_range(stmt: _Select, since: datetime | None, until: datetime | None) -> _Select:
     """`stmt` limited to the suggestions served at or after `since` and before `until`."""
     if since is not None:
         stmt = stmt.where(SuggestionRow.created_at >= _utc(since))

@@ -26,7 +26,7 @@ def _handler(behaviour: Behaviour) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: Any) -> None:  # quiet
             pass
 
-        def do_POST(self) -> None:  # noqa: N802 - the http.server interface
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)) or b"{}")
             behaviour.requests.append(body)
             time.sleep(behaviour.delay_s)

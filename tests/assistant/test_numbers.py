@@ -16,7 +16,14 @@ def test_normalise(raw: str, value: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["9" * 309 + "天", "1" * 5000 + ".5元", "一" * 4301 + "天", "九" * 5000 + "元", "万" * 2000 + "元", "十万" * 900 + "天"],
+    [
+        "9" * 309 + "天",
+        "1" * 5000 + ".5元",
+        "一" * 4301 + "天",
+        "九" * 5000 + "元",
+        "万" * 2000 + "元",
+        "十万" * 900 + "天",
+    ],
 )
 def test_huge_numbers_are_read_as_text(text: str) -> None:
     # Issue 14 (3): float() overflowed at 309 digits (int(inf)), and str(int) refuses 4,301 digits.

@@ -45,8 +45,11 @@ def test_parses_a_valid_document() -> None:
         ),
         ("---\nid: a\ntitle: " + "长" * 20_000 + "\ntype: faq\ncategory: general\n---\n正文", None, "limit is"),
         ("---\nid: a\ntitle: t\ntype: faq\ncategory: general\n---\n" + "正文" * 300_000, None, "split it"),
-        ("---\nid: a\ntitle: t\ntype: faq\ncategory: general\nx: " + "[" * 3000 + "]" * 3000 + "\n---\n正文", None,
-         "nested too deeply"),
+        (
+            "---\nid: a\ntitle: t\ntype: faq\ncategory: general\nx: " + "[" * 3000 + "]" * 3000 + "\n---\n正文",
+            None,
+            "nested too deeply",
+        ),
     ],
 )
 def test_bad_documents_name_the_file_and_field(text: str, field: str | None, fragment: str) -> None:

@@ -149,7 +149,11 @@ def test_pasted_conversation_gets_suggestions_and_accepting_records_feedback(
 
 def helpdesk(page: Any, url: str) -> None:
     """Open a helpdesk page at HELPDESK framing the sidebar; it sends a conversation when the sidebar is ready."""
-    page.route(f"{HELPDESK}/**", lambda route: route.fulfill(content_type="text/html", body=f"""
+    page.route(
+        f"{HELPDESK}/**",
+        lambda route: route.fulfill(
+            content_type="text/html",
+            body=f"""
         <script>
           window.received = [];
           addEventListener("message", (ev) => {{
@@ -161,7 +165,9 @@ def helpdesk(page: Any, url: str) -> None:
             }}
           }});
         </script>
-        <iframe src="{url}/sidebar#key={API_KEY}" width="400" height="860"></iframe>"""))
+        <iframe src="{url}/sidebar#key={API_KEY}" width="400" height="860"></iframe>""",
+        ),
+    )
     page.goto(f"{HELPDESK}/")
 
 

@@ -18,9 +18,9 @@ from pathlib import Path
 from filelock import FileLock
 
 from indexer.builder import BuildReport, update_index
+from indexer.embedding import Embedder
 from indexer.errors import IndexerError
 from indexer.store import fsync_dir
-from indexer.embedding import Embedder
 from kb import DocumentError, KBError, KnowledgeBase, load_kb, parse_document
 from ui.editor.documents import set_fields, strip_managed, validate_text
 from ui.editor.errors import ConflictError, EditorError, InvalidTextError, NotFoundError, Problem, ReindexError

@@ -370,7 +370,9 @@ def test_rate_limit_per_key_answers_429_with_retry_after(make_app: Callable[...,
         resp = c.get("/v1/search", params={"q": "退货"}, headers=agent)
         assert "per minute" in error_of(resp, 429, "rate_limited")
         assert int(resp.headers["retry-after"]) >= 1
-        assert c.get("/v1/search", params={"q": "退货"}, headers={"X-API-Key": "admin-key-0123456789"}).status_code == 200
+        assert (
+            c.get("/v1/search", params={"q": "退货"}, headers={"X-API-Key": "admin-key-0123456789"}).status_code == 200
+        )
         assert c.get("/healthz").status_code == 200
 
 
@@ -505,7 +507,7 @@ def test_a_lone_surrogate_is_replaced_not_refused(client: TestClient, path: str)
     sid = suggest(client).json()["suggestions"][0]["id"]
     bodies = {
         "/v1/suggest": '{"conversation": [{"role": "customer", "text": "衣服能退吗\\ud83d"}]}',
-        "/v1/feedback": '{"suggestion_id": "%s", "action": "edited", "final_text": "好的\\ud83d"}' % sid,
+        "/v1/feedback": f'{{"suggestion_id": "{sid}", "action": "edited", "final_text": "好的\\ud83d"}}',
     }
     resp = client.post(path, content=bodies[path].encode(), headers={"content-type": "application/json"})
     assert resp.status_code == 200, resp.text
@@ -515,7 +517,9 @@ def test_feedback_only_from_the_key_that_got_the_suggestion(make_app: Callable[.
     # (9) any agent key could post unlimited feedback on any suggestion id.
     keys = {**KEYS, "other-agent-key-0123": "agent"}
     with TestClient(make_app(api_keys=keys)) as c:
-        served = c.post("/v1/suggest", json={"conversation": RETURN_QUESTION}, headers={"X-API-Key": "agent-key-0123456789"})
+        served = c.post(
+            "/v1/suggest", json={"conversation": RETURN_QUESTION}, headers={"X-API-Key": "agent-key-0123456789"}
+        )
         sid = served.json()["suggestions"][0]["id"]
         body = {"suggestion_id": sid, "action": "rejected"}
         other = c.post("/v1/feedback", json=body, headers={"X-API-Key": "other-agent-key-0123"})

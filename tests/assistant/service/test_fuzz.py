@@ -4,6 +4,7 @@ machine does not make the test flaky; the measured worst is ~0.1 s, see scripts/
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterator
@@ -22,7 +23,22 @@ CPU_LIMIT_S = 1.0
 FUZZ = settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 
 # Pieces that once stalled or broke a request, repeated into long runs, mixed with random text.
-PIECES = ["a", "1", "9" * 400, "一", "万", "市路", "路1", "a@", "1元", "\ud83d", "订单", "138 1234 5678", "\u200b", "。"]
+PIECES = [
+    "a",
+    "1",
+    "9" * 400,
+    "一",
+    "万",
+    "市路",
+    "路1",
+    "a@",
+    "1元",
+    "\ud83d",
+    "订单",
+    "138 1234 5678",
+    "\u200b",
+    "。",
+]
 texts = st.one_of(
     st.text(max_size=300),
     st.builds(lambda p, n: (p * n)[:19_000], st.sampled_from(PIECES), st.integers(1, 19_000)),
@@ -100,8 +116,6 @@ def test_check_never_fails(fuzz_client: TestClient, text: str, customer: str, co
 @given(front=st.one_of(texts, st.builds(lambda n: "a: " + "[" * n + "]" * n, st.integers(1, 5000))), body=texts)
 def test_the_kb_loader_raises_only_document_errors(front: str, body: str) -> None:
     start = time.process_time()
-    try:
+    with contextlib.suppress(DocumentError):
         parse_document(f"---\nid: x\ntitle: t\ntype: faq\ncategory: general\n{front}\n---\n{body}", "docs/x.md")
-    except DocumentError:
-        pass
     assert time.process_time() - start < CPU_LIMIT_S

@@ -441,7 +441,9 @@ def test_a_request_stores_its_conversation_once(store: FeedbackStore, store_url:
 
 
 def test_feedback_only_from_the_key_that_received_the_suggestion(store: FeedbackStore) -> None:
-    store.record_served(request_id="r1", conversation_text="客户：能退吗", principal="key:a", suggestions=[served("s1")])
+    store.record_served(
+        request_id="r1", conversation_text="客户：能退吗", principal="key:a", suggestions=[served("s1")]
+    )
     with pytest.raises(UnknownSuggestionError, match="for this key"):
         store.record_feedback(
             suggestion_id="s1", action="rejected", final_text=None, reason=None, agent_id=None, principal="key:b"

@@ -8,7 +8,11 @@ KEYS = {"editor-key-0123456789": "editor", "admin-key-0123456789a": "admin", "ag
 def test_editor_and_admin_keys_log_in_and_the_author_is_the_key() -> None:
     login = EditorLogin(KEYS)
     assert login("小王", "editor-key-0123456789") and login("老板", "admin-key-0123456789a")
-    assert not login("小李", "agent-key-0123456789a") and not login("小王", "wrong") and not login(" ", "editor-key-0123456789")
+    assert (
+        not login("小李", "agent-key-0123456789a")
+        and not login("小王", "wrong")
+        and not login(" ", "editor-key-0123456789")
+    )
     author = login.author("小王")
     assert author is not None and author.startswith("小王 · key:") and "editor-key" not in author
     assert login.author("没登录的人") is None

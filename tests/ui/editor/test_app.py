@@ -14,8 +14,8 @@ from pathlib import Path
 
 import gradio as gr
 import httpx
-from fastapi.testclient import TestClient
 import pytest
+from fastapi.testclient import TestClient
 from gradio_client import Client
 
 from assistant.pipeline import Assistant
@@ -157,8 +157,7 @@ def test_same_site_and_allowed_origins_may_call(editor_app: gr.routes.App) -> No
 def test_wrong_editor_logins_are_throttled(editor_app: gr.routes.App) -> None:
     with TestClient(editor_app) as c:
         codes = [
-            c.post("/editor/login", data={"username": "x", "password": f"guess-{n:012d}"}).status_code
-            for n in range(5)
+            c.post("/editor/login", data={"username": "x", "password": f"guess-{n:012d}"}).status_code for n in range(5)
         ]
         assert codes == [400, 400, 400, 429, 429]
         right = c.post("/editor/login", data={"username": "小王", "password": "editor-key-0123456789"})

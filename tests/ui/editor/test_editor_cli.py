@@ -35,7 +35,10 @@ def test_runs_alone_on_loopback(launched: dict[str, Any], kb_dir: Path, tmp_path
 def test_with_api_keys_only_editors_get_in(
     launched: dict[str, Any], kb_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("KEFU_API_KEYS", '{"ed-key-0123456789ab": "editor", "ag-key-0123456789ab": "agent", "ad-key-0123456789ab": "admin"}')
+    monkeypatch.setenv(
+        "KEFU_API_KEYS",
+        '{"ed-key-0123456789ab": "editor", "ag-key-0123456789ab": "agent", "ad-key-0123456789ab": "admin"}',
+    )
     result = CliRunner().invoke(editor, ["--kb", str(kb_dir), "--index", str(tmp_path / "idx")])
     assert result.exit_code == 0, result.output
     auth = launched["auth"]

@@ -7,7 +7,14 @@ from kb import load_kb, parse_document
 from tests.ui.editor.conftest import FakeFeedbackStore, feedback, suggestion
 from ui.editor import handlers as h
 from ui.editor.analytics import load_feedback
-from ui.editor.gaps import MAX_GAP_QUESTIONS, GapQuestion, cluster_questions, faq_draft, gap_questions, last_customer_text
+from ui.editor.gaps import (
+    MAX_GAP_QUESTIONS,
+    GapQuestion,
+    cluster_questions,
+    faq_draft,
+    gap_questions,
+    last_customer_text,
+)
 
 INVOICE = ("可以开发票吗", "能开发票吗？", "可以开增值税发票吗")
 

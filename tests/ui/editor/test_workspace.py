@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from filelock import FileLock, Timeout
 
 from indexer.embedding import HashingEmbedder
