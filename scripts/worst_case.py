@@ -43,6 +43,7 @@ RUNS = {
     "street digits": "路1",
     "numbers": "1元 ",
     "numbers-cn": "三天，",
+    "numerals": "一",
     "chinese": "衣服收到了尺码偏小能退吗",
 }
 
@@ -56,6 +57,8 @@ def bodies() -> Iterator[tuple[str, str, dict[str, Any]]]:
         conversation = [{"role": "customer", "text": t} for t in turns]
         yield "/v1/suggest", name, {"conversation": conversation}
         yield "/v1/check", name, {"text": turns[0], "conversation": conversation[1:] or conversation, "sources": []}
+    distinct = "，".join(str(n) for n in range(1000, 9000))[:TURN_LIMIT]  # one violation each, once
+    yield "/v1/check", "distinct numbers", {"text": distinct, "sources": []}
 
 
 def main() -> int:
