@@ -11,3 +11,7 @@ class BadConversationError(AssistantError, ValueError):
 
 class LLMConfigError(AssistantError):
     """The optional LLM drafter is misconfigured."""
+
+
+class LLMUnavailableError(AssistantError):
+    """The LLM drafter failed or did not answer within its time budget; composed drafts are served instead."""

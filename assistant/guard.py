@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from assistant.numbers import find_numbers, number_values
+from assistant.numbers import find_numbers, number_values, without_quantities
 from assistant.pii import find_pii
 from assistant.result import CheckResult, Turn, Violation
 
@@ -31,10 +31,11 @@ _PII_KINDS = {
     "card": ("card",),
     "email": ("email",),
 }
-_LIMIT = re.compile(
-    r"(?:不超过|最高|最多|上限为?|以内|以下)\D{0,6}?(\d+(?:\.\d+)?)\s*元|(\d+(?:\.\d+)?)\s*元(?:以内|以下|封顶)"
-)
-_OFFER = re.compile(r"(\d+(?:\.\d+)?)\s*元(?:的)?(?:无门槛)?(?:优惠券|券|补偿|红包|赔偿|现金)")
+# An amount starts where a run of digits starts: matching from inside a long run would rescan it at every
+# digit (quadratic time on a 20,000-digit "number").
+_AMOUNT = r"(?<![\d.])(\d+(?:\.\d+)?)"
+_LIMIT = re.compile(rf"(?:不超过|最高|最多|上限为?|以内|以下)\D{{0,6}}?{_AMOUNT}\s*元|{_AMOUNT}\s*元(?:以内|以下|封顶)")
+_OFFER = re.compile(rf"{_AMOUNT}\s*元(?:的)?(?:无门槛)?(?:优惠券|券|补偿|红包|赔偿|现金)")
 _CLAUSE = re.compile(r"[^。！？；!?;\n]+")
 
 
@@ -57,11 +58,20 @@ def _enabled(rules: dict[str, Any], key: str) -> bool:
     return not (isinstance(section, dict) and section.get("enabled") is False)
 
 
+# A violation names at most this many characters around what it is about, and a rule reports at most this
+# many violations: a 20 KB text of distinct numbers once made an 80 MB response.
+MAX_SPAN = 120
+MAX_VIOLATIONS_PER_RULE = 20
+
+
 def _clause_of(text: str, pos: int) -> str:
-    for m in _CLAUSE.finditer(text):
-        if m.start() <= pos < m.end():
+    """The clause around `pos`, at most MAX_SPAN characters of it (looked for in a window, not the text)."""
+    lo = max(0, pos - MAX_SPAN // 2)
+    window = text[lo : pos + MAX_SPAN // 2]
+    for m in _CLAUSE.finditer(window):
+        if m.start() <= pos - lo < m.end():
             return m.group(0)
-    return text
+    return window
 
 
 class Guard:
@@ -86,20 +96,23 @@ class Guard:
         context: dict[str, Any] | None = None,
         fix: bool = False,
         only: Sequence[str] | None = None,
+        customer_quantities: bool = True,
     ) -> CheckResult:
         """Check `text`; `sources` are the cited passages. With `fix`, safe fixes are applied first; `only`
-        limits the check to these rules."""
+        limits the check to these rules. Numbers in the conversation and the order context count as
+        supported; without `customer_quantities`, a quantity only the customer wrote (「30天内都能退」) does
+        not: a draft must not promise it on the customer's word."""
         fixed = self._fix(text, conversation) if fix else text
         customer = "\n".join(t.text for t in conversation if t.role == "customer")
-        everything = "\n".join(
-            [*sources, *(t.text for t in conversation), json.dumps(context or {}, ensure_ascii=False)]
-        )
+        said = [
+            t.text if t.role == "agent" or customer_quantities else without_quantities(t.text) for t in conversation
+        ]
+        everything = "\n".join([*sources, *said, json.dumps(context or {}, ensure_ascii=False)])
         violations: list[Violation] = []
         active = self.active if only is None else tuple(r for r in self.active if r in only)
         for rule in active:
-            violations.extend(
-                getattr(self, f"_{rule}")(fixed, sources=sources, everything=everything, customer=customer)
-            )
+            found = getattr(self, f"_{rule}")(fixed, sources=sources, everything=everything, customer=customer)
+            violations.extend(found[:MAX_VIOLATIONS_PER_RULE])
         passed = not any(v.severity == "block" for v in violations)
         return CheckResult(
             passed=passed,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import re
 from collections.abc import Sequence
@@ -12,7 +13,8 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
 from assistant.drafting import Draft, Part, Plan
-from assistant.errors import LLMConfigError
+from assistant.errors import LLMConfigError, LLMUnavailableError
+from assistant.pii import mask_pii
 from assistant.result import Citation, Turn
 from assistant.settings import LLMSettings
 
@@ -36,6 +38,8 @@ HUMAN = """【资料】
 {conversation}"""
 
 _SPLIT = re.compile(r"^\s*={3,}\s*$", re.M)
+# LLM calls of all requests; a request waits for its own only up to the drafter's budget.
+_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="kefu-llm")
 
 
 def _plan_text(plan: Plan) -> str:
@@ -65,14 +69,19 @@ class LLMDrafter:
 
     name = "llm"
 
-    def __init__(self, model: BaseChatModel, *, n: int = 3) -> None:
+    def __init__(self, model: BaseChatModel, *, n: int = 3, budget_s: float = 8.0) -> None:
         self.model = model
         self.n = n
+        self.budget_s = budget_s
         self.chain = (
             ChatPromptTemplate.from_messages([("system", SYSTEM), ("human", HUMAN)]) | model | StrOutputParser()
         )
 
     def run(self, plan: Plan, *, conversation: Sequence[Turn], context: dict[str, Any] | None) -> list[Draft]:
+        """Drafts from the LLM; LLMUnavailableError when it fails or takes longer than `budget_s`.
+
+        Personal data in the conversation and the order context is masked before it leaves for the LLM.
+        """
         parts = _parts(plan)
         docs: dict[str, Part] = {}
         for p in parts:
@@ -83,21 +92,32 @@ class LLMDrafter:
             or "（无）"
         )
         emotion = {"angry": "生气", "anxious": "着急"}.get(plan.emotion, "平静")
-        raw = self.chain.invoke(
-            {
-                "emotion": emotion,
-                "n": self.n,
-                "passages": passages,
-                "plan": _plan_text(plan),
-                "context": json.dumps(context or {}, ensure_ascii=False),
-                "conversation": "\n".join(
-                    f"{'客户' if t.role == 'customer' else '客服'}：{t.text}" for t in conversation
-                ),
-            }
-        )
+        prompt = {
+            "emotion": emotion,
+            "n": self.n,
+            "passages": passages,
+            "plan": _plan_text(plan),
+            "context": mask_pii(json.dumps(context or {}, ensure_ascii=False)),
+            "conversation": "\n".join(
+                f"{'客户' if t.role == 'customer' else '客服'}：{mask_pii(t.text)}" for t in conversation
+            ),
+        }
+        raw = self._invoke(prompt)
         citations = tuple(Citation(d, p.doc.chunk.title, p.text) for d, p in docs.items() if p.doc is not None)
         texts = [t.strip() for t in _SPLIT.split(raw) if t.strip()][: self.n]
         return [Draft(style=f"llm-{i + 1}", text=t, citations=citations) for i, t in enumerate(texts)]
+
+    def _invoke(self, prompt: dict[str, Any]) -> str:
+        # In a pool thread, so that the budget holds even for a client without its own timeout (llama.cpp);
+        # a call still running when the budget ends finishes (or times out) there, off the request thread.
+        future = _POOL.submit(self.chain.invoke, prompt)
+        try:
+            return str(future.result(timeout=self.budget_s))
+        except concurrent.futures.TimeoutError as e:
+            future.cancel()
+            raise LLMUnavailableError(f"the LLM did not answer within {self.budget_s:g} s") from e
+        except Exception as e:
+            raise LLMUnavailableError(f"the LLM call failed: {type(e).__name__}: {e}") from e
 
 
 def build_chat_model(settings: LLMSettings) -> BaseChatModel:
@@ -120,6 +140,7 @@ def build_chat_model(settings: LLMSettings) -> BaseChatModel:
                 api_key=key,  # type: ignore[arg-type]
                 temperature=settings.temperature,
                 timeout=settings.timeout_s,
+                max_retries=settings.max_retries,
             )
         if settings.provider == "ollama":
             from langchain_ollama import ChatOllama
@@ -130,6 +151,7 @@ def build_chat_model(settings: LLMSettings) -> BaseChatModel:
                 model=settings.model,
                 base_url=settings.base_url or "http://127.0.0.1:11434",
                 temperature=settings.temperature,
+                client_kwargs={"timeout": settings.timeout_s},
             )
         from langchain_community.chat_models import ChatLlamaCpp
 
@@ -146,4 +168,4 @@ def build_chat_model(settings: LLMSettings) -> BaseChatModel:
 
 
 def build_llm_drafter(settings: LLMSettings) -> LLMDrafter:
-    return LLMDrafter(build_chat_model(settings))
+    return LLMDrafter(build_chat_model(settings), budget_s=settings.timeout_s)

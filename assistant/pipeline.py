@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 import uuid
 from collections.abc import Sequence
@@ -12,7 +13,7 @@ from typing import Any, Protocol
 from assistant.classify import IntentClassifier, detect_emotion
 from assistant.conversation import clean, formulate_query, is_greeting, latest_customer_turns, leans_on_history
 from assistant.drafting import Draft, Plan, TemplateDrafter
-from assistant.errors import BadConversationError
+from assistant.errors import BadConversationError, LLMUnavailableError
 from assistant.evidence import AnswerRules, EvidenceFinder
 from assistant.guard import Guard
 from assistant.handoff import decide_handoff
@@ -20,6 +21,8 @@ from assistant.result import CheckResult, Result, Suggestion, Turn
 from assistant.retrieval import HybridRetriever
 from indexer.index import Index
 from kb.models import KBSummary, KnowledgeBase
+
+log = logging.getLogger("kefu.assistant")
 
 MAX_TURN_CHARS = 4000
 # Cosine (e5-small, query vs passage) below which nothing in the KB is taken to answer the question;
@@ -146,7 +149,12 @@ class Assistant:
             greeting=greeting,
         )
         notes: list[str] = []
-        drafts = self.drafter.run(plan, conversation=turns, context=context)
+        try:
+            drafts = self.drafter.run(plan, conversation=turns, context=context)
+        except LLMUnavailableError as e:  # the composed drafts are served instead (see _guarded)
+            log.warning("%s drafter unavailable: %s", self.drafter.name, e)
+            notes.append(f"{self.drafter.name} drafter unavailable ({e}); composed drafts used")
+            drafts = []
         lat["draft"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
@@ -216,7 +224,9 @@ class Assistant:
                 for h in (p.doc for p in [*plan.answer, *plan.options, *plan.steps, *plan.verdict])
                 if h is not None and h.doc_id in {c.doc_id for c in d.citations}
             ]
-            check = self.guard.check(d.text, sources=sources, conversation=turns, context=context, fix=True)
+            check = self.guard.check(
+                d.text, sources=sources, conversation=turns, context=context, fix=True, customer_quantities=False
+            )
             text = check.fixed_text or d.text
             if not check.passed and self.drafter is not self.template:
                 notes.append(

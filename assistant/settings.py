@@ -20,7 +20,10 @@ class LLMSettings(BaseModel):
     model: str | None = None
     model_path: Path | None = None  # a GGUF file for llama.cpp
     temperature: float = 0.3
-    timeout_s: float = 30.0
+    # The whole LLM drafting of one request, retries included; after it the composed drafts are served, so a
+    # stuck or slow LLM server never holds a request (or a worker thread) longer than this.
+    timeout_s: float = Field(default=8.0, gt=0)
+    max_retries: int = Field(default=0, ge=0)
 
 
 class AssistantSettings(BaseSettings):
@@ -37,6 +40,13 @@ class AssistantSettings(BaseSettings):
     api_keys: dict[str, Role] = Field(default_factory=dict, repr=False)
     database_url: str | None = Field(default=None, repr=False)  # default: sqlite in the data directory
     rate_limit_per_minute: int = Field(default=240, ge=0)  # per key (per client IP in open mode); 0 = off
+    failed_auth_per_minute: int = Field(default=10, ge=1)  # wrong keys per client IP (API and editor login)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    retention_days: int = Field(default=365, ge=0)  # suggestions and feedback older than this are deleted; 0 = keep
+    # Browser origins (https://host[:port]) allowed to call the API and the editor besides this service's own.
+    allowed_origins: list[str] = Field(default_factory=list)
+    # Parent frames (helpdesk origins) that may embed the sidebar and send it conversations.
+    helpdesk_origins: list[str] = Field(default_factory=list)
+    allow_open: bool = False  # serve without API keys on an address other than loopback
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -38,7 +38,8 @@ def new_generation(index_dir: Path) -> Path:
     return gen
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make renames and new files in `path` durable (a no-op where directories cannot be opened)."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
@@ -55,14 +56,18 @@ def commit_generation(index_dir: Path, tmp_gen: Path) -> Path:
         if f.is_file():
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
+        elif f.is_dir():
+            fsync_dir(f)
+    fsync_dir(tmp_gen)
     final = index_dir / tmp_gen.name.removeprefix(".tmp-")
     tmp_gen.rename(final)
+    fsync_dir(index_dir)
     marker_tmp = index_dir / f".{CURRENT}.{uuid.uuid4().hex[:6]}"
     marker_tmp.write_text(final.name, encoding="utf-8")
     with open(marker_tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(marker_tmp, index_dir / CURRENT)
-    _fsync_dir(index_dir)
+    fsync_dir(index_dir)
     prune(index_dir)
     return final
 

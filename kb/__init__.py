@@ -4,7 +4,7 @@
 """
 
 from kb.errors import DocumentError, KBError, KBValidationError
-from kb.loader import demo_kb_dir, load_kb, load_kb_summary, parse_document
+from kb.loader import demo_kb_dir, load_kb, load_kb_summary, parse_document, safe_yaml
 from kb.models import CATEGORIES, DOC_TYPES, STATUSES, Document, KBSummary, KnowledgeBase
 
 __all__ = [
@@ -21,4 +21,5 @@ __all__ = [
     "load_kb",
     "load_kb_summary",
     "parse_document",
+    "safe_yaml",
 ]

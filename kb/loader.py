@@ -14,10 +14,30 @@ import yaml
 from kb.errors import DocumentError, KBError, KBValidationError
 from kb.models import CATEGORIES, DOC_TYPES, STATUSES, Document, Intent, KBSummary, KnowledgeBase, fingerprint
 
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")  # used with fullmatch: `$` would admit a final newline
 REQUIRED = ("id", "title", "type", "category")
 KNOWN_FIELDS = {"id", "title", "type", "category", "tags", "status", "version", "updated", "sku", "price", "specs"}
+MAX_FRONT_MATTER_CHARS = 16_000
+MAX_DOCUMENT_CHARS = 500_000
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)(.*)\Z", re.S)
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """SafeLoader without anchors and aliases: `&a [*a, *a, …]` nests into gigabytes from a few hundred bytes,
+    and a KB file never needs them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases (&name, *name) are not allowed; write the value out", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+def safe_yaml(text: str) -> Any:
+    """`yaml.safe_load` that refuses anchors and aliases (raises yaml.YAMLError)."""
+    return yaml.load(text, Loader=_NoAliasLoader)
 
 
 def demo_kb_dir() -> Path:
@@ -31,6 +51,10 @@ def _defaults_file(name: str) -> Path:
 
 def parse_document(text: str, path: Path | str = "<text>") -> Document:
     """Parse one Markdown document with YAML front matter; raise DocumentError naming the field."""
+    if len(text) > MAX_DOCUMENT_CHARS:
+        raise DocumentError(
+            path, None, f"the document has {len(text)} characters; the limit is {MAX_DOCUMENT_CHARS}: split it"
+        )
     m = _FRONT_MATTER.match(text)
     if not m:
         raise DocumentError(
@@ -39,8 +63,17 @@ def parse_document(text: str, path: Path | str = "<text>") -> Document:
             "no YAML front matter: the file must start with a '---' line, "
             "the fields (id, title, type, category), and a closing '---' line",
         )
+    if len(m.group(1)) > MAX_FRONT_MATTER_CHARS:
+        raise DocumentError(
+            path,
+            None,
+            f"the front matter has {len(m.group(1))} characters; the limit is {MAX_FRONT_MATTER_CHARS}: "
+            "put long text in the body",
+        )
     try:
-        meta = yaml.safe_load(m.group(1))
+        meta = safe_yaml(m.group(1))
+    except RecursionError as e:
+        raise DocumentError(path, None, "front matter is nested too deeply; write flat fields") from e
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f" (front matter line {mark.line + 1})" if mark is not None else ""
@@ -55,7 +88,7 @@ def parse_document(text: str, path: Path | str = "<text>") -> Document:
             }.get(key, "")
             raise DocumentError(path, key, f"front matter lacks '{key}'{allowed}")
     doc_id = str(meta["id"])
-    if not ID_PATTERN.match(doc_id):
+    if not ID_PATTERN.fullmatch(doc_id):
         raise DocumentError(
             path,
             "id",
@@ -117,8 +150,8 @@ def parse_document(text: str, path: Path | str = "<text>") -> Document:
 
 def _load_yaml(path: Path, what: str) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        return safe_yaml(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as e:
         raise KBError(f"{path}: cannot read the {what}: {e}") from e
 
 

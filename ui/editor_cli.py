@@ -54,12 +54,14 @@ def editor(
     if database_url or default_db.is_file():
         store = FeedbackStore(database_url or f"sqlite:///{default_db}")
         store.migrate()
+    login = editor_login(settings.api_keys)
     demo = build_editor(
         rt.kb_path,
         rt.index_path,
         rt.embedder,
         feedback=store,
         eval_set=eval_set,
+        login=login,
         k=settings.k,
         mode=settings.retriever,
         answerable_threshold=settings.answerable_threshold,
@@ -70,7 +72,7 @@ def editor(
     demo.queue().launch(
         server_name="127.0.0.1",
         server_port=port,
-        auth=editor_login(settings.api_keys),
+        auth=login,
         auth_message=LOGIN_MESSAGE,
         footer_links=[],
         quiet=True,

@@ -21,15 +21,17 @@ from typing import Annotated, Any
 import anyio
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.errors import BadConversationError
-from assistant.pipeline import Assistant
+from assistant.pipeline import MAX_TURN_CHARS, Assistant
 from assistant.result import Result, Turn
 from assistant.retrieval import HybridRetriever
-from assistant.service.auth import Authenticator
+from assistant.service.auth import Authenticator, Principal
+from assistant.service.browser import LoginThrottleMiddleware, OriginGuardMiddleware, origin_of
 from assistant.service.deps import Agent, ApiError, ServiceState, State
 from assistant.service.holder import AssistantHolder
 from assistant.service.ratelimit import RateLimiter
@@ -44,7 +46,14 @@ from assistant.service.schemas import (
     SuggestRequest,
     SuggestResponse,
 )
-from assistant.service.store import FeedbackStore, StoreError, UnknownSuggestionError
+from assistant.service.store import (
+    FeedbackLimitError,
+    FeedbackStore,
+    Retention,
+    ServedSuggestion,
+    StoreError,
+    UnknownSuggestionError,
+)
 from assistant.settings import AssistantSettings
 
 log = logging.getLogger("kefu.service")
@@ -54,7 +63,7 @@ OPEN_MODE_WARNING = (
     'set KEFU_API_KEYS=\'{"<key>": "agent"}\' before exposing it beyond this machine'
 )
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # fullmatch: `$` would admit a final newline
 _STATUS_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -121,7 +130,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         given = dict(scope.get("headers") or ()).get(b"x-request-id", b"").decode("latin-1")
-        rid = given if _REQUEST_ID.match(given) else uuid.uuid4().hex[:16]
+        rid = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
         scope.setdefault("state", {})["request_id"] = rid
         started = False
 
@@ -152,9 +161,29 @@ class RequestContextMiddleware:
                 )
 
 
+# A JSON escape of half a surrogate pair (an emoji cut in two by a client), not part of a pair: preceded by an
+# even number of backslashes, so that an escaped backslash followed by "ud83d" is left alone.
+_LONE_SURROGATE = re.compile(
+    rb"(?<!\\)((?:\\\\)*)(?:\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+)
+
+
+def replace_lone_surrogates(body: bytes) -> bytes:
+    """The JSON body with each lone surrogate escape replaced by U+FFFD, which a string can hold.
+
+    >>> replace_lone_surrogates(rb'{"text": "\\ud83d hi"}')
+    b'{"text": "\\ufffd hi"}'
+    """
+    if b"\\u" not in body:
+        return body
+    return _LONE_SURROGATE.sub(rb"\1\\ufffd", body)
+
+
 class BodyLimitMiddleware:
     """Rejects API request bodies (paths under `prefix`) over `max_bytes` with a JSON 413, before any
-    handler reads them. Mounted applications such as the editor set their own limits."""
+    handler reads them, and replaces lone surrogate escapes, which no string field accepts. Mounted
+    applications such as the editor set their own limits."""
 
     def __init__(self, app: ASGIApp, max_bytes: int, prefix: str = "/v1/") -> None:
         self.app = app
@@ -191,7 +220,7 @@ class BodyLimitMiddleware:
             if size > self.max_bytes:
                 await _send_error(send, *self._too_large(scope, f"over {self.max_bytes} bytes"))
                 return
-        body = b"".join(chunks)
+        body = replace_lone_surrogates(b"".join(chunks))
         replayed = False
 
         async def replay() -> Message:
@@ -217,7 +246,7 @@ def _validation_message(errors: Sequence[Any]) -> tuple[int, str, str, list[dict
     for e in errors:
         path = _field_path(e.get("loc", ()))
         if e.get("type") == "extra_forbidden":
-            msg = "unknown field; remove it (the request schema is at /docs)"
+            msg = "unknown field; remove it (the request schema is at /openapi.json)"
         elif e.get("type") == "missing":
             msg = "required field is missing"
         else:
@@ -276,9 +305,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "http_error")
         if exc.status_code == 404:
-            message = f"no such endpoint: {request.method} {request.url.path}; the API is described at /docs"
+            message = f"no such endpoint: {request.method} {request.url.path}; the API is described at /openapi.json"
         elif exc.status_code == 405:
-            message = f"{request.url.path} does not accept {request.method}; the API is described at /docs"
+            message = f"{request.url.path} does not accept {request.method}; the API is described at /openapi.json"
         else:
             message = str(exc.detail)
         return respond(request, exc.status_code, code, message, headers=getattr(exc, "headers", None))
@@ -293,9 +322,22 @@ def _with_retrieval(bot: Assistant, *, k: int, mode: str) -> Assistant:
     return variant
 
 
+# The conversation is stored for the knowledge-gap view, which reads its last customer turn: the newest
+# characters are kept, each turn cut as the assistant cuts it, so masking never sees more than this.
+MAX_STORED_CONVERSATION = 8000
+
+
 def _conversation_text(turns: Sequence[dict[str, str]]) -> str:
     names = {"customer": "客户", "agent": "客服"}
-    return "\n".join(f"{names[t['role']]}：{t['text']}" for t in turns)
+    lines: list[str] = []
+    size = 0
+    for t in reversed(turns):
+        line = f"{names[t['role']]}：{t['text'][:MAX_TURN_CHARS]}"
+        if lines and size + len(line) > MAX_STORED_CONVERSATION:
+            break
+        lines.append(line[:MAX_STORED_CONVERSATION])
+        size += len(line) + 1
+    return "\n".join(reversed(lines))
 
 
 def _record(
@@ -304,25 +346,41 @@ def _record(
     request_id: str,
     conversation: Sequence[dict[str, str]],
     agent_id: str | None,
+    principal: Principal,
 ) -> None:
-    """Record every suggestion served (the store masks personal data in the texts)."""
-    text = _conversation_text(conversation)
-    for rank, s in enumerate(result.suggestions, 1):
-        store.record_suggestion(
-            request_id=request_id,
-            suggestion_id=s.id,
-            rank=rank,
-            style=s.style,
-            text=s.text,
-            citations=[c.doc_id for c in s.citations],
-            intent=result.intent,
-            emotion=result.emotion,
-            handoff=result.handoff,
-            kb_version=result.kb_version,
-            latency_ms=result.latency_ms.get("total", 0.0),
-            conversation_text=text,
-            agent_id=agent_id,
-        )
+    """Record the request and every suggestion served (the store masks personal data in the texts)."""
+    store.record_served(
+        request_id=request_id,
+        conversation_text=_conversation_text(conversation),
+        principal=principal.id,
+        suggestions=[
+            ServedSuggestion(
+                suggestion_id=s.id,
+                rank=rank,
+                style=s.style,
+                text=s.text,
+                citations=[c.doc_id for c in s.citations],
+                intent=result.intent,
+                emotion=result.emotion,
+                handoff=result.handoff,
+                kb_version=result.kb_version,
+                latency_ms=result.latency_ms.get("total", 0.0),
+                agent_id=agent_id,
+            )
+            for rank, s in enumerate(result.suggestions, 1)
+        ],
+    )
+
+
+def _purge(state: ServiceState) -> None:
+    """Apply the retention setting (at most hourly); a failure is logged, never the request's."""
+    try:
+        deleted = state.retention.run_if_due()
+    except Exception:
+        log.exception("could not delete old suggestions (KEFU_RETENTION_DAYS)")
+        return
+    if deleted:
+        log.info("deleted %d requests older than %d days (KEFU_RETENTION_DAYS)", deleted, state.retention.days)
 
 
 def _package_version() -> str:
@@ -351,9 +409,10 @@ def build_router() -> APIRouter:
         result = bot.run(conversation=conversation, context=body.context)
         rid: str = request.state.request_id
         try:
-            _record(state.store, result, rid, conversation, opts.agent_id)
+            _record(state.store, result, rid, conversation, opts.agent_id, principal)
         except Exception:  # the agent still gets the suggestions; their feedback will then be refused (404)
             log.exception("could not record the suggestions of request %s", rid)
+        _purge(state)
         return JSONResponse({"request_id": rid, **result.to_dict()})
 
     @agent.post("/v1/feedback", response_model=FeedbackRow, summary="Record what the agent did with a suggestion")
@@ -372,13 +431,16 @@ def build_router() -> APIRouter:
                 final_text=final_text,
                 reason=body.reason,
                 agent_id=body.agent_id,
+                principal=principal.id,
             )
+        except FeedbackLimitError as e:
+            raise ApiError(429, "too_much_feedback", str(e)) from e
         except UnknownSuggestionError as e:
             raise ApiError(
                 404,
                 "unknown_suggestion",
-                f"no suggestion with id {body.suggestion_id!r}: use "
-                "suggestions[].id from a /v1/suggest response of this server",
+                f"no suggestion with id {body.suggestion_id!r} for this key: use "
+                "suggestions[].id from a /v1/suggest response this server gave to the same key",
             ) from e
         except ValueError as e:
             raise ApiError(422, "invalid_request", str(e)) from e
@@ -484,6 +546,8 @@ def create_app(
         settings=settings,
         auth=Authenticator(settings.api_keys),
         limiter=RateLimiter(settings.rate_limit_per_minute),
+        retention=Retention(store, days=settings.retention_days),
+        failed_auth=RateLimiter(settings.failed_auth_per_minute),
     )
 
     @asynccontextmanager
@@ -491,6 +555,7 @@ def create_app(
         if state.auth.open_mode:
             log.warning(OPEN_MODE_WARNING)
         bot = await anyio.to_thread.run_sync(holder.start)
+        await anyio.to_thread.run_sync(_purge, state)
         log.info(
             "serving index generation %s (%d chunks, model %s)",
             bot.index.generation,
@@ -501,6 +566,10 @@ def create_app(
         await anyio.to_thread.run_sync(holder.wait_idle, 10)
 
     app = FastAPI(
+        # No Swagger UI or ReDoc: they load their scripts from a CDN, dead offline and a third party in the
+        # page; the schema at /openapi.json opens in any OpenAPI viewer.
+        docs_url=None,
+        redoc_url=None,
         title="Kefu",
         version=_package_version(),
         lifespan=lifespan,
@@ -515,5 +584,17 @@ def create_app(
     for path, sub in mounts:
         app.mount(path, sub)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(LoginThrottleMiddleware, failures=state.failed_auth)
+    # CORS answered here, for the allow-list only; its presence also switches off the Gradio editor's own
+    # CORS layer, which echoes any origin (with credentials) when the host is not localhost.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=[origin_of(o) for o in settings.allowed_origins],
+        allow_credentials=True,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type", "X-API-Key", "Authorization", "X-Request-ID"],
+        expose_headers=["X-Request-ID", "Retry-After"],
+    )
+    app.add_middleware(OriginGuardMiddleware, allowed=settings.allowed_origins)
     app.add_middleware(RequestContextMiddleware)  # outermost: every response, 413s included, has an id
     return app

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 ROLES = ("agent", "editor", "admin")
+MIN_KEY_CHARS = 16
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Principal:
 class Authenticator:
     """Maps API keys to roles; with no keys configured every caller is an admin (open mode).
 
-    >>> Authenticator({"k1": "agent"}).identify("k1")
+    >>> Authenticator({"k1-0123456789abcdef": "agent"}).identify("k1-0123456789abcdef")
     Principal(id='key:...', role='agent')
     """
 
@@ -33,8 +34,12 @@ class Authenticator:
         if bad:
             key, role = next(iter(bad.items()))
             raise ValueError(f"KEFU_API_KEYS: key '{key[:4]}…' has role {role!r}; use one of {', '.join(ROLES)}")
-        if any(not k.strip() for k in keys):
-            raise ValueError("KEFU_API_KEYS: an API key is empty")
+        short = [k for k in keys if len(k.strip()) < MIN_KEY_CHARS]
+        if short:
+            raise ValueError(
+                f"KEFU_API_KEYS: key '{short[0][:4]}…' has {len(short[0].strip())} characters; keys need at least "
+                f"{MIN_KEY_CHARS} (a short key can be guessed): make one with `openssl rand -hex 24`"
+            )
         self._keys = [(k.encode(), r) for k, r in keys.items()]
 
     @property

@@ -12,7 +12,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from assistant.service.auth import Authenticator, Principal
 from assistant.service.holder import AssistantHolder
 from assistant.service.ratelimit import RateLimiter, retry_after_header
-from assistant.service.store import FeedbackStore
+from assistant.service.store import FeedbackStore, Retention
 from assistant.settings import AssistantSettings
 
 
@@ -45,6 +45,8 @@ class ServiceState:
     settings: AssistantSettings
     auth: Authenticator
     limiter: RateLimiter
+    retention: Retention
+    failed_auth: RateLimiter  # wrong or missing keys, per client IP
 
 
 def get_state(request: Request) -> ServiceState:
@@ -68,8 +70,19 @@ def require(*roles: str) -> Callable[..., Principal]:
 
     def dependency(request: Request, state: State, api_key: _ApiKey, bearer: _Bearer) -> Principal:
         key = (api_key or "").strip() or (bearer.credentials.strip() if bearer else None)
+        client = f"ip:{request.client.host if request.client else '-'}"
+        wait = state.failed_auth.blocked(client)
+        if wait is not None:  # before looking at the key: a guesser learns nothing while throttled
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"too many requests with a wrong or missing API key from this address; retry in "
+                f"{retry_after_header(wait)} s with a valid key",
+                headers={"Retry-After": retry_after_header(wait)},
+            )
         principal = state.auth.identify(key)
         if principal is None:
+            state.failed_auth.acquire(client)
             what = "unknown API key" if key else "missing API key"
             raise ApiError(
                 401,
@@ -85,7 +98,7 @@ def require(*roles: str) -> Callable[..., Principal]:
                 "forbidden",
                 f"this API key has role '{principal.role}'; {request.method} {request.url.path} needs role {needed}",
             )
-        caller = principal.id if not state.auth.open_mode else f"ip:{request.client.host if request.client else '-'}"
+        caller = principal.id if not state.auth.open_mode else client
         wait = state.limiter.acquire(caller)
         if wait is not None:
             raise ApiError(

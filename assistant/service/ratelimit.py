@@ -33,6 +33,13 @@ class RateLimiter:
 
     def acquire(self, caller: str) -> float | None:
         """Take one token for `caller`: None if allowed, else the seconds until the next token."""
+        return self._take(caller, 1.0)
+
+    def blocked(self, caller: str) -> float | None:
+        """Without taking a token: None if `caller` has one, else the seconds until it will."""
+        return self._take(caller, 0.0)
+
+    def _take(self, caller: str, cost: float) -> float | None:
         if not self.enabled:
             return None
         now = self._clock()
@@ -40,7 +47,7 @@ class RateLimiter:
             tokens, last = self._buckets.get(caller, (self.capacity, now))
             tokens = min(self.capacity, tokens + (now - last) * self.rate)
             if tokens >= 1.0:
-                self._buckets[caller] = (tokens - 1.0, now)
+                self._buckets[caller] = (tokens - cost, now)
                 if len(self._buckets) > MAX_BUCKETS:
                     self._forget_idle(now)
                 return None

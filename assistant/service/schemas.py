@@ -1,4 +1,4 @@
-"""Request and response bodies of the HTTP API (CONTRACTS.md §6), with Chinese examples for /docs."""
+"""Request and response bodies of the HTTP API (CONTRACTS.md §6), with Chinese examples for /openapi.json."""
 
 from __future__ import annotations
 

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -39,6 +41,7 @@ from sqlalchemy import (
     TypeDecorator,
     case,
     create_engine,
+    delete,
     distinct,
     event,
     func,
@@ -60,6 +63,7 @@ from assistant.pii import mask_pii
 
 ACTIONS = ("shown", "accepted", "edited", "rejected")
 MAX_EDIT_CHARS = 4000  # longer texts are cut before the edit distance is computed
+MAX_FEEDBACK_PER_SUGGESTION = 20  # an agent shows, edits and accepts a suggestion a few times, not thousands
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _WRITE = "kefu_write"  # execution option: this transaction will write
 _MIGRATION_LOCK = 0x6B656675  # PostgreSQL advisory lock key ("kefu") held while migrating
@@ -71,6 +75,10 @@ class StoreError(AssistantError):
 
 class UnknownSuggestionError(StoreError):
     """Feedback names a suggestion id the store has not recorded."""
+
+
+class FeedbackLimitError(StoreError):
+    """A suggestion already has MAX_FEEDBACK_PER_SUGGESTION feedback events."""
 
 
 class InvalidActionError(StoreError, ValueError):
@@ -147,12 +155,25 @@ class Base(DeclarativeBase):
     )
 
 
-class SuggestionRow(Base):
-    __tablename__ = "suggestions"
-    __table_args__ = (Index(None, "created_at"), Index(None, "intent"))
+class RequestRow(Base):
+    """One /v1/suggest request: the conversation (stored once, however many suggestions it got) and the key
+    that asked, which alone may send feedback on its suggestions."""
+
+    __tablename__ = "requests"
+    __table_args__ = (Index(None, "created_at"),)
 
     id: Mapped[str] = mapped_column(String, primary_key=True)
-    request_id: Mapped[str] = mapped_column(String)
+    conversation_text: Mapped[str] = mapped_column(Text)
+    principal: Mapped[str | None] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+
+
+class SuggestionRow(Base):
+    __tablename__ = "suggestions"
+    __table_args__ = (Index(None, "created_at"), Index(None, "intent"), Index(None, "request_id"))
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    request_id: Mapped[str] = mapped_column(String, ForeignKey("requests.id", ondelete="CASCADE"))
     rank: Mapped[int]
     style: Mapped[str] = mapped_column(String)
     text: Mapped[str] = mapped_column(Text)
@@ -162,7 +183,6 @@ class SuggestionRow(Base):
     handoff: Mapped[bool]
     kb_version: Mapped[str] = mapped_column(String)
     latency_ms: Mapped[float] = mapped_column(Float)
-    conversation_text: Mapped[str] = mapped_column(Text)
     agent_id: Mapped[str | None] = mapped_column(String)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
 
@@ -179,6 +199,23 @@ class FeedbackRow(Base):
     agent_id: Mapped[str | None] = mapped_column(String)
     edit_distance: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+
+
+@dataclass(frozen=True)
+class ServedSuggestion:
+    """One suggestion of a request, as `FeedbackStore.record_served` stores it."""
+
+    suggestion_id: str
+    rank: int
+    style: str
+    text: str
+    citations: Sequence[str]
+    intent: str
+    emotion: str
+    handoff: bool
+    kb_version: str
+    latency_ms: float
+    agent_id: str | None = None
 
 
 def _as_dict(row: Base) -> dict[str, Any]:
@@ -301,44 +338,63 @@ class FeedbackStore:
             return False
         return True
 
-    def record_suggestion(
+    def record_served(
         self,
         *,
         request_id: str,
-        suggestion_id: str,
-        rank: int,
-        style: str,
-        text: str,
-        citations: list[str],
-        intent: str,
-        emotion: str,
-        handoff: bool,
-        kb_version: str,
-        latency_ms: float,
         conversation_text: str,
-        agent_id: str | None,
+        principal: str | None,
+        suggestions: Sequence[ServedSuggestion],
     ) -> None:
-        """Store one suggestion served, its text and the conversation masked."""
+        """Store one request: its conversation once (masked), and each suggestion served (masked)."""
         with self._session(write=True) as session:
-            if session.get(SuggestionRow, suggestion_id) is not None:
-                raise StoreError(f"suggestion id {suggestion_id!r} is already recorded; ids must be unique")
-            session.add(
-                SuggestionRow(
-                    id=suggestion_id,
-                    request_id=request_id,
-                    rank=rank,
-                    style=style,
-                    text=mask_pii(text),
-                    citations=list(citations),
-                    intent=intent,
-                    emotion=emotion,
-                    handoff=handoff,
-                    kb_version=kb_version,
-                    latency_ms=latency_ms,
-                    conversation_text=mask_pii(conversation_text),
-                    agent_id=agent_id,
+            ids = [s.suggestion_id for s in suggestions]
+            taken = session.scalars(select(SuggestionRow.id).where(SuggestionRow.id.in_(ids))).all()
+            if taken or len(set(ids)) != len(ids):
+                raise StoreError(f"suggestion id {(taken or ids)[0]!r} is already recorded; ids must be unique")
+            if session.get(RequestRow, request_id) is None:
+                session.add(
+                    RequestRow(id=request_id, conversation_text=mask_pii(conversation_text), principal=principal)
                 )
-            )
+            for s in suggestions:
+                session.add(
+                    SuggestionRow(
+                        id=s.suggestion_id,
+                        request_id=request_id,
+                        rank=s.rank,
+                        style=s.style,
+                        text=mask_pii(s.text),
+                        citations=list(s.citations),
+                        intent=s.intent,
+                        emotion=s.emotion,
+                        handoff=s.handoff,
+                        kb_version=s.kb_version,
+                        latency_ms=s.latency_ms,
+                        agent_id=None if s.agent_id is None else mask_pii(s.agent_id),
+                    )
+                )
+
+    def record_suggestion(
+        self, *, request_id: str, conversation_text: str, principal: str | None = None, **suggestion: Any
+    ) -> None:
+        """Store one suggestion served (`ServedSuggestion`'s fields), with its request's conversation."""
+        self.record_served(
+            request_id=request_id,
+            conversation_text=conversation_text,
+            principal=principal,
+            suggestions=[ServedSuggestion(**suggestion)],
+        )
+
+    def purge(self, *, before: datetime) -> int:
+        """Delete the requests served before `before` (naive meaning UTC), with their suggestions and
+        feedback; the number of requests deleted."""
+        with self._session(write=True) as session:
+            old = select(RequestRow.id).where(RequestRow.created_at < _utc(before))
+            gone = select(SuggestionRow.id).where(SuggestionRow.request_id.in_(old))
+            session.execute(delete(FeedbackRow).where(FeedbackRow.suggestion_id.in_(gone)))
+            session.execute(delete(SuggestionRow).where(SuggestionRow.request_id.in_(old)))
+            deleted = session.execute(delete(RequestRow).where(RequestRow.created_at < _utc(before)))
+            return int(getattr(deleted, "rowcount", 0))
 
     def record_feedback(
         self,
@@ -348,48 +404,80 @@ class FeedbackStore:
         final_text: str | None,
         reason: str | None,
         agent_id: str | None,
+        principal: str | None = None,
     ) -> dict[str, Any]:
         """Store what the agent did with a suggestion; returns the stored row.
 
-        `edit_distance` is between the stored (masked) suggestion and the masked text sent, None without one.
+        A suggestion served to a key takes feedback only from that key (`principal`): another key is told it
+        does not exist. `edit_distance` is between the stored (masked) suggestion and the masked text sent,
+        None without one.
         """
         if action not in ACTIONS:
             raise InvalidActionError(f"feedback action {action!r} is not one of {', '.join(ACTIONS)}")
         sent = None if final_text is None else mask_pii(final_text)
         with self._session(write=True) as session:
-            suggested = session.scalar(select(SuggestionRow.text).where(SuggestionRow.id == suggestion_id))
-            if suggested is None:
+            found = session.execute(
+                select(SuggestionRow.text, RequestRow.principal)
+                .join(RequestRow, RequestRow.id == SuggestionRow.request_id)
+                .where(SuggestionRow.id == suggestion_id)
+            ).first()
+            if found is None or found.principal not in (None, principal):
                 raise UnknownSuggestionError(
-                    f"no suggestion with id {suggestion_id!r} was recorded; send feedback only for "
-                    "suggestions the service returned"
+                    f"no suggestion with id {suggestion_id!r} was recorded for this key; send feedback only for "
+                    "suggestions the service returned to you"
                 )
+            given = session.scalar(select(func.count()).where(FeedbackRow.suggestion_id == suggestion_id))
+            if (given or 0) >= MAX_FEEDBACK_PER_SUGGESTION:
+                raise FeedbackLimitError(
+                    f"suggestion {suggestion_id!r} already has {given} feedback events, the most one suggestion "
+                    "takes; send one event per thing the agent did"
+                )
+            suggested = found.text
             row = FeedbackRow(
                 suggestion_id=suggestion_id,
                 action=action,
                 final_text=sent,
                 reason=None if reason is None else mask_pii(reason),
-                agent_id=agent_id,
+                agent_id=None if agent_id is None else mask_pii(agent_id),
                 edit_distance=None if sent is None else edit_distance(suggested, sent),
             )
             session.add(row)
             session.flush()
             return _as_dict(row)
 
-    def feedback_rows(self, *, suggestion_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        """Feedback events, newest first."""
+    def feedback_rows(
+        self,
+        *,
+        suggestion_id: str | None = None,
+        limit: int = 100,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """Feedback events, newest first; with `since`/`until`, only on the suggestions served in that range."""
         stmt = select(FeedbackRow).order_by(FeedbackRow.created_at.desc(), FeedbackRow.id.desc())
         if suggestion_id is not None:
             stmt = stmt.where(FeedbackRow.suggestion_id == suggestion_id)
+        if since is not None or until is not None:
+            served = _in_range(select(SuggestionRow.id), since, until)
+            stmt = stmt.where(FeedbackRow.suggestion_id.in_(served))
         with self._session() as session:
             return [_as_dict(row) for row in session.scalars(stmt.limit(_limit(limit)))]
 
-    def suggestion_rows(self, *, limit: int = 100, since: datetime | None = None) -> list[dict[str, Any]]:
-        """Suggestions served (at or after `since`, naive meaning UTC), newest first."""
-        stmt = select(SuggestionRow).order_by(SuggestionRow.created_at.desc(), SuggestionRow.id.desc())
-        if since is not None:
-            stmt = stmt.where(SuggestionRow.created_at >= since)
+    def suggestion_rows(
+        self, *, limit: int = 100, since: datetime | None = None, until: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Suggestions served at or after `since` and before `until` (naive meaning UTC), newest first, each
+        with its request's `conversation_text`."""
+        stmt = (
+            select(SuggestionRow, RequestRow.conversation_text)
+            .join(RequestRow, RequestRow.id == SuggestionRow.request_id)
+            .order_by(SuggestionRow.created_at.desc(), SuggestionRow.id.desc())
+        )
         with self._session() as session:
-            return [_as_dict(row) for row in session.scalars(stmt.limit(_limit(limit)))]
+            return [
+                {**_as_dict(row), "conversation_text": conversation}
+                for row, conversation in session.execute(_in_range(stmt, since, until).limit(_limit(limit)))
+            ]
 
     def stats(self, *, since: datetime | None = None) -> list[dict[str, Any]]:
         """Counts per intent and per cited document of the suggestions served at or after `since`.
@@ -412,6 +500,46 @@ class FeedbackStore:
                 rows = [{"by": by, **row._asdict()} for row in session.execute(stmt)]
                 out += sorted(rows, key=lambda r: (-r["served"], str(r["key"])))
         return out
+
+
+class Retention:
+    """Deletes what the store served more than `days` ago, at most once per `every_s` seconds (0 days: keep
+    everything).
+
+    >>> Retention(store, days=365).run_if_due()   # on start-up, then after requests
+    """
+
+    def __init__(
+        self, store: FeedbackStore, *, days: int, every_s: float = 3600.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.store = store
+        self.days = days
+        self.every_s = every_s
+        self._clock = clock
+        self._next = float("-inf")
+        self._lock = threading.Lock()
+
+    def run_if_due(self) -> int:
+        """Purge if the last purge is `every_s` old; the number of requests deleted."""
+        if self.days <= 0:
+            return 0
+        with self._lock:
+            if self._clock() < self._next:
+                return 0
+            self._next = self._clock() + self.every_s
+        return self.store.purge(before=_now() - timedelta(days=self.days))
+
+
+_Select = TypeVar("_Select", bound="Select[*tuple[Any, ...]]")
+
+
+def _in_range(stmt: _Select, since: datetime | None, until: datetime | None) -> _Select:
+    """`stmt` limited to the suggestions served at or after `since` and before `until`."""
+    if since is not None:
+        stmt = stmt.where(SuggestionRow.created_at >= _utc(since))
+    if until is not None:
+        stmt = stmt.where(SuggestionRow.created_at < _utc(until))
+    return stmt
 
 
 def _counts(

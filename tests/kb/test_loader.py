@@ -35,6 +35,21 @@ def test_parses_a_valid_document() -> None:
         ("---\nid: a\ntitle: t\ntype: faq\ncategory: general\nupdated: yesterday\n---\n正文", "updated", "ISO"),
         ("---\nid: a\ntitle: t\ntype: product\ncategory: general\nspecs: [1, 2]\n---\n正文", "specs", "mapping"),
         ("---\nid: a\ntitle: t\ntype: faq\ncategory: general\n---\n\n", "body", "no text"),
+        # Issue 14 (13): `$` matched before a final newline, so a quoted id ending in one passed.
+        ('---\nid: "faq-x\\n"\ntitle: t\ntype: faq\ncategory: general\n---\n正文', "id", "lowercase"),
+        # Issue 14 (8): a few hundred bytes of aliases expand to a huge title on every load.
+        (
+            '---\nid: a\ntitle: &a ["lol","lol"]\nb: &b [*a,*a,*a,*a]\ntype: faq\ncategory: general\n---\n正文',
+            None,
+            "anchors and aliases",
+        ),
+        ("---\nid: a\ntitle: " + "长" * 20_000 + "\ntype: faq\ncategory: general\n---\n正文", None, "limit is"),
+        ("---\nid: a\ntitle: t\ntype: faq\ncategory: general\n---\n" + "正文" * 300_000, None, "split it"),
+        (
+            "---\nid: a\ntitle: t\ntype: faq\ncategory: general\nx: " + "[" * 3000 + "]" * 3000 + "\n---\n正文",
+            None,
+            "nested too deeply",
+        ),
     ],
 )
 def test_bad_documents_name_the_file_and_field(text: str, field: str | None, fragment: str) -> None:

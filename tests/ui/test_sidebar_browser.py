@@ -21,6 +21,7 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "out" / "screenshots" / "side
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]  # fmt: skip
 API_KEY = "browser-test-key"
+HELPDESK = "http://helpdesk.example"  # served by Playwright's router: another origin than the service
 CONVERSATION = "客户：衣服收到了，尺码偏小，能退吗？\n客服：您好，请问是哪天签收的呢？\n客户：3天前签收的，还没穿过"
 
 pytestmark = [
@@ -47,7 +48,7 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[st
     monkeypatch.setenv("KEFU_HOME", str(tmp_path / "home"))
     store = FeedbackStore(f"sqlite:///{tmp_path / 'kefu.db'}")
     store.migrate()
-    settings = AssistantSettings(api_keys={API_KEY: "agent"}, rate_limit_per_minute=0)
+    settings = AssistantSettings(api_keys={API_KEY: "agent"}, rate_limit_per_minute=0, helpdesk_origins=[HELPDESK])
     app = build_app(write_kb(tmp_path / "kb"), tmp_path / "index", settings=settings, store=store)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -91,8 +92,9 @@ def test_pasted_conversation_gets_suggestions_and_accepting_records_feedback(
     context = browser.new_context(viewport={"width": 380, "height": 900}, locale="zh-CN")
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url)
     page = context.new_page()
-    page.goto(f"{url}/sidebar?key={API_KEY}&agent=kf-test")
-    assert "key=" not in page.url  # the key is remembered, not left in the address bar
+    page.goto(f"{url}/sidebar?key=ignored-query-key-0000#key={API_KEY}&agent=kf-test")
+    assert "#" not in page.url  # the key is remembered, not left in the address bar
+    assert page.evaluate("localStorage.getItem('kefu.apiKey')") == API_KEY  # never the query string's
 
     page.fill("#conversation", CONVERSATION)
     page.click("#suggest")
@@ -145,12 +147,13 @@ def test_pasted_conversation_gets_suggestions_and_accepting_records_feedback(
     context.close()
 
 
-def test_a_helpdesk_embeds_the_sidebar_and_receives_inserted_replies(
-    served: tuple[str, FeedbackStore], browser: Any
-) -> None:
-    url, store = served
-    page = browser.new_page(viewport={"width": 420, "height": 900})
-    page.set_content(f"""
+def helpdesk(page: Any, url: str) -> None:
+    """Open a helpdesk page at HELPDESK framing the sidebar; it sends a conversation when the sidebar is ready."""
+    page.route(
+        f"{HELPDESK}/**",
+        lambda route: route.fulfill(
+            content_type="text/html",
+            body=f"""
         <script>
           window.received = [];
           addEventListener("message", (ev) => {{
@@ -162,7 +165,18 @@ def test_a_helpdesk_embeds_the_sidebar_and_receives_inserted_replies(
             }}
           }});
         </script>
-        <iframe src="{url}/sidebar?key={API_KEY}" width="400" height="860"></iframe>""")
+        <iframe src="{url}/sidebar#key={API_KEY}" width="400" height="860"></iframe>""",
+        ),
+    )
+    page.goto(f"{HELPDESK}/")
+
+
+def test_a_helpdesk_embeds_the_sidebar_and_receives_inserted_replies(
+    served: tuple[str, FeedbackStore], browser: Any
+) -> None:
+    url, store = served
+    page = browser.new_page(viewport={"width": 420, "height": 900})
+    helpdesk(page, url)
     frame = page.frame_locator("iframe")
     card = frame.locator("#suggestions .card").first
     card.wait_for()
@@ -172,3 +186,23 @@ def test_a_helpdesk_embeds_the_sidebar_and_receives_inserted_replies(
     assert inserted[0]["text"] == card.locator(".text").inner_text()
     sid = inserted[0]["suggestion_id"]
     wait_for(lambda: "accepted" in actions_of(store, sid))
+
+
+def test_conversations_from_other_origins_are_ignored(served: tuple[str, FeedbackStore], browser: Any) -> None:
+    # Issue 14 (14): the sidebar accepted a conversation from any parent frame and posted back to "*".
+    url, _ = served
+    page = browser.new_page(viewport={"width": 420, "height": 900})
+    page.set_content(f"""
+        <script>
+          window.received = [];
+          addEventListener("message", (ev) => {{
+            window.received.push(ev.data);
+            ev.source.postMessage({{type: "kefu:conversation",
+              conversation: [{{role: "customer", text: "电热水壶保修多久？"}}]}}, "*");
+          }});
+          setTimeout(() => window.timedOut = true, 3000);
+        </script>
+        <iframe src="{url}/sidebar#key={API_KEY}" width="400" height="860"></iframe>""")
+    wait_for(lambda: page.evaluate("window.timedOut === true"))
+    assert page.evaluate("window.received") == []  # not even kefu:ready reaches an unknown origin
+    assert page.frame_locator("iframe").locator("#suggestions .card").count() == 0

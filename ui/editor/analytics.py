@@ -20,9 +20,18 @@ MAX_ROWS = 50_000
 class FeedbackSource(Protocol):
     """What analytics needs of `assistant.service.store.FeedbackStore`."""
 
-    def suggestion_rows(self, *, limit: int = 100, since: datetime | None = None) -> list[dict[str, Any]]: ...
+    def suggestion_rows(
+        self, *, limit: int = 100, since: datetime | None = None, until: datetime | None = None
+    ) -> list[dict[str, Any]]: ...
 
-    def feedback_rows(self, *, suggestion_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]: ...
+    def feedback_rows(
+        self,
+        *,
+        suggestion_id: str | None = None,
+        limit: int = 100,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[dict[str, Any]]: ...
 
     def stats(self, *, since: datetime | None = None) -> list[dict[str, Any]]: ...
 
@@ -42,10 +51,16 @@ class FeedbackData:
         return out
 
 
-def load_feedback(source: FeedbackSource, *, since: datetime | None = None, limit: int = MAX_ROWS) -> FeedbackData:
-    suggestions = source.suggestion_rows(limit=limit, since=since)
+def load_feedback(
+    source: FeedbackSource, *, since: datetime | None = None, until: datetime | None = None, limit: int = MAX_ROWS
+) -> FeedbackData:
+    """The suggestions served in [since, until) and the feedback on them, both selected by the store: not the
+    newest rows filtered afterwards, which lost an older range's feedback behind newer events."""
+    suggestions = source.suggestion_rows(limit=limit, since=since, until=until)
     ids = {str(s["id"]) for s in suggestions}
-    feedback = [f for f in source.feedback_rows(limit=limit) if str(f["suggestion_id"]) in ids]
+    feedback = [
+        f for f in source.feedback_rows(limit=limit, since=since, until=until) if str(f["suggestion_id"]) in ids
+    ]
     return FeedbackData(suggestions, feedback)
 
 

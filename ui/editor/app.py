@@ -15,6 +15,7 @@ import pandas as pd
 
 from indexer.embedding import Embedder
 from ui.editor import handlers as h
+from ui.editor.access import EditorLogin
 from ui.editor.analytics import FeedbackSource
 from ui.editor.impact import default_eval_set
 from ui.editor.preview import Previewer
@@ -42,10 +43,11 @@ def editor_context(
     answerable_threshold: float | None = None,
     chunk_chars: int = 320,
     batch_size: int = 32,
+    login: EditorLogin | None = None,
 ) -> h.EditorContext:
     ws = Workspace(kb_dir, index_dir, embedder, on_change=on_change, chunk_chars=chunk_chars, batch_size=batch_size)
     previewer = Previewer(ws, k=k, mode=mode, answerable_threshold=answerable_threshold)
-    return h.EditorContext(ws, previewer, feedback, eval_set or default_eval_set())
+    return h.EditorContext(ws, previewer, feedback, eval_set or default_eval_set(), login=login)
 
 
 def build_editor(
@@ -61,13 +63,15 @@ def build_editor(
     answerable_threshold: float | None = None,
     chunk_chars: int = 320,
     batch_size: int = 32,
+    login: EditorLogin | None = None,
 ) -> gr.Blocks:
     """The editor app on a KB folder and its index, with ready objects (a loaded embedder, an open store).
 
     `on_change` is called after each publish and each save of rules.yaml or intents.yaml, so that the
     service reloads at once (`AssistantHolder.reload_now`); without it the service still notices a new
     index generation by itself, but not a rules or intents change. `feedback` is the service's
-    FeedbackStore (read only).
+    FeedbackStore (read only). With `login` (the app's `auth`), versions record the logged-in key's principal,
+    whatever the author field says.
     """
     ctx = editor_context(
         kb_dir,
@@ -81,6 +85,7 @@ def build_editor(
         answerable_threshold=answerable_threshold,
         chunk_chars=chunk_chars,
         batch_size=batch_size,
+        login=login,
     )
     return build_blocks(ctx)
 
@@ -120,7 +125,7 @@ def build_blocks(ctx: h.EditorContext) -> gr.Blocks:
 
 
 def _logged_in_author(request: gr.Request) -> Any:
-    """Behind a login (`access.editor_login`), the user name is the author."""
+    """Behind a login (`access.EditorLogin`), the user name is shown as the author (the key is recorded too)."""
     return request.username or gr.skip()
 
 
@@ -284,17 +289,21 @@ def _docs_tab(
             return head + _view_values(h.open_document(ctx, outcome.doc_id))
         return head + [gr.skip()] * len(w.outputs())
 
-    def save(doc_id: str, base: int | None, front: str, body: str, who: str, msg: str) -> list[Any]:
-        return after(h.save_document(ctx, doc_id, base, front, body, author=who, message=msg))
+    def save(
+        doc_id: str, base: int | None, front: str, body: str, who: str, msg: str, request: gr.Request
+    ) -> list[Any]:
+        author = h.author_of(ctx, request.username, who)
+        return after(h.save_document(ctx, doc_id, base, front, body, author=author, message=msg))
 
-    def publish(doc_id: str, base: int | None, who: str, msg: str) -> list[Any]:
-        return after(h.publish_document(ctx, doc_id, base, author=who, message=msg))
+    def publish(doc_id: str, base: int | None, who: str, msg: str, request: gr.Request) -> list[Any]:
+        return after(h.publish_document(ctx, doc_id, base, author=h.author_of(ctx, request.username, who), message=msg))
 
-    def archive(doc_id: str, base: int | None, who: str, msg: str) -> list[Any]:
-        return after(h.archive_document(ctx, doc_id, base, author=who, message=msg))
+    def archive(doc_id: str, base: int | None, who: str, msg: str, request: gr.Request) -> list[Any]:
+        return after(h.archive_document(ctx, doc_id, base, author=h.author_of(ctx, request.username, who), message=msg))
 
-    def rollback(doc_id: str, to: int | None, base: int | None, who: str, now: bool) -> list[Any]:
-        return after(h.rollback_document(ctx, doc_id, to, base, author=who, publish=now))
+    def rollback(doc_id: str, to: int | None, base: int | None, who: str, now: bool, request: gr.Request) -> list[Any]:
+        author = h.author_of(ctx, request.username, who)
+        return after(h.rollback_document(ctx, doc_id, to, base, author=author, publish=now))
 
     acted = [status, diff, *w.outputs()]
     listing = [table, f_tag, problems]
@@ -364,8 +373,8 @@ def _rules_tab(ctx: h.EditorContext, author: gr.Textbox, on_load: OnLoad) -> Non
         view = h.open_config(ctx, which)
         return [view.text, view.base, _frame(view.history, h.HISTORY_COLUMNS)]
 
-    def save(which: str, body: str, b: int | None, who: str, msg: str) -> list[Any]:
-        outcome = h.save_config_text(ctx, which, body, b, author=who, message=msg)
+    def save(which: str, body: str, b: int | None, who: str, msg: str, request: gr.Request) -> list[Any]:
+        outcome = h.save_config_text(ctx, which, body, b, author=h.author_of(ctx, request.username, who), message=msg)
         if outcome.ok:
             return [outcome.message, outcome.diff, *load(which)]
         return [outcome.message, outcome.diff, gr.skip(), gr.skip(), gr.skip()]
@@ -449,6 +458,7 @@ def _impact_tab(ctx: h.EditorContext) -> None:
         set_path = gr.Textbox(value=str(ctx.eval_set), label="评估集（JSONL）", scale=4)
         limit = gr.Number(value=0, precision=0, label="只跑前 N 个（0 = 全部）", minimum=0, scale=1)
         all_metrics = gr.Checkbox(label="显示全部指标", value=False, scale=1)
+        upload = gr.UploadButton("上传评估集", file_types=[".jsonl"], scale=0, min_width=120)
         run = gr.Button("运行影响评估", variant="primary", scale=0, min_width=120)
     summary = gr.Markdown()
     deltas = gr.Dataframe(headers=h.DELTA_COLUMNS, interactive=False, label="指标变化", max_height=360)
@@ -465,6 +475,14 @@ def _impact_tab(ctx: h.EditorContext) -> None:
         view = h.impact_preview(ctx, path, int(n or 0) or None, all_metrics=every)
         return [view.summary, _frame(view.deltas, h.DELTA_COLUMNS), _frame(view.changed, h.CHANGE_COLUMNS)]
 
+    def uploaded(file: str) -> Any:
+        try:
+            return h.add_eval_set(ctx, file)
+        except h.EditorError as e:
+            gr.Warning(str(e))
+            return gr.skip()
+
+    upload.upload(uploaded, [upload], [set_path], api_visibility="private")
     run.click(run_impact, [set_path, limit, all_metrics], [summary, deltas, changed], api_name="impact")
 
 
@@ -520,8 +538,8 @@ def _feedback_tab(
         row = evt.row_value or []
         return row[0] if row else gr.skip()
 
-    def draft(gid: str, who: str) -> list[Any]:
-        outcome = h.draft_faq_from_gap(ctx, gid or "", author=who)
+    def draft(gid: str, who: str, request: gr.Request) -> list[Any]:
+        outcome = h.draft_faq_from_gap(ctx, gid or "", author=h.author_of(ctx, request.username, who))
         if not outcome.ok:
             return [outcome.message, gr.skip(), *([gr.skip()] * len(docs.outputs()))]
         return [

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from kb import CATEGORIES, DOC_TYPES, Document, DocumentError, parse_document
+from kb import CATEGORIES, DOC_TYPES, Document, DocumentError, parse_document, safe_yaml
 from kb.loader import KNOWN_FIELDS
 from ui.editor.errors import Problem
 
@@ -64,7 +64,7 @@ def front_matter_of(text: str) -> dict[str, Any]:
     """The front matter as a mapping, or {} when it does not parse."""
     front, _ = split_text(text)
     try:
-        data = yaml.safe_load(front) if front else None
+        data = safe_yaml(front) if front else None
     except yaml.YAMLError:
         return {}
     return data if isinstance(data, dict) else {}

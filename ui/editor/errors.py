@@ -49,3 +49,7 @@ class ConflictError(EditorError):
             else f"open v{current}, check it, and try again"
         )
         super().__init__(f"{key}: v{current} was saved after the v{base} you started from; {kept}")
+
+
+class ReindexError(EditorError):
+    """A version was published to the KB, but the index update after it failed: it is not served yet."""

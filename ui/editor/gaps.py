@@ -25,6 +25,8 @@ from ui.editor.documents import join_text
 NOT_GAPS = ("other", "human_handoff")
 LOW_CONFIDENCE = "低置信"
 REJECTED = "被拒绝"
+MAX_GAP_QUESTIONS = 300
+MAX_QUESTION_CHARS = 300  # embedded of each question; the question is shown whole
 _TURN = re.compile(r"^(客户|客服)[：:]\s?")
 
 
@@ -117,11 +119,14 @@ def cluster_questions(
     """Greedy leader clustering: each question joins the first cluster whose leader it is close enough to.
 
     Questions come most asked first, so each cluster's leader (its representative) is its most asked one.
+    Only the MAX_GAP_QUESTIONS most asked are clustered: the view runs on every page load, and comparing
+    each question with every leader is quadratic in their number.
     """
+    questions = questions[:MAX_GAP_QUESTIONS]
     if not questions:
         return []
     threshold = default_threshold(embedder) if threshold is None else threshold
-    vectors = np.stack([embedder.embed_query(q.text) for q in questions])
+    vectors = np.asarray(embedder.embed_queries([q.text[:MAX_QUESTION_CHARS] for q in questions]))
     leaders: list[int] = []
     members: list[list[int]] = []
     for i, vec in enumerate(vectors):

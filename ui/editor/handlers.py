@@ -17,6 +17,7 @@ from evals.errors import EvalError
 from evals.metrics import METRICS
 from indexer.errors import IndexerError
 from kb import CATEGORIES, DOC_TYPES, KBError
+from ui.editor.access import EditorLogin
 from ui.editor.analytics import (
     FeedbackSource,
     load_feedback,
@@ -59,6 +60,7 @@ WHAT_LABELS = {"suggestions": "建议", "citations": "引用", "retrieved": "检
 # per-intent ones only when they moved. Latency is left out: see `impact_preview`.
 HEADLINE_METRICS = tuple(m.key for m in METRICS if not m.per_value and not m.key.startswith("latency_ms."))
 KEEP_RUNS = 5
+MAX_EVAL_SET_BYTES = 5_000_000
 SINCE_DAYS = {"近7天": 7, "近30天": 30, "近90天": 90, "全部": None}
 
 
@@ -71,7 +73,9 @@ class EditorContext:
     feedback: FeedbackSource | None = None
     eval_set: Path = field(default_factory=default_eval_set)
     runs_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="kefu-editor-impact-")))
+    uploads_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="kefu-editor-sets-")))
     gaps: dict[str, GapCluster] = field(default_factory=dict)  # the clusters last listed, by id
+    login: EditorLogin | None = None  # the editor's login, when keys are configured
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,14 @@ def _problems_md(problems: list[Problem]) -> str:
         mark = "✗" if p.blocking else "⚠"
         lines.append(f"- {mark} " + (f"`{p.field}`：" if p.field else "") + _esc(p.message))
     return "\n".join(lines)
+
+
+def author_of(ctx: EditorContext, username: str | None, typed: str) -> str:
+    """The author to record: behind a login, the logged-in name with its key's principal (the author field
+    is free text anyone can change); in open mode, what was typed."""
+    if ctx.login is None:
+        return typed
+    return ctx.login.author(username) or ""  # not logged in: refused by _author
 
 
 def _author(author: str) -> str:
@@ -171,10 +183,16 @@ def all_tags(ctx: EditorContext) -> list[str]:
 
 
 def kb_problems(ctx: EditorContext) -> str:
+    """Broken KB files, and a publish whose re-index failed (retried here, on each refresh of the list)."""
+    lines = []
+    still = ctx.ws.retry_reindex()
+    if still is not None:
+        lines.append(f"⚠ 最近一次发布已保存，但索引更新失败，线上尚未生效；刷新时会自动重试：{_esc(still)}")
     problems = ctx.ws.file_problems()
-    if not problems:
-        return ""
-    return "⚠ 这些 KB 文件无法读取，检索中不包含它们，修复前不能发布：\n" + "\n".join(f"- {_esc(p)}" for p in problems)
+    if problems:
+        lines.append("⚠ 这些 KB 文件无法读取，检索中不包含它们，修复前不能发布：")
+        lines += [f"- {_esc(p)}" for p in problems]
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -458,11 +476,46 @@ def _fmt(x: float | None) -> str:
     return "—" if x is None else f"{x:.4g}"
 
 
+def eval_set_path(ctx: EditorContext, given: str) -> Path:
+    """The eval set named: a .jsonl file among the project's sets or the uploaded ones, of bounded size.
+
+    Any other path is refused: the impact tab would otherwise read whatever the server can (/dev/zero).
+    """
+    path = Path(given.strip()) if given.strip() else ctx.eval_set
+    if not path.is_absolute():
+        path = ctx.eval_set.parent / path
+    path = path.resolve()
+    roots = {default_eval_set().parent.resolve(), ctx.eval_set.parent.resolve(), ctx.uploads_dir.resolve()}
+    if path.suffix != ".jsonl" or not any(path.is_relative_to(r) for r in roots):
+        raise EditorError(
+            f"{given.strip() or path}: choose one of the project's eval sets ({', '.join(sorted(str(r) for r in roots))}) "
+            "or upload a .jsonl file"
+        )
+    if not path.is_file():
+        raise EditorError(f"{path}: no such eval set")
+    if path.stat().st_size > MAX_EVAL_SET_BYTES:
+        raise EditorError(f"{path}: larger than {MAX_EVAL_SET_BYTES // 1_000_000} MB; use a smaller set")
+    return path
+
+
+def add_eval_set(ctx: EditorContext, uploaded: str) -> str:
+    """Copy an uploaded eval set among the uploads; its path, for the impact tab."""
+    source = Path(uploaded)
+    if source.suffix != ".jsonl" or source.stat().st_size > MAX_EVAL_SET_BYTES:
+        raise EditorError(f"{source.name}: upload a .jsonl eval set under {MAX_EVAL_SET_BYTES // 1_000_000} MB")
+    target = ctx.uploads_dir / source.name
+    shutil.copyfile(source, target)
+    return str(target)
+
+
 def impact_preview(
     ctx: EditorContext, set_path: str = "", limit: int | None = None, *, all_metrics: bool = False
 ) -> ImpactView:
     """Run an eval set on the published KB and on the drafts; metric deltas and the cases that changed."""
-    path = Path(set_path.strip()) if set_path.strip() else ctx.eval_set
+    try:
+        path = eval_set_path(ctx, set_path)
+    except EditorError as e:
+        return ImpactView(f"✗ {_esc(str(e))}", [], [])
     for old in sorted(ctx.runs_dir.glob("*"))[:-KEEP_RUNS]:  # keep the last few runs to look at, not all
         shutil.rmtree(old, ignore_errors=True)
     out = ctx.runs_dir / datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from assistant.guard import RULES, Guard
-from kb import KBError, demo_kb_dir
+from kb import KBError, demo_kb_dir, safe_yaml
 from kb.loader import load_intents
 from ui.editor.errors import Problem
 
@@ -29,7 +29,7 @@ def default_text(name: str) -> str:
 
 def _parse(text: str) -> tuple[Any, list[Problem]]:
     try:
-        return yaml.safe_load(text), []
+        return safe_yaml(text), []
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark is not None else ""

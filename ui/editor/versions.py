@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
+from indexer.store import fsync_dir
 from ui.editor.errors import ConflictError, NotFoundError
 
 STATUSES = ("draft", "published", "archived", "conflict")
@@ -161,8 +162,12 @@ class VersionStore:
             folder = self._dir(key)
             folder.mkdir(parents=True, exist_ok=True)
             tmp = folder / f".{version.n}.tmp"
-            tmp.write_text(text, encoding="utf-8")
+            with open(tmp, "w", encoding="utf-8") as out:
+                out.write(text)
+                out.flush()
+                os.fsync(out.fileno())
             os.replace(tmp, folder / f"{version.n}.txt")
+            fsync_dir(folder)
             # The text is in place before the log line that makes it a version.
             with open(folder / LOG, "a", encoding="utf-8") as fh:
                 fh.write(json.dumps(version.to_dict(), ensure_ascii=False) + "\n")

@@ -9,18 +9,21 @@ published document never replaces the published file before it is published.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from filelock import FileLock
+
 from indexer.builder import BuildReport, update_index
 from indexer.embedding import Embedder
+from indexer.errors import IndexerError
+from indexer.store import fsync_dir
 from kb import DocumentError, KBError, KnowledgeBase, load_kb, parse_document
 from ui.editor.documents import set_fields, strip_managed, validate_text
-from ui.editor.errors import ConflictError, EditorError, InvalidTextError, NotFoundError, Problem
+from ui.editor.errors import ConflictError, EditorError, InvalidTextError, NotFoundError, Problem, ReindexError
 from ui.editor.rules import CONFIG_FILES, CONFIG_KEYS, default_text, validate_config
 from ui.editor.versions import Version, VersionStore, unified_diff
 
@@ -75,6 +78,7 @@ def _write_atomic(path: Path, text: str) -> None:
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+    fsync_dir(path.parent)  # the rename itself survives a power cut only once its directory is synced
 
 
 class Workspace:
@@ -104,7 +108,10 @@ class Workspace:
         self.batch_size = batch_size
         self.flat_threshold = flat_threshold
         self.versions = VersionStore(self.kb_dir / ".kefu" / "history")
-        self._index_lock = threading.Lock()
+        # Across processes: `kefu editor` and `kefu serve` on one KB must not update the index at once (the
+        # second would build from a KB read before the first's file was written, dropping that publish).
+        self._index_lock = FileLock(self.index_dir.parent / f".{self.index_dir.name}.lock", timeout=600)
+        self._pending = self.kb_dir / ".kefu" / "reindex-pending"
         if not (self.kb_dir / "docs").is_dir():
             raise KBError(f"{self.kb_dir}: no 'docs' folder; a KB folder holds docs/**/*.md (CONTRACTS.md §1)")
 
@@ -306,8 +313,34 @@ class Workspace:
         return self.versions.append(doc_id, text, status=status, author=author, message=message, base=base)
 
     def _reindexed(self, version: Version, start: float, notice: str = "") -> PublishResult:
-        report, problem = self.reindex()
+        """Re-index after a publish; a failure is remembered (`reindex_pending`) and raised as ReindexError."""
+        try:
+            report, problem = self.reindex()
+        except (IndexerError, KBError, OSError) as e:
+            self._pending.parent.mkdir(parents=True, exist_ok=True)
+            self._pending.write_text(f"{version.n}: {e}", encoding="utf-8")
+            raise ReindexError(
+                f"v{version.n} is saved as published, but the index was not updated ({e}): it is not served yet; "
+                "the editor retries when the document list is refreshed"
+            ) from e
+        self._pending.unlink(missing_ok=True)
         return PublishResult(version, report, time.perf_counter() - start, "; ".join(x for x in (notice, problem) if x))
+
+    @property
+    def reindex_pending(self) -> str | None:
+        """Why the last publish is not served yet (its re-index failed), or None."""
+        return self._pending.read_text(encoding="utf-8") if self._pending.is_file() else None
+
+    def retry_reindex(self) -> str | None:
+        """Re-index if a publish's re-index failed; None when all is served, else what still fails."""
+        if self.reindex_pending is None:
+            return None
+        try:
+            self.reindex()
+        except (IndexerError, KBError, OSError) as e:
+            return str(e)
+        self._pending.unlink(missing_ok=True)
+        return None
 
     def publish(self, doc_id: str, *, base: int, author: str, message: str = "") -> PublishResult:
         """Publish the head (which must be `base`): write the KB file, re-index, the service picks it up."""

@@ -1,6 +1,7 @@
 // The agent sidebar: reply suggestions beside the chat. Plain JS, no build step.
 // The conversation comes from the embedding helpdesk:
-//   iframe.contentWindow.postMessage({type: "kefu:conversation", conversation: [...], context: {...}}, "*")
+//   iframe.contentWindow.postMessage({type: "kefu:conversation", conversation: [...], context: {...}}, KEFU_ORIGIN)
+// from an origin in KEFU_HELPDESK_ORIGINS (others are ignored).
 // or is pasted. Inserting a reply sends {type: "kefu:insert", text, suggestion_id} to the parent window.
 "use strict";
 
@@ -24,13 +25,16 @@
   const AGENT = /^\s*(客服|商家|卖家|店家|agent)\s*[：:]\s*/i;
 
   const $ = (id) => document.getElementById(id);
-  const params = new URLSearchParams(location.search);
   const embedded = window.parent !== window;
-  const parentOrigin = params.get("origin") || "*";
+  // Parent frames allowed to send conversations (KEFU_HELPDESK_ORIGINS, named by the server in the page).
+  const meta = document.querySelector('meta[name="kefu-helpdesk-origins"]');
+  const helpdeskOrigins = [location.origin, ...((meta && meta.content) || "").split(/\s+/).filter(Boolean)];
+  let parentOrigin = null; // learnt from the first accepted message; nothing is posted to "*"
 
   const state = { conversation: null, context: null, result: null, busy: false };
 
-  // -- settings: ?key= / ?agent= are remembered, then removed from the address bar -------------------------
+  // -- settings: #key= / #agent= are remembered, then removed from the address bar --------------------------
+  // The fragment never reaches a server (no access log, proxy log or Referer); the query string is not read.
   // Storage can be denied (an iframe under third-party storage blocking); then settings last for the page.
   const memory = {};
   const settings = {
@@ -43,14 +47,15 @@
       try { localStorage.setItem(slot, value); } catch (e) { /* kept in memory */ }
     },
   };
+  const fragment = new URLSearchParams(location.hash.replace(/^#/, ""));
   for (const [param, slot] of [["key", "kefu.apiKey"], ["agent", "kefu.agentId"]]) {
-    if (params.has(param)) {
-      settings.set(slot, params.get(param));
-      params.delete(param);
+    if (fragment.has(param)) {
+      settings.set(slot, fragment.get(param));
+      fragment.delete(param);
     }
   }
-  if (location.search !== (params.toString() ? "?" + params : "")) {
-    history.replaceState(null, "", location.pathname + (params.toString() ? "?" + params : "") + location.hash);
+  if (location.hash && location.hash !== (fragment.toString() ? "#" + fragment : "")) {
+    history.replaceState(null, "", location.pathname + location.search + (fragment.toString() ? "#" + fragment : ""));
   }
   const apiKey = () => settings.get("kefu.apiKey") || "";
   const agentId = () => settings.get("kefu.agentId") || null;
@@ -165,7 +170,7 @@
   }
 
   async function deliver(text, suggestionId) {
-    if (embedded) {
+    if (embedded && parentOrigin) {
       window.parent.postMessage({ type: "kefu:insert", text, suggestion_id: suggestionId }, parentOrigin);
       return "已插入到输入框";
     }
@@ -406,9 +411,10 @@
   });
 
   window.addEventListener("message", (ev) => {
-    if (!embedded || ev.source !== window.parent) return;
+    if (!embedded || ev.source !== window.parent || !helpdeskOrigins.includes(ev.origin)) return;
     const data = ev.data || {};
     if (data.type !== "kefu:conversation") return;
+    parentOrigin = ev.origin;
     if (!Array.isArray(data.conversation) || !data.conversation.length) {
       return notice("坐席系统发来的对话为空");
     }
@@ -450,7 +456,8 @@
 
   if (embedded) {
     document.body.classList.add("embedded");
-    window.parent.postMessage({ type: "kefu:ready" }, parentOrigin);
+    // Only the parent whose origin matches receives it: a wrong target origin drops the message.
+    for (const origin of helpdeskOrigins) window.parent.postMessage({ type: "kefu:ready" }, origin);
   }
 
   fetch("healthz").then((r) => r.json()).then((h) => {

@@ -13,16 +13,17 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.service.app import OPEN_MODE_WARNING
+from assistant.guard import MAX_SPAN
+from assistant.service.app import MAX_STORED_CONVERSATION, OPEN_MODE_WARNING
 from assistant.service.holder import AssistantHolder
 from assistant.service.schemas import SuggestResponse
-from assistant.service.store import FeedbackStore, StoreError
+from assistant.service.store import MAX_FEEDBACK_PER_SUGGESTION, FeedbackStore, StoreError
 from indexer.builder import update_index
 from indexer.embedding import HashingEmbedder
 from kb import load_kb
 
 RETURN_QUESTION = [{"role": "customer", "text": "衣服收到了，尺码偏小，能退吗？"}]
-KEYS = {"agent-key": "agent", "editor-key": "editor", "admin-key": "admin"}
+KEYS = {"agent-key-0123456789": "agent", "editor-key-0123456789": "editor", "admin-key-0123456789": "admin"}
 
 
 @pytest.fixture
@@ -297,7 +298,7 @@ def test_malformed_json_is_a_400(client: TestClient, content: bytes, ctype: str)
 
 
 def test_unknown_paths_and_methods_get_json_errors(client: TestClient) -> None:
-    assert "/docs" in error_of(client.get("/v1/nothing"), 404, "not_found")
+    assert "/openapi.json" in error_of(client.get("/v1/nothing"), 404, "not_found")
     assert "GET" in error_of(client.get("/v1/suggest"), 405, "method_not_allowed")
 
 
@@ -332,10 +333,10 @@ def test_a_sane_request_id_from_the_caller_is_kept(client: TestClient) -> None:
         ({}, 401),
         ({"X-API-Key": "wrong"}, 401),
         ({"Authorization": "Basic YWdlbnQta2V5"}, 401),
-        ({"X-API-Key": "editor-key"}, 403),
-        ({"X-API-Key": "agent-key"}, 200),
-        ({"Authorization": "Bearer agent-key"}, 200),
-        ({"X-API-Key": "admin-key"}, 200),
+        ({"X-API-Key": "editor-key-0123456789"}, 403),
+        ({"X-API-Key": "agent-key-0123456789"}, 200),
+        ({"Authorization": "Bearer agent-key-0123456789"}, 200),
+        ({"X-API-Key": "admin-key-0123456789"}, 200),
     ],
 )
 def test_api_keys_and_roles(make_app: Callable[..., Any], headers: dict[str, str], status: int) -> None:
@@ -361,7 +362,7 @@ def test_open_mode_logs_a_loud_warning(make_app: Callable[..., Any], caplog: pyt
 
 def test_rate_limit_per_key_answers_429_with_retry_after(make_app: Callable[..., Any]) -> None:
     with TestClient(make_app(api_keys=KEYS, rate_limit_per_minute=2)) as c:
-        agent = {"X-API-Key": "agent-key"}
+        agent = {"X-API-Key": "agent-key-0123456789"}
         assert [c.get("/v1/search", params={"q": "退货"}, headers=agent).status_code for _ in range(2)] == [
             200,
             200,
@@ -369,7 +370,9 @@ def test_rate_limit_per_key_answers_429_with_retry_after(make_app: Callable[...,
         resp = c.get("/v1/search", params={"q": "退货"}, headers=agent)
         assert "per minute" in error_of(resp, 429, "rate_limited")
         assert int(resp.headers["retry-after"]) >= 1
-        assert c.get("/v1/search", params={"q": "退货"}, headers={"X-API-Key": "admin-key"}).status_code == 200
+        assert (
+            c.get("/v1/search", params={"q": "退货"}, headers={"X-API-Key": "admin-key-0123456789"}).status_code == 200
+        )
         assert c.get("/healthz").status_code == 200
 
 
@@ -463,3 +466,89 @@ def test_reload_now_swaps_synchronously_and_a_broken_index_keeps_the_old_one(kb_
     holder.wait_idle()
     assert holder.get() is second and "IndexNotFoundError" in (holder.status().last_error or "")
     (index_dir / "CURRENT").write_text(gen)
+
+
+# -- issue 14: regressions ------------------------------------------------------------------------------------
+
+
+def test_wrong_keys_are_throttled_per_client(make_app: Callable[..., Any]) -> None:
+    # (6) 401 came before the rate limiter: 300 wrong keys in a row never saw a 429.
+    with TestClient(make_app(api_keys=KEYS, rate_limit_per_minute=0, failed_auth_per_minute=10)) as c:
+        codes = [c.get("/v1/search", params={"q": "退货"}, headers={"X-API-Key": f"guess-{n:016d}"}).status_code
+                 for n in range(30)]  # fmt: skip
+        assert codes[:10] == [401] * 10 and set(codes[10:]) == {429}
+        throttled = c.get("/v1/search", params={"q": "退货"}, headers={"X-API-Key": "agent-key-0123456789"})
+        assert "wrong or missing API key" in error_of(throttled, 429, "rate_limited")
+
+
+def test_short_keys_are_refused_at_start_up(make_app: Callable[..., Any]) -> None:
+    with pytest.raises(ValueError, match="at least 16"):
+        make_app(api_keys={"short-key": "agent"})
+
+
+@pytest.mark.parametrize("text", ["9" * 400 + "天内能退吗", "一" * 4301 + "天内能退吗", "退货" + "1" * 15000])
+def test_huge_numbers_in_a_turn_are_answered(client: TestClient, text: str) -> None:
+    # (3) int(inf) on a number of 309 digits made every suggest of the conversation fail with 500.
+    assert suggest(client, [{"role": "customer", "text": text}]).status_code == 200
+
+
+def test_check_response_is_bounded(client: TestClient) -> None:
+    # (4) one violation per distinct number, each spanning the whole clause: 20 KB in, 80 MB out.
+    text = "，".join(str(n) for n in range(1000, 5000))[:19_000]
+    resp = client.post("/v1/check", json={"text": text, "sources": []})
+    assert resp.status_code == 200
+    assert len(resp.content) < 20_000
+    assert all(len(v["span"]) <= MAX_SPAN for v in resp.json()["violations"])
+
+
+@pytest.mark.parametrize("path", ["/v1/suggest", "/v1/feedback"])
+def test_a_lone_surrogate_is_replaced_not_refused(client: TestClient, path: str) -> None:
+    # (10) an emoji cut in half by a client was a 422.
+    sid = suggest(client).json()["suggestions"][0]["id"]
+    bodies = {
+        "/v1/suggest": '{"conversation": [{"role": "customer", "text": "衣服能退吗\\ud83d"}]}',
+        "/v1/feedback": f'{{"suggestion_id": "{sid}", "action": "edited", "final_text": "好的\\ud83d"}}',
+    }
+    resp = client.post(path, content=bodies[path].encode(), headers={"content-type": "application/json"})
+    assert resp.status_code == 200, resp.text
+
+
+def test_feedback_only_from_the_key_that_got_the_suggestion(make_app: Callable[..., Any]) -> None:
+    # (9) any agent key could post unlimited feedback on any suggestion id.
+    keys = {**KEYS, "other-agent-key-0123": "agent"}
+    with TestClient(make_app(api_keys=keys)) as c:
+        served = c.post(
+            "/v1/suggest", json={"conversation": RETURN_QUESTION}, headers={"X-API-Key": "agent-key-0123456789"}
+        )
+        sid = served.json()["suggestions"][0]["id"]
+        body = {"suggestion_id": sid, "action": "rejected"}
+        other = c.post("/v1/feedback", json=body, headers={"X-API-Key": "other-agent-key-0123"})
+        assert "for this key" in error_of(other, 404, "unknown_suggestion")
+        own = [c.post("/v1/feedback", json=body, headers={"X-API-Key": "agent-key-0123456789"}).status_code
+               for _ in range(MAX_FEEDBACK_PER_SUGGESTION + 1)]  # fmt: skip
+        assert own[:-1] == [200] * MAX_FEEDBACK_PER_SUGGESTION and own[-1] == 429
+
+
+def test_a_request_stores_one_bounded_conversation(client: TestClient, store: FeedbackStore) -> None:
+    # (2, 9) the ~64 KB conversation was masked and stored once per suggestion.
+    turns = [{"role": "customer", "text": "尺码偏小能退吗？" * 750} for _ in range(3)]  # ~54 KB
+    data = suggest(client, turns).json()
+    rows = store.suggestion_rows()
+    assert len(rows) == len(data["suggestions"]) >= 1
+    assert len(rows[0]["conversation_text"]) <= MAX_STORED_CONVERSATION
+    assert store.suggestion_rows()[0]["conversation_text"].endswith("尺码偏小能退吗？")  # the newest words kept
+
+
+def test_the_worst_inputs_cost_little_cpu(client: TestClient) -> None:
+    # (2) 60 KB of letters or digits cost seconds of CPU under the GIL (quadratic patterns, masking thrice).
+    # CPU time, not wall time, with a wide margin over the measured worst (~0.1 s; scripts/worst_case.py).
+    for unit in ("a", "1", "a1.", "市路", "路1", "1元 ", "一"):
+        text = (unit * 20_000)[:19_000]
+        for path, body in (
+            ("/v1/suggest", {"conversation": [{"role": "customer", "text": text}] * 3}),
+            ("/v1/check", {"text": text, "conversation": [{"role": "customer", "text": text}] * 2, "sources": []}),
+        ):
+            start = time.process_time()
+            resp = client.post(path, json=body)
+            assert resp.status_code in (200, 413), resp.text
+            assert time.process_time() - start < 1.0, (path, unit)

@@ -13,15 +13,22 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, inspect, make_url, text
 
+from assistant.service import store as store_module
 from assistant.service.store import (
+    MAX_FEEDBACK_PER_SUGGESTION,
     Base,
+    FeedbackLimitError,
     FeedbackStore,
+    Retention,
+    ServedSuggestion,
     StoreError,
     UnknownSuggestionError,
     edit_distance,
@@ -91,7 +98,7 @@ def suggest(store: FeedbackStore, suggestion_id: str, **overrides: Any) -> None:
 def test_migrate_twice_keeps_schema_and_rows(store: FeedbackStore, store_url: str) -> None:
     suggest(store, "s1")
     store.migrate()
-    assert raw_rows(store_url, "SELECT version_num FROM alembic_version") == [{"version_num": "0001"}]
+    assert raw_rows(store_url, "SELECT version_num FROM alembic_version") == [{"version_num": "0002"}]
     assert [row["id"] for row in store.suggestion_rows()] == ["s1"]
     engine = create_engine(store_url)
     try:
@@ -196,20 +203,18 @@ def test_personal_data_is_masked_in_the_stored_rows(store: FeedbackStore, store_
         action="edited",
         final_text="好的，已为您把电话改为13812345678，身份证110101199003071234已核对",
         reason="客户邮箱zhangsan@163.com也要记下",
-        agent_id="agent-7",
+        agent_id="工号7 电话13912345678",
     )
-    suggestion = raw_rows(store_url, "SELECT text, conversation_text FROM suggestions")
-    feedback = raw_rows(store_url, "SELECT final_text, reason, edit_distance FROM feedback")
-    assert suggestion == [
-        {
-            "text": "好的，已为您把电话改为[手机号]",
-            "conversation_text": "customer: 我的新手机号是[手机号]，地址[地址]",
-        }
-    ]
+    suggestion = raw_rows(store_url, "SELECT text FROM suggestions")
+    conversation = raw_rows(store_url, "SELECT conversation_text FROM requests")
+    feedback = raw_rows(store_url, "SELECT final_text, reason, agent_id, edit_distance FROM feedback")
+    assert suggestion == [{"text": "好的，已为您把电话改为[手机号]"}]
+    assert conversation == [{"conversation_text": "customer: 我的新手机号是[手机号]，地址[地址]"}]
     assert feedback == [
         {
             "final_text": "好的，已为您把电话改为[手机号]，身份证[身份证号]已核对",
             "reason": "客户邮箱[邮箱]也要记下",
+            "agent_id": "工号7 电话[手机号]",  # issue 14 (11): agent ids were stored as given
             "edit_distance": len("，身份证[身份证号]已核对"),  # distance between the masked texts
         }
     ]
@@ -380,7 +385,7 @@ def test_concurrent_migrations_do_not_collide(store_url: str) -> None:
     for store in stores:
         store.close()
     assert errors == []
-    assert raw_rows(store_url, "SELECT version_num FROM alembic_version") == [{"version_num": "0001"}]
+    assert raw_rows(store_url, "SELECT version_num FROM alembic_version") == [{"version_num": "0002"}]
 
 
 def test_unreachable_database_fails_with_an_actionable_message() -> None:
@@ -414,3 +419,110 @@ def test_schema_from_a_newer_version_is_refused(store: FeedbackStore, store_url:
     engine.dispose()
     with pytest.raises(StoreError, match=r"cannot migrate.*9999"):
         store.migrate()
+
+
+# -- issue 14 (9): one conversation per request, feedback bound to the key, bounded growth -------------------
+
+
+def served(sid: str, rank: int = 1) -> ServedSuggestion:
+    return ServedSuggestion(sid, rank, "concise", "您好，可以退。", ["policy-return"], "return_request", "calm",
+                            False, "k1", 12.0, "a1")  # fmt: skip
+
+
+def test_a_request_stores_its_conversation_once(store: FeedbackStore, store_url: str) -> None:
+    conversation = "客户：" + "尺码偏小能退吗" * 1000
+    store.record_served(
+        request_id="r1", conversation_text=conversation, principal="key:a", suggestions=[served(f"s{n}", n)
+                                                                                         for n in (1, 2, 3)]
+    )  # fmt: skip
+    assert raw_rows(store_url, "SELECT COUNT(*) AS n FROM requests") == [{"n": 1}]
+    assert {r["conversation_text"] for r in store.suggestion_rows()} == {conversation}
+    assert len(store.suggestion_rows()) == 3
+
+
+def test_feedback_only_from_the_key_that_received_the_suggestion(store: FeedbackStore) -> None:
+    store.record_served(
+        request_id="r1", conversation_text="客户：能退吗", principal="key:a", suggestions=[served("s1")]
+    )
+    with pytest.raises(UnknownSuggestionError, match="for this key"):
+        store.record_feedback(
+            suggestion_id="s1", action="rejected", final_text=None, reason=None, agent_id=None, principal="key:b"
+        )
+    row = store.record_feedback(
+        suggestion_id="s1", action="accepted", final_text=None, reason=None, agent_id=None, principal="key:a"
+    )
+    assert row["action"] == "accepted"
+
+
+def test_feedback_per_suggestion_is_capped(store: FeedbackStore) -> None:
+    suggest(store, "s1")
+    for _ in range(MAX_FEEDBACK_PER_SUGGESTION):
+        store.record_feedback(suggestion_id="s1", action="shown", final_text=None, reason=None, agent_id=None)
+    with pytest.raises(FeedbackLimitError, match="already has"):
+        store.record_feedback(suggestion_id="s1", action="shown", final_text=None, reason=None, agent_id=None)
+    assert len(store.feedback_rows(limit=1000)) == MAX_FEEDBACK_PER_SUGGESTION
+
+
+def test_purge_deletes_old_requests_with_their_suggestions_and_feedback(store: FeedbackStore) -> None:
+    suggest(store, "old", request_id="r-old")
+    store.record_feedback(suggestion_id="old", action="shown", final_text=None, reason=None, agent_id=None)
+    time.sleep(0.01)
+    cutoff = datetime.now(UTC)
+    suggest(store, "new", request_id="r-new")
+    assert store.purge(before=cutoff) == 1
+    assert [r["id"] for r in store.suggestion_rows()] == ["new"]
+    assert store.feedback_rows() == []
+
+
+def test_feedback_rows_by_the_date_range_of_their_suggestions(store: FeedbackStore) -> None:
+    suggest(store, "old", request_id="r-old")
+    time.sleep(0.01)
+    middle = datetime.now(UTC)
+    suggest(store, "new", request_id="r-new")
+    for sid in ("new", "old"):  # the old suggestion's feedback is the newest event
+        store.record_feedback(suggestion_id=sid, action="shown", final_text=None, reason=None, agent_id=None)
+    assert [r["suggestion_id"] for r in store.feedback_rows(since=middle)] == ["new"]
+    assert [r["suggestion_id"] for r in store.feedback_rows(until=middle)] == ["old"]
+    assert [r["id"] for r in store.suggestion_rows(until=middle)] == ["old"]
+
+
+def test_migration_moves_conversations_of_existing_rows(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'kefu.db'}"
+    engine = create_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(Path(store_module.__file__).with_name("migrations")))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        for sid in ("s1", "s2"):
+            connection.execute(
+                text(
+                    "INSERT INTO suggestions VALUES (:id, 'r1', 1, 'concise', '好的', '[]', 'other', 'calm', 0, 'k',"
+                    " 1.0, '客户：你好', NULL, '2026-11-30 10:00:00')"
+                ),
+                {"id": sid},
+            )
+    engine.dispose()
+    store = FeedbackStore(url)
+    store.migrate()
+    assert [r["conversation_text"] for r in store.suggestion_rows()] == ["客户：你好", "客户：你好"]
+    store.record_feedback(suggestion_id="s1", action="shown", final_text=None, reason=None, agent_id=None,
+                          principal="key:any")  # fmt: skip
+    store.close()
+
+
+def test_retention_purges_at_most_once_per_period(store: FeedbackStore, store_url: str) -> None:
+    suggest(store, "old", request_id="r-old")
+    suggest(store, "new", request_id="r-new")
+    engine = create_engine(store_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE requests SET created_at = '2020-01-01 00:00:00' WHERE id = 'r-old'"))
+    engine.dispose()
+    now = [0.0]
+    retention = Retention(store, days=30, every_s=3600, clock=lambda: now[0])
+    assert retention.run_if_due() == 1
+    assert [r["id"] for r in store.suggestion_rows()] == ["new"]
+    suggest(store, "old2", request_id="r-old")
+    assert retention.run_if_due() == 0  # not due yet
+    now[0] = 3601.0
+    assert Retention(store, days=0).run_if_due() == 0  # 0 days: keep everything

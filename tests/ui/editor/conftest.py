@@ -47,6 +47,11 @@ def at(day: int, hour: int = 10) -> str:
     return datetime(2026, 11, day, hour, tzinfo=UTC).isoformat()
 
 
+def _in_range(created: str, since: datetime | None, until: datetime | None) -> bool:
+    when = datetime.fromisoformat(created)
+    return (since is None or when >= since) and (until is None or when < until)
+
+
 class FakeFeedbackStore:
     """The read side of `FeedbackStore` over rows given in memory (newest first, like the real one)."""
 
@@ -54,12 +59,25 @@ class FakeFeedbackStore:
         self.suggestions = sorted(suggestions, key=lambda r: r["created_at"], reverse=True)
         self.feedback = sorted(feedback, key=lambda r: r["created_at"], reverse=True)
 
-    def suggestion_rows(self, *, limit: int = 100, since: datetime | None = None) -> list[dict[str, Any]]:
-        rows = [r for r in self.suggestions if since is None or datetime.fromisoformat(r["created_at"]) >= since]
-        return rows[:limit]
+    def suggestion_rows(
+        self, *, limit: int = 100, since: datetime | None = None, until: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        return [r for r in self.suggestions if _in_range(r["created_at"], since, until)][:limit]
 
-    def feedback_rows(self, *, suggestion_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        return [r for r in self.feedback if suggestion_id in (None, r["suggestion_id"])][:limit]
+    def feedback_rows(
+        self,
+        *,
+        suggestion_id: str | None = None,
+        limit: int = 100,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        served = {r["id"]: r["created_at"] for r in self.suggestions}
+        return [
+            r
+            for r in self.feedback
+            if suggestion_id in (None, r["suggestion_id"]) and _in_range(served[r["suggestion_id"]], since, until)
+        ][:limit]
 
     def stats(self, *, since: datetime | None = None) -> list[dict[str, Any]]:
         rows = self.suggestion_rows(limit=10**6, since=since)

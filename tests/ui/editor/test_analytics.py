@@ -117,3 +117,21 @@ def test_the_real_store_answers_what_analytics_asks(ctx: h.EditorContext, tmp_pa
     assert h.feedback_rates(ctx, "intent", 7)[0][:5] == ["return_request", 2, 0, 1, 1]
     assert "可以退<ins" in h.edited_suggestions_html(ctx, 7)
     assert h.knowledge_gaps(ctx, 7)[0][1] == "能退吗？"
+
+
+def test_a_date_range_keeps_its_feedback_behind_newer_events(tmp_path: Path) -> None:
+    # Issue 14 (9): analytics read the newest feedback rows whatever the range, then filtered them.
+    store = FeedbackStore(f"sqlite:///{tmp_path / 'kefu.db'}")
+    store.migrate()
+    fields = {"rank": 1, "style": "concise", "text": "您好，可以退。", "citations": [], "intent": "return_request",
+              "emotion": "calm", "handoff": False, "kb_version": "k", "latency_ms": 1.0,
+              "conversation_text": "客户：能退吗？", "agent_id": None}  # fmt: skip
+    store.record_suggestion(request_id="r-old", suggestion_id="old", **fields)
+    cutoff = datetime.now(UTC)
+    store.record_suggestion(request_id="r-new", suggestion_id="new", **fields)
+    store.record_feedback(suggestion_id="new", action="accepted", final_text=None, reason=None, agent_id=None)
+    for _ in range(5):  # newer events, on a suggestion served before the range
+        store.record_feedback(suggestion_id="old", action="shown", final_text=None, reason=None, agent_id=None)
+    data = load_feedback(store, since=cutoff, limit=5)
+    assert [s["id"] for s in data.suggestions] == ["new"]
+    assert [(f["suggestion_id"], f["action"]) for f in data.feedback] == [("new", "accepted")]

@@ -35,12 +35,15 @@ def test_runs_alone_on_loopback(launched: dict[str, Any], kb_dir: Path, tmp_path
 def test_with_api_keys_only_editors_get_in(
     launched: dict[str, Any], kb_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("KEFU_API_KEYS", '{"ed-key": "editor", "ag-key": "agent", "ad-key": "admin"}')
+    monkeypatch.setenv(
+        "KEFU_API_KEYS",
+        '{"ed-key-0123456789ab": "editor", "ag-key-0123456789ab": "agent", "ad-key-0123456789ab": "admin"}',
+    )
     result = CliRunner().invoke(editor, ["--kb", str(kb_dir), "--index", str(tmp_path / "idx")])
     assert result.exit_code == 0, result.output
     auth = launched["auth"]
-    assert auth("小王", "ed-key") and auth("老板", "ad-key")
-    assert not auth("小李", "ag-key") and not auth("小王", "wrong") and not auth("", "ed-key")
+    assert auth("小王", "ed-key-0123456789ab") and auth("老板", "ad-key-0123456789ab")
+    assert not auth("小李", "ag-key-0123456789ab") and not auth("小王", "wrong") and not auth("", "ed-key-0123456789ab")
 
 
 def test_a_missing_kb_is_one_line(launched: dict[str, Any], tmp_path: Path) -> None:

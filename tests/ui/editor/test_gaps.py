@@ -1,11 +1,20 @@
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from indexer.embedding import HashingEmbedder
 from kb import load_kb, parse_document
 from tests.ui.editor.conftest import FakeFeedbackStore, feedback, suggestion
 from ui.editor import handlers as h
 from ui.editor.analytics import load_feedback
-from ui.editor.gaps import GapQuestion, cluster_questions, faq_draft, gap_questions, last_customer_text
+from ui.editor.gaps import (
+    MAX_GAP_QUESTIONS,
+    GapQuestion,
+    cluster_questions,
+    faq_draft,
+    gap_questions,
+    last_customer_text,
+)
 
 INVOICE = ("可以开发票吗", "能开发票吗？", "可以开增值税发票吗")
 
@@ -77,3 +86,28 @@ def test_one_click_draft_faq_from_a_gap(ctx: h.EditorContext) -> None:
     view = h.open_document(ctx, out.doc_id)
     assert view.body.startswith(f"## 问：{rows[0][1]}") and "草稿" in view.summary
     assert not h.draft_faq_from_gap(ctx, "nope", author="小王").ok
+
+
+class CountingEmbedder(HashingEmbedder):
+    """The fake embedder, counting the questions it embeds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedded = 0
+
+    def embed_query(self, text: str) -> Any:
+        self.embedded += 1
+        return super().embed_query(text)
+
+    def embed_queries(self, texts: Sequence[str]) -> Any:
+        self.embedded += len(texts)
+        return super().embed_queries(texts)
+
+
+def test_clustering_is_bounded_however_many_questions() -> None:
+    # Issue 14 (9): every editor page load embedded and compared every gap question (O(n²)).
+    questions = [GapQuestion(f"问题{n}号：" + "字" * 5000, "other", ("被拒绝",), 1, "") for n in range(2000)]
+    embedder = CountingEmbedder()
+    clusters = cluster_questions(questions, embedder, threshold=1.01)  # nothing similar enough: all leaders
+    assert embedder.embedded == MAX_GAP_QUESTIONS
+    assert sum(c.size for c in clusters) == MAX_GAP_QUESTIONS

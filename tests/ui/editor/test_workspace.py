@@ -3,11 +3,13 @@
 from pathlib import Path
 
 import pytest
+from filelock import FileLock, Timeout
 
 from indexer.embedding import HashingEmbedder
+from indexer.index import Index
 from kb import load_kb
 from tests.ui.editor.conftest import GIFT_TEXT
-from ui.editor.errors import ConflictError, EditorError, InvalidTextError
+from ui.editor.errors import ConflictError, EditorError, InvalidTextError, ReindexError
 from ui.editor.workspace import Workspace
 
 
@@ -77,3 +79,45 @@ def test_publishing_twice_is_harmless(ws: Workspace) -> None:
     first = ws.publish("faq-gift-wrap", base=v.n, author="甲")
     again = ws.publish("faq-gift-wrap", base=first.version.n, author="甲")
     assert again.version == first.version and again.report.embedded == 0
+
+
+# -- issue 14 (12): durability and publishing from two processes --------------------------------------------
+
+
+def test_the_index_lock_is_held_across_processes(ws: Workspace) -> None:
+    # A thread lock let `kefu editor` and `kefu serve` on one KB update the index at once.
+    import multiprocessing
+
+    other = FileLock(ws._index_lock.lock_file)
+    with ws._index_lock:
+        ctx = multiprocessing.get_context("spawn")
+        probe = ctx.Process(target=_try_lock, args=(ws._index_lock.lock_file,))
+        probe.start()
+        probe.join(30)
+        assert probe.exitcode == 3  # the other process could not take it
+    with other.acquire(timeout=1):
+        pass
+
+
+def _try_lock(path: str) -> None:
+    import sys
+
+    try:
+        FileLock(path).acquire(timeout=0.2)
+    except Timeout:
+        sys.exit(3)
+    sys.exit(0)
+
+
+def test_a_failed_reindex_is_reported_and_retried(ws: Workspace, kb_dir: Path, index_dir: Path) -> None:
+    doc_id, v = ws.create(GIFT_TEXT, author="小王")
+    index_dir.rename(index_dir.with_name("moved"))
+    index_dir.write_text("not a directory", encoding="utf-8")  # the index cannot be written
+    with pytest.raises(ReindexError, match="not served yet"):
+        ws.publish(doc_id, base=v.n, author="小王")
+    assert ws.reindex_pending is not None
+    assert ws.retry_reindex() is not None  # still failing: said again
+    index_dir.unlink()
+    index_dir.with_name("moved").rename(index_dir)
+    assert ws.retry_reindex() is None and ws.reindex_pending is None
+    assert doc_id in Index.open(index_dir, HashingEmbedder()).manifest.documents
