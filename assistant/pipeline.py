@@ -8,12 +8,12 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from assistant.classify import IntentClassifier, detect_emotion
+from assistant.classify import IntentClassifier, angry_turns, detect_emotion
 from assistant.conversation import clean, formulate_query, is_greeting, latest_customer_turns, leans_on_history
 from assistant.drafting import Draft, Plan, TemplateDrafter
 from assistant.errors import BadConversationError
 from assistant.guard import Guard
-from assistant.handoff import decide_handoff
+from assistant.handoff import HandoffPolicy, Signals
 from assistant.result import Result, Suggestion, Turn
 from assistant.retrieval import HybridRetriever
 from indexer.index import Index
@@ -70,7 +70,8 @@ class Assistant:
         self.retriever = HybridRetriever(index, k=k, mode=mode)
         self.classifier = IntentClassifier(kb.intents, index.embedder)
         self.guard = Guard(kb.rules)
-        self.template = TemplateDrafter(self.guard)
+        self.template = TemplateDrafter(self.guard, kb.rules)
+        self.handoff = HandoffPolicy(kb.rules.handoff)
         self.drafter: Drafter = drafter or self.template
         if answerable_threshold is None:
             fake = index.manifest.model_name.startswith("hashing")
@@ -99,7 +100,8 @@ class Assistant:
         t = time.perf_counter()
         intent = self.classifier.run(text=intent_text, vector=ivec)
         spec = self._intents.get(intent.name)
-        emotion, _ = detect_emotion([x.text for x in turns if x.role == "customer"])
+        said = [x.text for x in turns if x.role == "customer"]
+        emotion, _ = detect_emotion(said, self.kb.rules.emotion)
         lat["classify"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
@@ -113,19 +115,26 @@ class Assistant:
         greeting = is_greeting(latest) or (intent.name == "other" and len(clean(latest)) <= 6)
         answerable = hits.top_dense >= self.answerable_threshold and bool(hits.hits)
         history = [x.text for x in turns[: len(turns) - len(latest_customer_turns(turns))] if x.role == "customer"]
-        handoff = decide_handoff(
-            latest=latest,
-            intent=intent.name,
-            answerable=answerable,
-            greeting=greeting,
-            history=history,
-            intent_confidence=intent.confidence,
-            emotion=emotion,
+        order = (context or {}).get("order")
+        handoff = self.handoff.run(
+            Signals(
+                latest=latest,
+                earlier=tuple(history),
+                intent=intent.name,
+                intent_confidence=intent.confidence,
+                emotion=emotion,
+                angry_turns=angry_turns([*history, latest], self.kb.rules.emotion),
+                customer_turns=len(history) + 1,
+                order_context=isinstance(order, dict) and bool(order),
+                answerable=answerable,
+                greeting=greeting,
+            )
         )
         lat["retrieval"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
-        usable_hits = list(hits.hits) if answerable and handoff.reason_code not in ("injection", "abuse") else []
+        quote_kb = handoff.reason is None or handoff.reason.quote_kb
+        usable_hits = list(hits.hits) if answerable and quote_kb else []
         seed = hashlib.md5(latest.encode()).hexdigest()
         plan = self.template.plan(
             intent=intent.name,
@@ -155,7 +164,9 @@ class Assistant:
             intent_confidence=intent.confidence,
             emotion=emotion,
             handoff=handoff.recommended,
-            handoff_reason=handoff.reason,
+            handoff_reason=handoff.label,
+            handoff_code=handoff.reason_code,
+            handoff_signals=handoff.signals,
             suggestions=tuple(suggestions),
             retrieved=tuple(h.to_dict() for h in hits),
             latency_ms=lat,

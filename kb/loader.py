@@ -219,9 +219,7 @@ def default_rules_data() -> dict[str, Any]:
     return data
 
 
-def parse_rules(
-    data: Any, path: Path | str = "rules.yaml", *, intent_names: Iterable[str] | None = None
-) -> Rules:
+def parse_rules(data: Any, path: Path | str = "rules.yaml", *, intent_names: Iterable[str] | None = None) -> Rules:
     """Validate the content of a rules.yaml (CONTRACTS.md §4) into typed `Rules`. Behaviour sections the file
     lacks come from the shipped defaults; with `intent_names`, the file's own sections may name only those
     intents. Raises KBValidationError naming the file, the key and the fix."""

@@ -151,11 +151,19 @@ class Trigger(_Strict):
             _compile(p)
         return patterns
 
+    def conditions(self) -> tuple[str, ...]:
+        """The conditions this trigger sets, in declaration order (`min_confidence` refines `intents`)."""
+        return tuple(
+            name
+            for name in type(self).model_fields
+            if name != "min_confidence" and getattr(self, name) not in (None, ())
+        )
+
     @model_validator(mode="after")
     def _says_something(self) -> Trigger:
-        if not self.model_fields_set - {"min_confidence"}:
+        if not self.conditions():
             raise ValueError("a trigger needs at least one condition (latest, intents, order_context, ...)")
-        if "min_confidence" in self.model_fields_set and not self.intents:
+        if self.min_confidence and not self.intents:
             raise ValueError("'min_confidence' applies to 'intents'; add the intents it is about")
         return self
 
