@@ -167,6 +167,23 @@ def _unwrap(ann: Any) -> Any:
     return args[0] if get_origin(ann) in (Union, UnionType) and len(args) == 1 else ann
 
 
+# Pydantic's wording, in the terms of a YAML file.
+_PLAIN = {
+    "tuple_type": "must be a list, e.g. [甲, 乙]",
+    "list_type": "must be a list, e.g. [甲, 乙]",
+    "dict_type": "must be a mapping (key: value)",
+    "model_type": "must be a mapping (key: value)",
+    "model_attributes_type": "must be a mapping (key: value)",
+    "bool_type": "must be true or false",
+    "string_type": "must be a text",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "int_parsing": "must be a whole number",
+    "int_type": "must be a whole number",
+    "too_short": "is empty; give at least one",
+}
+
+
 def _explain(e: ValidationError, path: Path | str, model: type[BaseModel], hint: str = "") -> KBValidationError:
     """One DocumentError per problem pydantic found: the file, the key, what is wrong and what to do."""
     errors = []
@@ -183,12 +200,12 @@ def _explain(e: ValidationError, path: Path | str, model: type[BaseModel], hint:
             message = f"unknown key '{key}'; {fix}"
             loc = loc[:-1]
         elif err["type"] == "missing":
-            message = f"lacks '{key}'{hint if len(loc) > 1 else ''}"
+            message = f"lacks '{key}'{hint if len(loc) == 2 else ''}"
             loc = loc[:-1]
         elif err["type"] == "value_error":
             message = str(err["msg"]).removeprefix("Value error, ")
         else:
-            message = f"{err['msg']} (got {err['input']!r})"
+            message = f"{_PLAIN.get(err['type'], err['msg'])} (got {err['input']!r})"
         errors.append(DocumentError(path, _dotted(loc) or None, message))
     return KBValidationError(errors)
 

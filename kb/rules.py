@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 EMOTIONS = ("calm", "anxious", "angry")
 PII_KINDS = ("phone", "id_number", "address", "card", "email")
@@ -46,7 +46,7 @@ class BannedPhrase(_Strict):
 
 
 class GuardRule(_Strict):
-    enabled: bool = True
+    enabled: StrictBool = True
     message: str | None = None  # shown to the agent
 
 
@@ -140,9 +140,9 @@ class Trigger(_Strict):
     emotions: tuple[Emotion, ...] = ()  # the conversation's emotion is one of these
     angry_turns: int | None = Field(default=None, ge=1)  # at least N customer turns read as angry, the latest too
     customer_turns: int | None = Field(default=None, ge=1)  # at least N customer turns in the conversation
-    order_context: bool | None = None  # the request carries `context.order` (true) or does not (false)
-    answerable: bool | None = None  # retrieval found evidence above the answerable threshold
-    greeting: bool | None = None  # the message is a greeting or small talk
+    order_context: StrictBool | None = None  # the request carries `context.order` (true) or does not (false)
+    answerable: StrictBool | None = None  # retrieval found evidence above the answerable threshold
+    greeting: StrictBool | None = None  # the message is a greeting or small talk
 
     @field_validator("latest", "earlier", "any_turn")
     @classmethod
@@ -174,7 +174,7 @@ class Reason(_Strict):
     code: str  # stable identifier, e.g. needs_order_data; reported in results and metrics
     label: str = Field(min_length=1)  # shown to the agent in the sidebar
     holding: str = Field(min_length=1)  # the holding reply suggested while a person takes over
-    quote_kb: bool = True  # whether KB sentences may be quoted beside the holding reply
+    quote_kb: StrictBool = True  # whether KB sentences may be quoted beside the holding reply
     when: tuple[Trigger, ...] = Field(min_length=1)  # any one trigger is enough
 
     @field_validator("code")
@@ -237,8 +237,8 @@ class Phrasing(_Strict):
 class IntentBehaviour(_Strict):
     """What the reply does for one intent."""
 
-    ask_order_number: bool = False  # ask for the order number when the request carries none
-    ask_photos: bool = False  # ask for photos of the problem
+    ask_order_number: StrictBool = False  # ask for the order number when the request carries none
+    ask_photos: StrictBool = False  # ask for photos of the problem
     window_key: str | None = None  # check the order against a "N天内" window in a policy sentence with this word
 
 

@@ -1,8 +1,14 @@
+import copy
+from typing import Any
+
 import pytest
 
-from assistant.drafting import to_customer_voice
+from assistant.drafting import Plan, TemplateDrafter, to_customer_voice
+from assistant.guard import Guard
 from assistant.pipeline import Assistant
 from indexer.sparse import tokenize
+from kb.loader import default_rules_data, parse_rules
+from kb.rules import Rules
 
 
 def test_kb_voice_becomes_customer_voice() -> None:
@@ -25,3 +31,42 @@ def test_evidence_relevance_matches_segmenting_every_sentence(demo_assistant: As
         assert part.relevant == bool(q_tokens & set(tokenize(part.text))), part.text
     again = demo_assistant.template.evidence(hits, query, ())  # from the cache this time
     assert [(s, p.text, p.relevant) for s, p in again] == [(s, p.text, p.relevant) for s, p in first]
+
+
+def _plan(rules: Rules, intent: str, **kw: Any) -> Plan:
+    args: dict[str, Any] = {
+        "intent": intent,
+        "intent_description": "",
+        "confidence": 0.9,
+        "emotion": "calm",
+        "query": "杯子有裂缝",
+        "hits": [],
+        "intent_keywords": (),
+        "context": None,
+        "seed": "s",
+    }
+    return TemplateDrafter(Guard(rules), rules).plan(**{**args, **kw})
+
+
+def test_what_an_intent_asks_for_comes_from_the_kb() -> None:
+    shipped = parse_rules(default_rules_data())
+    assert _plan(shipped, "quality_issue").ask == shipped.phrasing.ask_order_number_and_photos
+    assert _plan(shipped, "product_info").ask is None
+    data = copy.deepcopy(default_rules_data())
+    data["intent_behaviour"]["quality_issue"] = {"ask_order_number": True}  # this shop needs no photos
+    data["intent_behaviour"]["product_info"] = {"ask_photos": True}
+    changed = parse_rules(data)
+    assert _plan(changed, "quality_issue").ask == changed.phrasing.ask_order_number
+    assert _plan(changed, "product_info").ask == changed.phrasing.ask_photos
+    with_order = {"order": {"order_id": "[订单1]"}}
+    assert _plan(changed, "quality_issue", context=with_order).ask is None
+
+
+def test_openers_closes_and_holding_replies_come_from_the_kb() -> None:
+    data = copy.deepcopy(default_rules_data())
+    data["phrasing"]["openers"]["calm"] = {"*": ["您好呀～"]}
+    data["phrasing"]["closes"] = ["祝您生活愉快！"]
+    safety = next(r for r in data["handoff"]["reasons"] if r["code"] == "safety")
+    safety["holding"] = "请您先停用，我们的安全专员马上联系您。"
+    plan = _plan(parse_rules(data), "quality_issue", holding_reason="safety")
+    assert (plan.opener, plan.close, plan.holding) == ("您好呀～", "祝您生活愉快！", safety["holding"])
