@@ -54,7 +54,10 @@ def test_unknown_keys_are_refused_with_a_suggestion() -> None:
             "handoff: {reasons: [{code: A, label: 甲, holding: 请稍等, when: [{latest: [人工]}]}]}\n",
             "'A' is not a code",
         ),
-        ("handoff: {reasons: [{code: a, label: 甲, holding: 请稍等, when: [{latest: ['(']}]}]}\n", "regular expression"),
+        (
+            "handoff: {reasons: [{code: a, label: 甲, holding: 请稍等, when: [{latest: ['(']}]}]}\n",
+            "regular expression",
+        ),
         ("handoff: {reasons: [{code: a, label: 甲, holding: 稍等, when: [{latest: [人工]}]}]}\n", "use 您 or 请"),
         ("handoff: {reasons: [{code: a, label: 甲, holding: 请稍等, when: [{}]}]}\n", "at least one condition"),
         ("intent_behaviour: {quality_isue: {ask_photos: true}}\n", "quality_isue"),
