@@ -1,6 +1,6 @@
-import pytest
-
 import copy
+
+import pytest
 
 from assistant.classify import IntentClassifier, angry_turns, detect_emotion
 from indexer.embedding import HashingEmbedder

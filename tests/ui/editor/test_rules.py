@@ -1,6 +1,6 @@
-import pytest
-
 from pathlib import Path
+
+import pytest
 
 from kb import KBValidationError, demo_kb_dir, load_kb
 from tests.conftest import write_kb
