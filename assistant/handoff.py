@@ -72,6 +72,7 @@ _CHECKS: dict[str, Callable[[Trigger, Signals], str | None]] = {
     "latest": lambda t, s: _matched("latest", t.latest, [s.latest]),
     "earlier": lambda t, s: _matched("earlier", t.earlier, s.earlier),
     "any_turn": lambda t, s: _matched("turn", t.any_turn, [s.latest, *s.earlier]),
+    "not_latest": lambda t, s: None if _first_match(t.not_latest, [s.latest]) is not None else "not_latest=none",
     "intents": lambda t, s: (
         f"intent={s.intent}" if s.intent in t.intents and s.intent_confidence >= t.min_confidence else None
     ),

@@ -134,6 +134,7 @@ class Trigger(_Strict):
     latest: Regexes = ()  # a regex that matches the latest customer message (consecutive turns joined)
     earlier: Regexes = ()  # a regex that matches one of the customer's earlier turns
     any_turn: Regexes = ()  # a regex that matches the latest message or an earlier turn
+    not_latest: Regexes = ()  # no regex of these matches the latest message (e.g. a hypothetical 会不会)
     intents: tuple[str, ...] = ()  # the classified intent is one of these
     not_intents: tuple[str, ...] = ()  # the classified intent is none of these
     min_confidence: float = Field(default=0.0, ge=0.0, le=1.0)  # ... classified with at least this confidence
@@ -144,7 +145,7 @@ class Trigger(_Strict):
     answerable: StrictBool | None = None  # retrieval found evidence above the answerable threshold
     greeting: StrictBool | None = None  # the message is a greeting or small talk
 
-    @field_validator("latest", "earlier", "any_turn")
+    @field_validator("latest", "earlier", "any_turn", "not_latest")
     @classmethod
     def _regexes(cls, patterns: Regexes) -> Regexes:
         for p in patterns:

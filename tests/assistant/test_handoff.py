@@ -30,12 +30,14 @@ def decide(latest: str, **signals: object) -> str | None:
         ("办个事怎么这么费劲，太差了", {"angry_turns": 2}, "repeated"),
         ("怎么还没发货", {"earlier": ("我的快递怎么还没到",), "intent": "logistics_delay"}, "repeated"),
         ("我的包裹到哪了", {"intent": "order_status"}, "needs_order_data"),
+        ("我那单今天能送到吗", {"intent": "shipping_info"}, "needs_order_data"),
         ("地址填错了还能改吗 还没派送", {"intent": "modify_order"}, "needs_order_data"),
         ("显示采购中 不想要了", {"intent": "return_request"}, "needs_order_data"),
         ("商家说是人为损坏不给退", {"intent": "return_request"}, "dispute"),
         ("安装师傅不给装，还让我自己付退货运费", {"intent": "usage_help"}, "dispute"),
         ("充电器用的时候冒烟了", {"intent": "quality_issue"}, "safety"),
         ("水壶烧出来的水有股消毒水味", {"intent": "quality_issue"}, "safety"),
+        ("充电器充着充着特别烫", {"intent": "quality_issue"}, "safety"),
         ("孩子把小零件吞下去了怎么办", {"intent": "usage_help"}, "safety"),
         ("这个问题你们能答吗", {"answerable": False}, "no_answer"),
     ],
@@ -55,6 +57,7 @@ def test_each_reason_and_its_trigger(latest: str, signals: dict[str, object], re
         ("垃圾店铺 物流五天不动 骗子", {}),  # one abusive message: the agent stays calm and helps
         ("再不退我就打12315投诉你们", {}),  # a complaint platform follows the normal complaint process
         ("这款充电器充电时会过热吗", {"intent": "product_info"}),  # a pre-sale question, not an incident
+        ("这个插座会不会漏电", {"intent": "quality_issue"}),  # asks whether it could happen
         ("我的包裹到哪了", {"intent": "order_status", "order_context": True}),  # the order's data is at hand
         ("一般几天能到", {"intent": "shipping_info"}),
         ("在吗", {"answerable": False, "greeting": True}),
