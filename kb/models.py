@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kb.rules import Rules
+from kb.rules import Rules, unique, words_as_text
 
 DOC_TYPES = ("policy", "product", "faq", "script")
 CATEGORIES = ("pre_sale", "in_sale", "after_sale", "general")
@@ -77,10 +77,7 @@ class Intent(BaseModel):
     @field_validator("keywords", mode="before")
     @classmethod
     def _words(cls, value: Any) -> Any:
-        """YAML reads 12315 as a number; as a keyword it is a word."""
-        if isinstance(value, list):
-            return [str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v for v in value]
-        return value
+        return words_as_text(value)
 
 
 class IntentsFile(BaseModel):
@@ -93,10 +90,7 @@ class IntentsFile(BaseModel):
     @field_validator("intents")
     @classmethod
     def _unique(cls, intents: tuple[Intent, ...]) -> tuple[Intent, ...]:
-        names = [i.name for i in intents]
-        dupes = sorted({x for x in names if names.count(x) > 1})
-        if dupes:
-            raise ValueError(f"intent names must be unique; repeated: {', '.join(dupes)}")
+        unique("intent names", [i.name for i in intents])
         return intents
 
 

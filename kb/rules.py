@@ -29,7 +29,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _texts(value: Any) -> Any:
+def unique(what: str, names: list[str]) -> None:
+    """Raise the validation error for names given more than once."""
+    dupes = sorted({x for x in names if names.count(x) > 1})
+    if dupes:
+        raise ValueError(f"{what} must be unique; repeated: {', '.join(dupes)}")
+
+
+def words_as_text(value: Any) -> Any:
     """YAML reads 12315 or 100% as numbers; as list items of words they are words."""
     if isinstance(value, list | tuple):
         return [str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v for v in value]
@@ -56,7 +63,7 @@ class WordRule(GuardRule):
     @field_validator("words", mode="before")
     @classmethod
     def _as_text(cls, value: Any) -> Any:
-        return _texts(value)
+        return words_as_text(value)
 
 
 class NegativeFraming(WordRule):
@@ -74,7 +81,7 @@ class OverPromising(GuardRule):
     @field_validator("compensation_words", "exception_words", mode="before")
     @classmethod
     def _as_text(cls, value: Any) -> Any:
-        return _texts(value)
+        return words_as_text(value)
 
 
 class PiiEcho(GuardRule):
@@ -201,10 +208,7 @@ class HandoffTable(_Strict):
     @field_validator("reasons")
     @classmethod
     def _unique(cls, reasons: tuple[Reason, ...]) -> tuple[Reason, ...]:
-        codes = [r.code for r in reasons]
-        dupes = sorted({c for c in codes if codes.count(c) > 1})
-        if dupes:
-            raise ValueError(f"reason codes must be unique; repeated: {', '.join(dupes)}")
+        unique("reason codes", [r.code for r in reasons])
         return reasons
 
     def get(self, code: str) -> Reason | None:
