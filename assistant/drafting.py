@@ -280,7 +280,7 @@ class TemplateDrafter:
         latest: str = "",
     ) -> Plan:
         phrasing = self.phrasing
-        table = phrasing.openers.get(emotion) or phrasing.openers["calm"]  # type: ignore[call-overload]
+        table = phrasing.openers.get(emotion) or phrasing.openers["calm"]
         specific = table.get(intent) if confidence >= 0.5 else None
         opener = _pick(specific or table["*"], seed)
         p = Plan(opener=opener, emotion=emotion, close=_pick(phrasing.closes, seed + "close"))

@@ -3,8 +3,9 @@
 Words live in the YAML; the code that applies them lives in `assistant`. Every model forbids unknown keys, so a
 typo is an error on load, not a rule that silently does nothing.
 
->>> rules = Rules.model_validate(yaml.safe_load(text))   # what `kb.loader.parse_rules` does, with defaults
->>> rules.handoff.get("safety").holding
+>>> rules = kb.loader.parse_rules(yaml.safe_load(text))   # absent behaviour sections: the shipped ones
+>>> rules.handoff.get("safety").quote_kb
+False
 """
 
 from __future__ import annotations
@@ -221,7 +222,7 @@ class HandoffTable(_Strict):
 class Phrasing(_Strict):
     """Fixed sentences of the composed replies (the facts always come from the KB)."""
 
-    openers: dict[Emotion, dict[str, tuple[str, ...]]]  # emotion → intent (or "*" for any) → openers
+    openers: dict[str, dict[str, tuple[str, ...]]]  # emotion → intent (or "*" for any) → openers
     greeting: str  # the reply to a bare greeting
     off_topic: str  # small talk or a question the shop does not handle
     closes: tuple[str, ...] = Field(min_length=1)
@@ -233,6 +234,9 @@ class Phrasing(_Strict):
     @field_validator("openers")
     @classmethod
     def _every_emotion(cls, openers: dict[str, dict[str, tuple[str, ...]]]) -> dict[str, dict[str, tuple[str, ...]]]:
+        unknown = sorted(set(openers) - set(EMOTIONS))
+        if unknown:
+            raise ValueError(f"unknown emotion(s) {', '.join(unknown)}; use {', '.join(EMOTIONS)}")
         for emotion in EMOTIONS:
             if not (openers.get(emotion) or {}).get("*"):
                 raise ValueError(f"'{emotion}' needs a '*' list: the openers used for any intent")

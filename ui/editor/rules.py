@@ -19,7 +19,7 @@ from ui.editor.errors import Problem
 CONFIG_FILES = {"rules": "rules.yaml", "intents": "intents.yaml"}
 CONFIG_KEYS = {"rules": "_rules", "intents": "_intents"}
 WORD_LIST_RULES = ("vague_words", "negative_framing", "absolute_claims", "insult_echo")
-# The intents the assistant's own logic names (handoff, abuse handling); a taxonomy without them still loads.
+# The intents the pipeline and the default handoff table name; a taxonomy without them still loads.
 INTENTS_USED_BY_CODE = ("human_handoff", "complaint", "other")
 
 
@@ -105,7 +105,9 @@ def validate_intents(text: str, rules_data: Any = None) -> list[Problem]:
     for name in INTENTS_USED_BY_CODE:
         if name not in names:
             problems.append(
-                Problem(name, "missing: the assistant's handoff logic looks for this intent", blocking=False)
+                Problem(
+                    name, "missing: the assistant and the default handoff reasons look for this intent", blocking=False
+                )
             )
     seen: dict[str, str] = {}
     for intent in intents:
