@@ -1,9 +1,12 @@
 import copy
+import re
 
 import pytest
 
+from assistant.guard import Guard
 from assistant.handoff import HandoffPolicy, Signals
 from kb.loader import default_rules_data, parse_rules
+from kb.rules import Reason
 
 POLICY = HandoffPolicy(parse_rules(default_rules_data()).handoff)
 
@@ -101,3 +104,11 @@ def test_a_kb_that_adds_a_trigger_or_reason_changes_the_decision() -> None:
     policy = HandoffPolicy(parse_rules(data).handoff)
     assert policy.run(Signals(latest="我要找消费者协会")).reason_code == "threat"
     assert policy.run(Signals(latest="我们是企业采购，要开专票")).reason_code == "vip"
+
+
+@pytest.mark.parametrize("reason", POLICY.table.reasons, ids=lambda r: r.code)
+def test_every_shipped_holding_reply_passes_the_guard_and_names_no_figure(reason: Reason) -> None:
+    check = Guard(parse_rules(default_rules_data())).check(reason.holding)
+    assert check.passed and not check.violations, check.violations
+    assert not re.search(r"\d|[一二两三四五六七八九十]+(?:个)?(?:小时|天|工作日)", reason.holding)
+    assert "稍等" in reason.holding or "跟进" in reason.holding  # says what happens next
