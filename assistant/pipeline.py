@@ -100,8 +100,7 @@ class Assistant:
         t = time.perf_counter()
         intent = self.classifier.run(text=intent_text, vector=ivec)
         spec = self._intents.get(intent.name)
-        said = [x.text for x in turns if x.role == "customer"]
-        emotion, _ = detect_emotion(said, self.kb.rules.emotion)
+        emotion, _ = detect_emotion([x.text for x in turns if x.role == "customer"], self.kb.rules.emotion)
         lat["classify"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
