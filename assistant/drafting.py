@@ -18,69 +18,13 @@ from assistant.evidence import Evidence, EvidenceFinder, Sentence
 from assistant.guard import Guard
 from assistant.result import Citation, Turn
 from assistant.retrieval import Hit
+from kb.rules import IntentBehaviour, Rules
 
-AFTER_SALE_NEEDS_ORDER = {
-    "return_request",
-    "exchange",
-    "quality_issue",
-    "wrong_item",
-    "refund_status",
-    "order_status",
-    "logistics_delay",
-    "modify_order",
-    "complaint",
-    "payment_issue",
-    "out_of_stock",
-    "invoice",
-}
-NEEDS_PHOTOS = {"quality_issue", "wrong_item"}
-
-OPENERS: dict[str, dict[str, tuple[str, ...]]] = {
-    "angry": {
-        "quality_issue": (
-            "您收到商品发现有问题，一定很失望，换作是我也会生气，非常抱歉给您带来这样的体验。",
-            "真的很抱歉让您收到有问题的商品，这是我们没有做好，我马上帮您处理。",
-        ),
-        "wrong_item": ("非常抱歉发错/漏发给您添了麻烦，这是我们的失误，我马上为您核实处理。",),
-        "logistics_delay": ("等了这么久还没收到，换作是我也会着急生气，非常抱歉，我马上帮您跟进。",),
-        "*": (
-            "非常抱歉给您带来不好的体验，您的心情我完全理解，我们马上核实情况。",
-            "真的很抱歉让您这么生气，我现在就专门跟进您的问题。",
-            "给您添麻烦了，非常抱歉，请您放心，我会负责把这件事跟进到底。",
-        ),
-    },
-    "anxious": {
-        "logistics_delay": ("包裹迟迟没到确实让人着急，我马上帮您查看物流情况。",),
-        "order_status": ("理解您想尽快收到商品的心情，我这就帮您查看订单进度。",),
-        "refund_status": ("理解您关心退款进度，我马上帮您查看。",),
-        "*": (
-            "理解您着急的心情，我马上帮您处理。",
-            "别着急，我这就帮您查看，尽快给您答复。",
-            "您的问题我收到了，马上帮您跟进。",
-        ),
-    },
-    "calm": {
-        "*": ("您好，感谢您的咨询。", "您好，很高兴为您服务。", "您好，感谢您的耐心等待。"),
-    },
-}
-ALTERNATIVE = "不过您可以把具体情况告诉我，我们一起看看还有哪些可以为您做的。"
-CLOSES = ("请问还有其他可以帮您的吗？", "如果还有疑问，请随时告诉我。", "感谢您的理解与支持，有任何问题随时联系我们。")
-HOLDING = {
-    "customer_request": "好的，我马上为您转接人工客服，并把我们的对话记录一起转过去，您不用重复描述，请您稍等。",
-    "threat": "非常理解您的心情，您反馈的问题我们非常重视，我马上请主管/投诉专员专门跟进，并把对话记录一并转交，请您稍等。",
-    "exceeds_authority": "您的诉求我已经完整记录，这需要主管来为您处理，我马上为您升级，并把对话记录一并转交，请您稍等。",
-    "injection": "您的诉求我已经记录，具体的处理方案需要按店铺的售后规则核实，我马上请同事为您跟进，请您稍等。",
-    "abuse": "非常理解您现在的心情，我们一定认真对待您的问题，我马上请主管专门为您跟进，请您稍等。",
-    "repeated": "让您多次反馈还没有解决，真的非常抱歉，我马上请专人跟进您的问题，并把之前的记录一并转交，请您稍等。",
-    "no_answer": "您问的这个问题我需要向相关同事确认，避免给您不准确的答复，我马上为您转接专人跟进，请您稍等。",
-}
 _OPTION = re.compile(r"或者|或|可以选择|也可以|任选|可选|二选一|两种")
 _STEP = re.compile(r"申请|提交|审核|到账|回复|联系|处理|发出|补发|寄回|上传|回访|跟进|核实")
 _TIME = re.compile(r"\d+\s*(?:个)?(?:小时|工作日|天)|[一二两三四五六七八九十]+(?:个)?(?:小时|工作日|天)")
 _WINDOW = re.compile(r"(\d+|[一二两三四五六七八九十]+)\s*(天|小时)内")
-# Requests whose answer turns on a deadline counted from delivery (quality problems are left out: repair
-# and warranty windows differ by product, so the policy sentence itself is quoted instead).
-_WINDOW_KEY = {"return_request": "无理由", "exchange": "换"}
+_NOTHING_SPECIAL = IntentBehaviour()
 
 
 @dataclass
@@ -103,7 +47,7 @@ class Plan:
     options: list[Part] = field(default_factory=list)
     steps: list[Part] = field(default_factory=list)
     ask: str | None = None
-    close: str = CLOSES[0]
+    close: str = ""
     holding: str | None = None
 
 
@@ -146,21 +90,26 @@ class TemplateDrafter:
 
     The answer leads (a yes/no question is answered yes or no first), followed only by sentences that bear on
     the question, all from the documents that answer it: a direct answer, the answer with the options the
-    policy gives, and the answer with the next step and its time.
+    policy gives, and the answer with the next step and its time. The fixed sentences (openers, closes,
+    holding replies, what to ask for) and what each intent does are the KB's (`rules.yaml` → phrasing,
+    intent_behaviour, handoff).
 
-    >>> TemplateDrafter(guard, finder).run(plan, conversation=turns, context=None)
+    >>> TemplateDrafter(guard, kb.rules, finder).run(plan, conversation=turns, context=None)
     """
 
     name = "template"
 
-    def __init__(self, guard: Guard, finder: EvidenceFinder, *, max_sentences: int = 2) -> None:
+    def __init__(self, guard: Guard, rules: Rules, finder: EvidenceFinder, *, max_sentences: int = 2) -> None:
         self.guard = guard
         self.finder = finder
+        self.phrasing = rules.phrasing
+        self.intent_behaviour = rules.intent_behaviour
+        self.handoff = rules.handoff
         self.max_sentences = max_sentences
 
     # -- planning --------------------------------------------------------------------------------------
     def _verdict(self, intent: str, order: dict[str, Any], evidence: Sequence[Sentence]) -> list[Part]:
-        key = _WINDOW_KEY.get(intent)
+        key = self._behaviour(intent).window_key
         days = _number(order.get("days_since_delivery"))
         hours = _number(order.get("hours_since_delivery"))
         if not key or (days is None and hours is None):
@@ -238,20 +187,22 @@ class TemplateDrafter:
         holding_reason: str | None = None,
         greeting: bool = False,
     ) -> Plan:
-        table = OPENERS.get(emotion, OPENERS["calm"])
+        phrasing = self.phrasing
+        table = phrasing.openers.get(emotion) or phrasing.openers["calm"]
         specific = table.get(intent) if confidence >= 0.5 else None
         opener = _pick(specific or table["*"], seed)
-        p = Plan(opener=opener, emotion=emotion, close=_pick(CLOSES, seed + "close"))
-        if holding_reason:
-            p.holding = HOLDING.get(holding_reason, HOLDING["no_answer"])
+        p = Plan(opener=opener, emotion=emotion, close=_pick(phrasing.closes, seed + "close"))
+        reason = self.handoff.get(holding_reason) if holding_reason else None
+        if reason is not None:
+            p.holding = reason.holding
         if greeting:
-            p.opener = "您好，请问有什么可以帮您的吗？"
+            p.opener = phrasing.greeting
             return p
         order = (context or {}).get("order") or {}
         if not isinstance(order, dict):
             order = {}
         if intent == "other":  # small talk or off-topic: steer back politely, no KB facts
-            p.opener = "您好，这个问题我这边暂时帮不上忙，不过关于商品、订单和售后的问题，您随时可以问我。"
+            p.opener = phrasing.off_topic
             return p
         sentences = evidence.sentences if evidence else ()
         best = evidence.best if evidence else None
@@ -284,12 +235,15 @@ class TemplateDrafter:
             elif _STEP.search(s.text) and _TIME.search(s.text) and len(p.steps) < 2:
                 p.steps.append(Part(s.text, s.hit, rank=s.rank))
                 used.add(s.text)
-        if intent in AFTER_SALE_NEEDS_ORDER and not order.get("order_id"):
-            extra = "和商品问题部位的照片" if intent in NEEDS_PHOTOS else ""
-            p.ask = f"麻烦您提供一下订单号{extra}，我帮您核实后尽快处理。"
-        elif intent in NEEDS_PHOTOS:
-            p.ask = "麻烦您拍一下商品问题部位的照片发给我，我帮您核实后尽快处理。"
+        does = self._behaviour(intent)
+        if does.ask_order_number and not order.get("order_id"):
+            p.ask = phrasing.ask_order_number_and_photos if does.ask_photos else phrasing.ask_order_number
+        elif does.ask_photos:
+            p.ask = phrasing.ask_photos
         return p
+
+    def _behaviour(self, intent: str) -> IntentBehaviour:
+        return self.intent_behaviour.get(intent) or _NOTHING_SPECIAL
 
     # -- rendering -------------------------------------------------------------------------------------
     @staticmethod
@@ -364,10 +318,11 @@ class TemplateDrafter:
         """A quoted rule that only says no ("不支持七天无理由退货") gets a way forward, never a bare refusal."""
         if not any(v.rule == "negative_framing" for v in self.guard.check(draft.text).violations):
             return draft
-        for close in CLOSES:
+        alternative = self.phrasing.alternative
+        for close in self.phrasing.closes:
             if draft.text.endswith(close):
-                return Draft(draft.style, draft.text[: -len(close)] + ALTERNATIVE + close, draft.citations)
-        return Draft(draft.style, draft.text + ALTERNATIVE, draft.citations)
+                return Draft(draft.style, draft.text[: -len(close)] + alternative + close, draft.citations)
+        return Draft(draft.style, draft.text + alternative, draft.citations)
 
     def run(self, plan: Plan, *, conversation: Sequence[Turn], context: dict[str, Any] | None) -> list[Draft]:
         return self.render(plan)

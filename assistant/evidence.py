@@ -26,6 +26,7 @@ from assistant.guard import Guard
 from assistant.retrieval import Hit
 from indexer.chunking import Chunk, split_sentences
 from indexer.index import Index
+from kb.rules import Rules
 
 # Rules judged on a single sentence before it may be quoted (politeness, figures and promises are judged on
 # the whole reply).
@@ -110,8 +111,14 @@ class AnswerRules:
     guidance_section: re.Pattern[str] | None = None
 
     @classmethod
-    def from_rules(cls, rules: Mapping[str, Any]) -> AnswerRules:
+    def from_rules(cls, rules: Mapping[str, Any] | Rules) -> AnswerRules:
         """Parse the sections; a bad entry raises ValueError naming the key and what to write instead."""
+        if isinstance(rules, Rules):
+            rules = {
+                "answer_slots": rules.answer_slots,
+                "polarity": rules.polarity,
+                "agent_guidance": rules.agent_guidance,
+            }
 
         def pattern(value: Any, key: str) -> re.Pattern[str]:
             if not isinstance(value, str) or not value:

@@ -4,24 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from assistant.numbers import find_numbers, number_values, without_quantities
 from assistant.pii import find_pii
 from assistant.result import CheckResult, Turn, Violation
+from kb.loader import parse_rules
+from kb.rules import GUARD_SECTIONS, BannedPhrase, GuardRule, Rules, WordRule
 
-RULES = (
-    "banned_phrases",
-    "vague_words",
-    "negative_framing",
-    "politeness",
-    "absolute_claims",
-    "unsupported_facts",
-    "over_promising",
-    "insult_echo",
-    "pii_echo",
-)
+RULES = GUARD_SECTIONS  # the rule kinds, in the order they are checked
 
 # rules.yaml names these kinds; each maps to the kinds `find_pii` reports.
 _PII_KINDS = {
@@ -39,23 +31,12 @@ _OFFER = re.compile(rf"{_AMOUNT}\s*元(?:的)?(?:无门槛)?(?:优惠券|券|补
 _CLAUSE = re.compile(r"[^。！？；!?;\n]+")
 
 
-def _words(rules: dict[str, Any], key: str) -> list[str]:
-    section = rules.get(key) or {}
-    if isinstance(section, list):
-        return [str(w) for w in section]
-    return [str(w) for w in section.get("words") or []]
+def _msg(section: GuardRule | None, default: str) -> str:
+    return section.message if section is not None and section.message else default
 
 
-def _msg(rules: dict[str, Any], key: str, default: str) -> str:
-    section = rules.get(key)
-    return str(section.get("message") or default) if isinstance(section, dict) else default
-
-
-def _enabled(rules: dict[str, Any], key: str) -> bool:
-    section = rules.get(key)
-    if section is None:
-        return False
-    return not (isinstance(section, dict) and section.get("enabled") is False)
+def _words(section: WordRule | None) -> tuple[str, ...]:
+    return section.words if section is not None else ()
 
 
 # A violation names at most this many characters around what it is about, and a rule reports at most this
@@ -78,14 +59,31 @@ class Guard:
     """Applies one KB's reply rules.
 
     >>> Guard(kb.rules).check("亲，这不符合七天无理由退货条件哦", sources=[policy_text])
+
+    `rules` is a KB's typed `Rules`; a mapping (the content of a rules.yaml) is validated into one first.
     """
 
-    def __init__(self, rules: dict[str, Any]) -> None:
-        self.rules = rules
-        bad = [k for k in ("banned_phrases",) if k in rules and not isinstance(rules[k], list)]
-        if bad:
-            raise ValueError(f"rules.yaml: '{bad[0]}' must be a list of {{phrase, suggestion, message}}")
-        self.active = tuple(r for r in RULES if _enabled(rules, r))
+    def __init__(self, rules: Rules | Mapping[str, Any]) -> None:
+        self.rules = rules if isinstance(rules, Rules) else parse_rules(dict(rules))
+        checks: dict[str, Callable[..., list[Violation]]] = {
+            "banned_phrases": self._banned_phrases,
+            "vague_words": self._vague_words,
+            "negative_framing": self._negative_framing,
+            "politeness": self._politeness,
+            "absolute_claims": self._absolute_claims,
+            "unsupported_facts": self._unsupported_facts,
+            "over_promising": self._over_promising,
+            "insult_echo": self._insult_echo,
+            "pii_echo": self._pii_echo,
+        }
+        self._checks = {rule: checks[rule] for rule in RULES if self._enabled(rule)}
+        self.active = tuple(self._checks)
+
+    def _enabled(self, rule: str) -> bool:
+        section = getattr(self.rules, rule)
+        if isinstance(section, GuardRule):
+            return section.enabled
+        return section is not None  # banned_phrases: a list, no switch
 
     def check(
         self,
@@ -111,7 +109,7 @@ class Guard:
         violations: list[Violation] = []
         active = self.active if only is None else tuple(r for r in self.active if r in only)
         for rule in active:
-            found = getattr(self, f"_{rule}")(fixed, sources=sources, everything=everything, customer=customer)
+            found = self._checks[rule](fixed, sources=sources, everything=everything, customer=customer)
             violations.extend(found[:MAX_VIOLATIONS_PER_RULE])
         passed = not any(v.severity == "block" for v in violations)
         return CheckResult(
@@ -124,44 +122,36 @@ class Guard:
     # -- safe fixes ------------------------------------------------------------------------------------
     def _fix(self, text: str, conversation: Sequence[Turn]) -> str:
         for item in self._banned():
-            if item.get("suggestion"):
-                text = text.replace(str(item["phrase"]), str(item["suggestion"]))
+            if item.suggestion:
+                text = text.replace(item.phrase, item.suggestion)
         customer = "\n".join(t.text for t in conversation if t.role == "customer")
         for _, found in find_pii(customer):
             text = text.replace(found, "*" * 4)
         return text
 
-    def _banned(self) -> list[dict[str, Any]]:
-        items = self.rules.get("banned_phrases") or []
-        return sorted((i for i in items if isinstance(i, dict) and i.get("phrase")), key=lambda i: -len(i["phrase"]))
+    def _banned(self) -> list[BannedPhrase]:
+        return sorted(self.rules.banned_phrases or (), key=lambda i: -len(i.phrase))
 
     # -- rules -------------------------------------------------------------------------------------------
     def _banned_phrases(self, text: str, **_: Any) -> list[Violation]:
         out, covered = [], ""
         for item in self._banned():
-            phrase = str(item["phrase"])
+            phrase = item.phrase
             if phrase in text and phrase not in covered:
                 covered += phrase + "\n"
-                out.append(
-                    Violation(
-                        "banned_phrases",
-                        phrase,
-                        str(item.get("message") or "禁用语"),
-                        str(item["suggestion"]) if item.get("suggestion") else None,
-                    )
-                )
+                out.append(Violation("banned_phrases", phrase, item.message, item.suggestion or None))
         return out
 
     def _vague_words(self, text: str, **_: Any) -> list[Violation]:
-        msg = _msg(self.rules, "vague_words", "模糊用语")
-        return [Violation("vague_words", w, msg, None) for w in _words(self.rules, "vague_words") if w in text]
+        msg = _msg(self.rules.vague_words, "模糊用语")
+        return [Violation("vague_words", w, msg, None) for w in _words(self.rules.vague_words) if w in text]
 
     def _negative_framing(self, text: str, **_: Any) -> list[Violation]:
-        section = self.rules.get("negative_framing") or {}
-        negatives = [w for w in _words(self.rules, "negative_framing") if w in text]
-        if not negatives:
+        section = self.rules.negative_framing
+        negatives = [w for w in _words(section) if w in text]
+        if not negatives or section is None:
             return []
-        alternatives = [str(a) for a in section.get("alternatives") or []]
+        alternatives = section.alternatives
         stripped = text
         for w in negatives:
             stripped = stripped.replace(w, "")
@@ -171,25 +161,25 @@ class Guard:
             Violation(
                 "negative_framing",
                 negatives[0],
-                _msg(self.rules, "negative_framing", "消极表达"),
+                _msg(section, "消极表达"),
                 "同时告诉客户可以怎么做",
             )
         ]
 
     def _politeness(self, text: str, **_: Any) -> list[Violation]:
-        section = self.rules.get("politeness") or {}
-        required = [str(w) for w in section.get("required_any") or ["您"]]
+        section = self.rules.politeness
+        required = section.required_any if section is not None else ("您",)
         if any(w in text for w in required):
             return []
-        return [Violation("politeness", "", _msg(self.rules, "politeness", "缺少礼貌用语"), "称呼客户为“您”")]
+        return [Violation("politeness", "", _msg(section, "缺少礼貌用语"), "称呼客户为“您”")]
 
     def _absolute_claims(self, text: str, **_: Any) -> list[Violation]:
-        msg = _msg(self.rules, "absolute_claims", "绝对化承诺")
-        return [Violation("absolute_claims", w, msg, None) for w in _words(self.rules, "absolute_claims") if w in text]
+        msg = _msg(self.rules.absolute_claims, "绝对化承诺")
+        return [Violation("absolute_claims", w, msg, None) for w in _words(self.rules.absolute_claims) if w in text]
 
     def _unsupported_facts(self, text: str, *, everything: str, **_: Any) -> list[Violation]:
         known = number_values(everything)
-        msg = _msg(self.rules, "unsupported_facts", "无出处的数字")
+        msg = _msg(self.rules.unsupported_facts, "无出处的数字")
         seen: set[str] = set()
         out = []
         for n in find_numbers(text):
@@ -199,13 +189,14 @@ class Guard:
         return out
 
     def _over_promising(self, text: str, *, sources: Sequence[str], **_: Any) -> list[Violation]:
-        section = self.rules.get("over_promising") or {}
+        section = self.rules.over_promising
         cited = "\n".join(sources)
-        msg = _msg(self.rules, "over_promising", "过度承诺")
+        msg = _msg(section, "过度承诺")
         out = []
-        for w in [*section.get("compensation_words", []), *section.get("exception_words", [])]:
-            idx = text.find(str(w))
-            if idx >= 0 and str(w) not in cited:
+        words = (*section.compensation_words, *section.exception_words) if section is not None else ()
+        for w in words:
+            idx = text.find(w)
+            if idx >= 0 and w not in cited:
                 out.append(Violation("over_promising", _clause_of(text, idx), f"{msg}：{w}", None))
         limits = [float(a or b) for a, b in _LIMIT.findall(cited)]
         cited_numbers = number_values(cited)
@@ -229,13 +220,14 @@ class Guard:
         return out
 
     def _insult_echo(self, text: str, **_: Any) -> list[Violation]:
-        msg = _msg(self.rules, "insult_echo", "复述辱骂用语")
-        return [Violation("insult_echo", w, msg, None) for w in _words(self.rules, "insult_echo") if w in text]
+        msg = _msg(self.rules.insult_echo, "复述辱骂用语")
+        return [Violation("insult_echo", w, msg, None) for w in _words(self.rules.insult_echo) if w in text]
 
     def _pii_echo(self, text: str, *, customer: str, **_: Any) -> list[Violation]:
-        section = self.rules.get("pii_echo") or {}
-        wanted = {k for kind in section.get("kinds") or list(_PII_KINDS) for k in _PII_KINDS.get(str(kind), ())}
-        msg = _msg(self.rules, "pii_echo", "复述个人信息")
+        section = self.rules.pii_echo
+        kinds = section.kinds if section is not None else tuple(_PII_KINDS)
+        wanted = {k for kind in kinds for k in _PII_KINDS[kind]}
+        msg = _msg(section, "复述个人信息")
         return [
             Violation("pii_echo", found, msg, "用****代替")
             for kind, found in find_pii(customer)

@@ -1,84 +1,118 @@
-"""When to recommend a person instead of (or before) an automatic answer."""
+"""When to recommend a person instead of (or before) an automatic answer.
+
+The reasons, their triggers and holding replies are the KB's (`rules.yaml` → handoff, see `kb.rules.Reason`);
+this module evaluates them: reasons in order, the first with a trigger whose conditions all hold wins, and the
+conditions that held are reported as the deciding signals.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-_ASKS_HUMAN = re.compile(
-    r"人工(?!智能)|真人|有没有人|活人|不要机器人|别用机器人|机器人回复"
-    r"|(?:找|叫|要|让)(?:你们)?(?:的)?(?:主管|经理|领导|负责人|老板)"
-)
-# Complaint platforms (12315, 消协) follow the normal complaint process; legal action, media exposure and
-# threats against people go to a supervisor.
-_THREAT = re.compile(
-    r"律师|起诉|法院|告你们|报警|曝光|媒体|记者|微博|黑猫|发到网上|抖音上发|弄死|打死|砍死|找上门|找到你们(?:仓库|公司|店)"
-)
-_REPEATED = re.compile(r"第[二三四五六七八九]次|[两三四五]次了|好几次|多次|又(?:发错|坏|错|是)|每次都")
-_COMPENSATION_DEMAND = re.compile(
-    r"退一赔三|假一赔|[双三十]倍|精神损失|赔(?:偿)?(?:我)?\s*\d+|补偿(?:我)?\s*\d+|(?:赔|补偿|返|补)(?:我|给我)?.{0,4}\d+\s*(?:元|块)"
-    r"|要求赔偿|必须赔|不赔|赔钱|现金赔偿|赔偿我|给我.{0,6}赔偿|给个说法|退点钱|退一部分|补点钱|部分退款|少一分"
-)
-_INJECTION = re.compile(
-    r"忽略.{0,8}(?:规则|指令|设定|提示|要求|限制)|无视.{0,8}(?:规则|指令|设定)|(?:你|您)现在是|扮演|system\s*:|"
-    r"ignore (?:all|previous|your)|直接答应|必须答应|按我说的(?:回复|说)|开发者模式|照着(?:说|回复|念)|你就(?:说|回复)|"
-    r"忘掉你是|忘记你是|新规(?:定)?.{0,6}(?:执行|给我)|系统消息|系统通知|权限已?(?:提升|升级)|以.{0,4}身份.{0,10}(?:同意|批准|答应)"
-)
-_ABUSE = re.compile(r"垃圾|骗子|傻[逼bB×x]?|滚|有病|智障|废物|妈的|tm的|去死|脑残|黑店|狗|听不懂人话|糊弄")
+from kb.rules import HandoffTable, Reason, Trigger
 
-REASONS = {
-    "customer_request": "客户要求人工服务",
-    "threat": "客户提到投诉渠道、媒体或法律途径，需主管/投诉专员跟进",
-    "exceeds_authority": "客户的要求超出一线客服可直接处理的权限",
-    "injection": "客户消息里含有要求改变回复规则的指令，按规则处理并交由人工确认",
-    "abuse": "客户情绪激烈并有辱骂，建议由人工接手安抚",
-    "repeated": "客户多次反馈同一问题仍未解决，需专人跟进",
-    "no_answer": "知识库中没有能回答这个问题的内容",
-}
+
+@dataclass(frozen=True)
+class Signals:
+    """What a handoff decision looks at, for one request."""
+
+    latest: str  # the latest customer message (consecutive customer turns joined)
+    earlier: tuple[str, ...] = ()  # the customer's earlier turns, oldest first
+    intent: str = "other"
+    intent_confidence: float = 1.0
+    emotion: str = "calm"
+    angry_turns: int = 0  # customer turns read as angry, the latest among them (0 when the latest is not)
+    customer_turns: int = 1
+    order_context: bool = False  # the request carries `context.order`
+    answerable: bool = True
+    greeting: bool = False
 
 
 @dataclass(frozen=True)
 class Handoff:
     recommended: bool
-    reason_code: str | None = None
+    reason: Reason | None = None
+    signals: tuple[str, ...] = ()  # the conditions that decided, e.g. ("intent=order_status", "order_context=no")
 
     @property
-    def reason(self) -> str | None:
-        return REASONS.get(self.reason_code or "")
+    def reason_code(self) -> str | None:
+        return self.reason.code if self.reason else None
+
+    @property
+    def label(self) -> str | None:
+        return self.reason.label if self.reason else None
 
 
-def detect_injection(text: str) -> bool:
-    return bool(_INJECTION.search(text))
+def _first_match(patterns: Sequence[str], texts: Sequence[str]) -> str | None:
+    for p in patterns:
+        for text in texts:
+            m = re.search(p, text)
+            if m:
+                return m.group(0)
+    return None
 
 
-def decide_handoff(
-    *,
-    latest: str,
-    intent: str,
-    answerable: bool,
-    greeting: bool,
-    history: Sequence[str] = (),
-    intent_confidence: float = 1.0,
-    emotion: str = "calm",
-) -> Handoff:
-    """Order matters: the most specific reason wins. `history` holds the customer's earlier turns."""
-    if detect_injection(latest) or any(detect_injection(t) for t in history):
-        return Handoff(True, "injection")
-    if (intent == "human_handoff" and intent_confidence >= 0.6) or _ASKS_HUMAN.search(latest):
-        return Handoff(True, "customer_request")
-    if _THREAT.search(latest):
-        return Handoff(True, "threat")
-    if _COMPENSATION_DEMAND.search(latest) and "好评" not in latest:
-        return Handoff(True, "exceeds_authority")
-    # One abusive message: stay calm and solve the problem; abuse that goes on goes to a person.
-    if _ABUSE.search(latest) and any(_ABUSE.search(t) for t in history):
-        return Handoff(True, "abuse")
-    if _REPEATED.search(latest) and (intent == "complaint" or emotion == "angry"):
-        return Handoff(True, "repeated")
-    if not answerable and not greeting:
-        return Handoff(True, "no_answer")
-    # A question about the shop itself that no document covers (实体店? 招聘?): a person answers it.
-    if intent == "other" and not greeting and "你们" in latest:
-        return Handoff(True, "no_answer")
-    return Handoff(False)
+def _matched(name: str, patterns: Sequence[str], texts: Sequence[str]) -> str | None:
+    found = _first_match(patterns, texts)
+    return f"{name}~{found}" if found is not None else None
+
+
+def _flag(name: str, wanted: bool | None, actual: bool) -> str | None:
+    return f"{name}={'yes' if actual else 'no'}" if wanted == actual else None
+
+
+def _at_least(name: str, wanted: int | None, actual: int) -> str | None:
+    return f"{name}={actual}" if wanted is not None and actual >= wanted else None
+
+
+# One check per condition of a trigger (the keys of `kb.rules.Trigger`): the signal it saw, or None.
+_CHECKS: dict[str, Callable[[Trigger, Signals], str | None]] = {
+    "latest": lambda t, s: _matched("latest", t.latest, [s.latest]),
+    "earlier": lambda t, s: _matched("earlier", t.earlier, s.earlier),
+    "any_turn": lambda t, s: _matched("turn", t.any_turn, [s.latest, *s.earlier]),
+    "not_latest": lambda t, s: None if _first_match(t.not_latest, [s.latest]) is not None else "not_latest=none",
+    "intents": lambda t, s: (
+        f"intent={s.intent}" if s.intent in t.intents and s.intent_confidence >= t.min_confidence else None
+    ),
+    "not_intents": lambda t, s: f"intent={s.intent}" if s.intent not in t.not_intents else None,
+    "emotions": lambda t, s: f"emotion={s.emotion}" if s.emotion in t.emotions else None,
+    "angry_turns": lambda t, s: _at_least("angry_turns", t.angry_turns, s.angry_turns),
+    "customer_turns": lambda t, s: _at_least("customer_turns", t.customer_turns, s.customer_turns),
+    "order_context": lambda t, s: _flag("order_context", t.order_context, s.order_context),
+    "answerable": lambda t, s: _flag("answerable", t.answerable, s.answerable),
+    "greeting": lambda t, s: _flag("greeting", t.greeting, s.greeting),
+}
+
+
+def _holds(trigger: Trigger, signals: Signals) -> tuple[str, ...] | None:
+    seen = []
+    for name in trigger.conditions():
+        found = _CHECKS[name](trigger, signals)
+        if found is None:
+            return None
+        seen.append(found)
+    return tuple(seen)
+
+
+class HandoffPolicy:
+    """Applies one KB's handoff table.
+
+    >>> HandoffPolicy(kb.rules.handoff).run(Signals(latest="转人工")).reason_code
+    'customer_request'
+    """
+
+    def __init__(self, table: HandoffTable) -> None:
+        unknown = {n for r in table.reasons for t in r.when for n in t.conditions()} - set(_CHECKS)
+        if unknown:  # a condition added to kb.rules.Trigger without a check here
+            raise ValueError(f"no check for trigger condition(s) {', '.join(sorted(unknown))}")
+        self.table = table
+
+    def run(self, signals: Signals) -> Handoff:
+        for reason in self.table.reasons:
+            for trigger in reason.when:
+                seen = _holds(trigger, signals)
+                if seen is not None:
+                    return Handoff(True, reason, seen)
+        return Handoff(False)

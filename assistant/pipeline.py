@@ -10,13 +10,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
-from assistant.classify import IntentClassifier, detect_emotion
+from assistant.classify import IntentClassifier, angry_turns, detect_emotion
 from assistant.conversation import clean, formulate_query, is_greeting, latest_customer_turns, leans_on_history
 from assistant.drafting import Draft, Plan, TemplateDrafter
 from assistant.errors import BadConversationError, LLMUnavailableError
 from assistant.evidence import AnswerRules, EvidenceFinder
 from assistant.guard import Guard
-from assistant.handoff import decide_handoff
+from assistant.handoff import HandoffPolicy, Signals
 from assistant.result import CheckResult, Result, Suggestion, Turn
 from assistant.retrieval import HybridRetriever
 from indexer.index import Index
@@ -76,7 +76,8 @@ class Assistant:
         self.classifier = IntentClassifier(kb.intents, index.embedder)
         self.guard = Guard(kb.rules)
         self.finder = EvidenceFinder(index, self.guard, AnswerRules.from_rules(kb.rules))
-        self.template = TemplateDrafter(self.guard, self.finder)
+        self.template = TemplateDrafter(self.guard, kb.rules, self.finder)
+        self.handoff = HandoffPolicy(kb.rules.handoff)
         self.drafter: Drafter = drafter or self.template
         if answerable_threshold is None:
             fake = index.manifest.model_name.startswith("hashing")
@@ -105,7 +106,7 @@ class Assistant:
         t = time.perf_counter()
         intent = self.classifier.run(text=intent_text, vector=ivec)
         spec = self._intents.get(intent.name)
-        emotion, _ = detect_emotion([x.text for x in turns if x.role == "customer"])
+        emotion, _ = detect_emotion([x.text for x in turns if x.role == "customer"], self.kb.rules.emotion)
         lat["classify"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
@@ -123,19 +124,26 @@ class Assistant:
         )
         answerable = hits.top_dense >= self.answerable_threshold and bool(hits.hits) and evidence.answers_slot
         history = [x.text for x in turns[: len(turns) - len(latest_customer_turns(turns))] if x.role == "customer"]
-        handoff = decide_handoff(
-            latest=latest,
-            intent=intent.name,
-            answerable=answerable,
-            greeting=greeting,
-            history=history,
-            intent_confidence=intent.confidence,
-            emotion=emotion,
+        order = (context or {}).get("order")
+        handoff = self.handoff.run(
+            Signals(
+                latest=latest,
+                earlier=tuple(history),
+                intent=intent.name,
+                intent_confidence=intent.confidence,
+                emotion=emotion,
+                angry_turns=angry_turns([*history, latest], self.kb.rules.emotion),
+                customer_turns=len(history) + 1,
+                order_context=isinstance(order, dict) and bool(order),
+                answerable=answerable,
+                greeting=greeting,
+            )
         )
         lat["retrieval"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
-        usable = answerable and handoff.reason_code not in ("injection", "abuse")
+        quote_kb = handoff.reason is None or handoff.reason.quote_kb
+        usable = answerable and quote_kb
         seed = hashlib.md5(latest.encode()).hexdigest()
         plan = self.template.plan(
             intent=intent.name,
@@ -167,8 +175,10 @@ class Assistant:
             intent_confidence=intent.confidence,
             emotion=emotion,
             handoff=handoff.recommended,
-            handoff_reason=handoff.reason,
+            handoff_reason=handoff.label,
             handoff_reason_code=handoff.reason_code,
+            handoff_code=handoff.reason_code,
+            handoff_signals=handoff.signals,
             suggestions=tuple(suggestions),
             retrieved=tuple(h.to_dict() for h in hits),
             latency_ms=lat,

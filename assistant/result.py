@@ -95,6 +95,8 @@ class Result:
     notes: tuple[str, ...] = field(default_factory=tuple)  # e.g. why an LLM draft was replaced
     retrieval_confidence: float = 0.0  # best query-passage cosine; low = the KB likely can't answer
     handoff_reason_code: str | None = None  # the code behind `handoff_reason` (e.g. "threat"), for evals
+    handoff_code: str | None = None  # the reason's code in the KB's rules.yaml, e.g. needs_order_data
+    handoff_signals: tuple[str, ...] = ()  # the conditions that decided it, e.g. ("intent=order_status", ...)
 
     @property
     def retrieved_doc_ids(self) -> list[str]:
@@ -105,7 +107,12 @@ class Result:
             "query": self.query,
             "intent": {"name": self.intent, "confidence": round(self.intent_confidence, 4)},
             "emotion": self.emotion,
-            "handoff": {"recommended": self.handoff, "reason": self.handoff_reason},
+            "handoff": {
+                "recommended": self.handoff,
+                "reason": self.handoff_reason,
+                "code": self.handoff_code,
+                "signals": list(self.handoff_signals),
+            },
             "suggestions": [s.to_dict() for s in self.suggestions],
             "retrieved": list(self.retrieved),
             "latency_ms": {k: round(v, 2) for k, v in self.latency_ms.items()},

@@ -42,6 +42,7 @@ def case_record(case: EvalCase, result: Result | None, score: CaseScore) -> dict
         "handoff": result.handoff if result else None,
         "handoff_reason": result.handoff_reason if result else None,
         "handoff_reason_code": result.handoff_reason_code if result else None,
+        "handoff_code": result.handoff_code if result else None,
         "retrieved": list(dict.fromkeys(result.retrieved_doc_ids)) if result else [],
         "suggestions": [
             {

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import difflib
+import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
 from kb.errors import DocumentError, KBError, KBValidationError
-from kb.models import CATEGORIES, DOC_TYPES, STATUSES, Document, Intent, KBSummary, KnowledgeBase, fingerprint
+from kb.models import (
+    CATEGORIES,
+    DOC_TYPES,
+    STATUSES,
+    Document,
+    Intent,
+    IntentsFile,
+    KBSummary,
+    KnowledgeBase,
+    fingerprint,
+)
+from kb.rules import BEHAVIOUR_SECTIONS, Rules
 
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")  # used with fullmatch: `$` would admit a final newline
 REQUIRED = ("id", "title", "type", "category")
@@ -155,47 +170,138 @@ def _load_yaml(path: Path, what: str) -> Any:
         raise KBError(f"{path}: cannot read the {what}: {e}") from e
 
 
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The keys allowed at `loc` of a model, for a 'did you mean' on an unknown key."""
+    ann: Any = model
+    for part in loc:
+        ann = _unwrap(ann)
+        if isinstance(ann, type) and issubclass(ann, BaseModel) and isinstance(part, str) and part in ann.model_fields:
+            ann = ann.model_fields[part].annotation
+        elif get_origin(ann) is tuple:
+            ann = get_args(ann)[0]
+        elif get_origin(ann) is dict:
+            ann = get_args(ann)[1]
+        else:
+            return []
+    ann = _unwrap(ann)
+    return list(ann.model_fields) if isinstance(ann, type) and issubclass(ann, BaseModel) else []
+
+
+def _unwrap(ann: Any) -> Any:
+    """`X | None` → X."""
+    args = [a for a in get_args(ann) if a is not type(None)]
+    return args[0] if get_origin(ann) in (Union, UnionType) and len(args) == 1 else ann
+
+
+# Pydantic's wording, in the terms of a YAML file.
+_PLAIN = {
+    "tuple_type": "must be a list, e.g. [甲, 乙]",
+    "list_type": "must be a list, e.g. [甲, 乙]",
+    "dict_type": "must be a mapping (key: value)",
+    "model_type": "must be a mapping (key: value)",
+    "model_attributes_type": "must be a mapping (key: value)",
+    "bool_type": "must be true or false",
+    "string_type": "must be a text",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "int_parsing": "must be a whole number",
+    "int_type": "must be a whole number",
+    "too_short": "is empty; give at least one",
+}
+
+
+def _explain(e: ValidationError, path: Path | str, model: type[BaseModel], hint: str = "") -> KBValidationError:
+    """One DocumentError per problem pydantic found: the file, the key, what is wrong and what to do."""
+    errors = []
+    found = e.errors()
+    for err in found:
+        loc = tuple(err["loc"])
+        if any(tuple(o["loc"])[: len(loc)] == loc and len(o["loc"]) > len(loc) for o in found):
+            continue  # a list that is "too short" only because its bad items were dropped: the items say why
+        key = str(loc[-1]) if loc else ""
+        if err["type"] == "extra_forbidden":
+            allowed = _fields_at(model, loc[:-1])
+            close = difflib.get_close_matches(key, allowed, n=1)
+            fix = f"did you mean '{close[0]}'?" if close else f"allowed here: {', '.join(allowed)}"
+            message = f"unknown key '{key}'; {fix}"
+            loc = loc[:-1]
+        elif err["type"] == "missing":
+            message = f"lacks '{key}'{hint if len(loc) == 2 else ''}"
+            loc = loc[:-1]
+        elif err["type"] == "value_error":
+            message = str(err["msg"]).removeprefix("Value error, ")
+        else:
+            message = f"{_PLAIN.get(err['type'], err['msg'])} (got {err['input']!r})"
+        errors.append(DocumentError(path, _dotted(loc) or None, message))
+    return KBValidationError(errors)
+
+
+def parse_intents(data: Any, path: Path | str = "intents.yaml") -> tuple[Intent, ...]:
+    """Validate the content of an intents.yaml: a top-level `intents:` list of {name, stage, description,
+    examples, keywords}; raise KBValidationError naming the file and the key."""
+    if isinstance(data, list):
+        data = {"intents": data}
+    if not isinstance(data, dict) or not isinstance(data.get("intents"), list) or not data["intents"]:
+        raise KBError(f"{path}: expected a top-level 'intents:' list of {{name, stage, description, examples}}")
+    try:
+        return IntentsFile.model_validate(data).intents
+    except ValidationError as e:
+        raise _explain(e, path, IntentsFile) from None
+
+
 def load_intents(path: Path) -> tuple[Intent, ...]:
-    """Read an intents.yaml: a list of {name, stage, description, examples}."""
-    data = _load_yaml(path, "intent taxonomy")
-    items = data.get("intents") if isinstance(data, dict) else data
-    if not isinstance(items, list) or not items:
-        raise KBError(f"{path}: expected a top-level 'intents:' list of {{name, stage, examples}}")
-    intents = []
-    for n, item in enumerate(items, 1):
-        if not isinstance(item, dict) or not item.get("name"):
-            raise KBError(f"{path}: intent #{n} lacks 'name'")
-        stage = str(item.get("stage") or "general")
-        if stage not in CATEGORIES:
-            raise KBError(f"{path}: intent '{item['name']}': stage '{stage}' is not one of {', '.join(CATEGORIES)}")
-        examples = item.get("examples") or []
-        if not isinstance(examples, list) or not all(isinstance(x, str) for x in examples):
-            raise KBError(f"{path}: intent '{item['name']}': 'examples' must be a list of customer messages")
-        keywords = item.get("keywords") or []
-        if not isinstance(keywords, list):
-            raise KBError(f"{path}: intent '{item['name']}': 'keywords' must be a list of words")
-        intents.append(
-            Intent(
-                str(item["name"]),
-                stage,
-                str(item.get("description") or ""),
-                tuple(examples),
-                tuple(str(k) for k in keywords),
-            )
-        )
-    names = [i.name for i in intents]
-    dupes = sorted({x for x in names if names.count(x) > 1})
-    if dupes:
-        raise KBError(f"{path}: intent names must be unique; repeated: {', '.join(dupes)}")
-    return tuple(intents)
+    """Read an intents.yaml (CONTRACTS.md §2)."""
+    return parse_intents(_load_yaml(path, "intent taxonomy"), path)
 
 
-def load_rules(path: Path) -> dict[str, Any]:
-    """Read a rules.yaml; its keys are checked by the guard that applies them."""
-    data = _load_yaml(path, "reply rules")
-    if not isinstance(data, dict):
-        raise KBError(f"{path}: expected a mapping of rule kinds (banned_phrases, vague_words, ...)")
+@functools.cache
+def default_rules_data() -> dict[str, Any]:
+    """The shipped rules.yaml as data: where a KB's rules.yaml lacks a behaviour section, these apply."""
+    data = _load_yaml(_defaults_file("rules.yaml"), "default reply rules")
+    assert isinstance(data, dict)
     return data
+
+
+def parse_rules(data: Any, path: Path | str = "rules.yaml", *, intent_names: Iterable[str] | None = None) -> Rules:
+    """Validate the content of a rules.yaml (CONTRACTS.md §4) into typed `Rules`. Behaviour sections the file
+    lacks come from the shipped defaults; with `intent_names`, the file's own sections may name only those
+    intents. Raises KBValidationError naming the file, the key and the fix."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise KBError(f"{path}: expected a mapping of rule kinds (banned_phrases, vague_words, ..., handoff)")
+    merged = {**{k: v for k, v in default_rules_data().items() if k in BEHAVIOUR_SECTIONS}, **data}
+    try:
+        rules = Rules.model_validate(merged)
+    except ValidationError as e:
+        raise _explain(e, path, Rules, hint=" (or delete the whole section to use the shipped defaults)") from None
+    if intent_names is not None:
+        known = set(intent_names)
+        errors = [
+            DocumentError(
+                path,
+                key,
+                f"names intent(s) {', '.join(sorted(unknown))} that intents.yaml does not define; "
+                f"use one of {', '.join(sorted(known))}",
+            )
+            for key, names in rules.intents_named().items()
+            if key.split(".")[0] in data and (unknown := names - known)
+        ]
+        if errors:
+            raise KBValidationError(errors)
+    return rules
+
+
+def load_rules(path: Path, *, intent_names: Iterable[str] | None = None) -> Rules:
+    """Read a rules.yaml (CONTRACTS.md §4)."""
+    return parse_rules(_load_yaml(path, "reply rules"), path, intent_names=intent_names)
 
 
 def _kb_root(root: Path | str | None) -> Path:
@@ -234,11 +340,13 @@ def _check(root: Path, errors: list[DocumentError], n_docs: int, *, strict: bool
         raise KBError(f"{root / 'docs'}: no documents found (expected Markdown files with front matter)")
 
 
-def _rules_and_intents(root: Path) -> tuple[dict[str, Any], tuple[Intent, ...]]:
+def _rules_and_intents(root: Path) -> tuple[Rules, tuple[Intent, ...]]:
     rules_path = root / "rules.yaml"
     intents_path = root / "intents.yaml"
-    rules = load_rules(rules_path if rules_path.is_file() else _defaults_file("rules.yaml"))
     intents = load_intents(intents_path if intents_path.is_file() else _defaults_file("intents.yaml"))
+    rules = load_rules(
+        rules_path if rules_path.is_file() else _defaults_file("rules.yaml"), intent_names=[i.name for i in intents]
+    )
     return rules, intents
 
 

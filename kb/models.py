@@ -8,7 +8,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from kb.rules import Rules, unique, words_as_text
 
 DOC_TYPES = ("policy", "product", "faq", "script")
 CATEGORIES = ("pre_sale", "in_sale", "after_sale", "general")
@@ -59,15 +63,35 @@ class Document:
         return h.hexdigest()[:16]
 
 
-@dataclass(frozen=True)
-class Intent:
-    """One intent of the taxonomy with its stage and exemplar customer messages."""
+class Intent(BaseModel):
+    """One intent of the taxonomy (an item of intents.yaml) with its stage and exemplar customer messages."""
 
-    name: str
-    stage: str
-    description: str
-    examples: tuple[str, ...]
-    keywords: tuple[str, ...] = ()
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    stage: Literal["pre_sale", "in_sale", "after_sale", "general"] = "general"
+    description: str = ""
+    examples: tuple[str, ...] = ()  # customer messages the classifier learns from
+    keywords: tuple[str, ...] = ()  # words that, when a customer uses them, point strongly to the intent
+
+    @field_validator("keywords", mode="before")
+    @classmethod
+    def _words(cls, value: Any) -> Any:
+        return words_as_text(value)
+
+
+class IntentsFile(BaseModel):
+    """A whole intents.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    intents: tuple[Intent, ...] = Field(min_length=1)
+
+    @field_validator("intents")
+    @classmethod
+    def _unique(cls, intents: tuple[Intent, ...]) -> tuple[Intent, ...]:
+        unique("intent names", [i.name for i in intents])
+        return intents
 
 
 @dataclass(frozen=True)
@@ -76,7 +100,7 @@ class KnowledgeBase:
 
     root: Path
     documents: tuple[Document, ...]
-    rules: dict[str, Any]
+    rules: Rules
     intents: tuple[Intent, ...]
 
     def get(self, doc_id: str) -> Document | None:
@@ -105,7 +129,7 @@ class KBSummary:
     documents themselves (the bodies of a large KB took hundreds of MB in the serving process)."""
 
     root: Path
-    rules: dict[str, Any]
+    rules: Rules
     intents: tuple[Intent, ...]
     fingerprint: str
     n_published: int

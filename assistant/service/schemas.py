@@ -151,7 +151,9 @@ class IntentOut(BaseModel):
 
 class HandoffOut(BaseModel):
     recommended: bool
-    reason: str | None
+    reason: str | None  # the label shown to the agent
+    code: str | None = None  # the reason's code in the KB's rules.yaml (handoff.reasons)
+    signals: list[str] = []  # the conditions that decided it
 
 
 class SearchHit(BaseModel):

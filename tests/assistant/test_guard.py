@@ -7,9 +7,10 @@ from hypothesis import strategies as st
 from assistant.guard import Guard
 from assistant.numbers import cn_to_int, find_numbers
 from assistant.result import Turn
-from kb import demo_kb_dir, load_kb
+from kb import KBError, demo_kb_dir, load_kb
+from kb.rules import Rules
 
-RULES: dict[str, Any] = load_kb(demo_kb_dir()).rules
+RULES: Rules = load_kb(demo_kb_dir()).rules
 POLICY = "签收次日起7天内可申请七天无理由退货，寄回运费由买家承担。一线客服可直接发放不超过10元的无门槛券。"
 
 
@@ -111,3 +112,16 @@ def test_only_checks_the_named_rules() -> None:
     assert rules_of(result) == {"vague_words"}
     assert result.rules_checked == ("vague_words",)
     assert rules_of(Guard(RULES).check(text)) >= {"vague_words", "negative_framing", "politeness"}
+
+
+def test_the_guard_takes_the_content_of_a_rules_file_and_its_switches() -> None:
+    guard = Guard({"vague_words": ["可能"]})
+    assert guard.active == ("vague_words",)
+    assert rules_of(guard.check("可能明天到")) == {"vague_words"}
+    off = Guard({"vague_words": {"words": ["可能"], "enabled": False}, "politeness": {}})
+    assert off.active == ("politeness",) and rules_of(off.check("可能明天到")) == {"politeness"}
+
+
+def test_the_guard_refuses_rules_it_cannot_read() -> None:
+    with pytest.raises(KBError, match="did you mean 'vague_words'"):
+        Guard({"vague_word": ["可能"]})

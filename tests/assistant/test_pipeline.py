@@ -1,9 +1,18 @@
+import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from assistant.errors import BadConversationError
 from assistant.pipeline import Assistant
+from assistant.result import Result
+from indexer.builder import build_index
+from indexer.embedding import HashingEmbedder
+from indexer.index import Index
+from kb import load_kb
+from kb.loader import default_rules_data
 
 
 def customer(text: str) -> list[dict[str, str]]:
@@ -93,3 +102,67 @@ def test_malformed_order_context_is_tolerated(demo_assistant: Assistant) -> None
     context: dict[str, Any] = {"order": {"days_since_delivery": "三天", "hours_since_delivery": None}}
     result = demo_assistant.run(conversation=customer("衣服不喜欢，想申请七天无理由退货"), context=context)
     assert result.suggestions
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("我的快递到哪了，怎么还没收到", "needs_order_data"),
+        ("电热水壶用的时候插头冒烟了", "safety"),
+        ("你们售后说是人为损坏，拒绝退货", "dispute"),
+    ],
+)
+def test_order_safety_and_dispute_handoffs_quote_no_policy(demo_assistant: Assistant, text: str, code: str) -> None:
+    result = demo_assistant.run(conversation=customer(text))
+    assert result.handoff and result.handoff_code == code, (result.handoff_code, result.handoff_signals)
+    assert result.handoff_signals and result.handoff_reason
+    assert [s.style for s in result.suggestions] == ["holding"]
+    assert not result.suggestions[0].citations
+    assert result.to_dict()["handoff"]["code"] == code
+
+
+def test_an_order_question_with_the_order_at_hand_is_answered(demo_assistant: Assistant) -> None:
+    context = {"order": {"order_id": "[订单1]", "status": "shipped"}}
+    result = demo_assistant.run(conversation=customer("我的快递到哪了，怎么还没收到"), context=context)
+    assert result.handoff_code != "needs_order_data"
+
+
+def test_rising_frustration_across_turns_goes_to_a_person(demo_assistant: Assistant) -> None:
+    conv = [
+        {"role": "customer", "text": "退款申请了一周了还没到账，太过分了"},
+        {"role": "agent", "text": "您好，我帮您查一下。"},
+        {"role": "customer", "text": "办个事怎么这么费劲，什么破服务"},
+    ]
+    result = demo_assistant.run(conversation=conv)
+    assert result.handoff_code == "repeated", result.handoff_signals
+    assert "angry_turns=2" in result.handoff_signals
+
+
+def test_a_kb_whose_rules_change_changes_the_assistant(tiny_kb: Path, tmp_path: Path) -> None:
+    """The same message, the same documents: only the KB's rules.yaml differs."""
+    data = copy.deepcopy(default_rules_data())
+    data["emotion"]["angry"]["words"]["拖成什么样"] = 3
+    data["handoff"]["reasons"].insert(
+        0,
+        {
+            "code": "bulk_order",
+            "label": "批量采购，转大客户经理",
+            "holding": "您好，批量采购由大客户经理为您报价，我马上请他联系您，请您稍等。",
+            "quote_kb": False,
+            "when": [{"latest": ["批量|团购"]}],
+        },
+    )
+    text = "电热水壶想批量采购，都拖成什么样了还没人回"
+
+    def run(kb_dir: Path) -> Result:
+        emb = HashingEmbedder()
+        kb = load_kb(kb_dir)
+        build_index(kb, emb, kb_dir / "index")
+        return Assistant(Index.open(kb_dir / "index", emb), kb).run(conversation=customer(text))
+
+    before = run(tiny_kb)
+    (tiny_kb / "rules.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    after = run(tiny_kb)
+    assert before.handoff_code != "bulk_order" and before.emotion != "angry"
+    assert after.handoff_code == "bulk_order" and after.emotion == "angry"
+    assert after.suggestions[0].text.startswith("您好，批量采购由大客户经理")

@@ -86,7 +86,7 @@ def test_missing_directory_is_an_actionable_error(tmp_path: Path) -> None:
 def test_tiny_kb_uses_default_rules_and_intents(tiny_kb: Path) -> None:
     kb = load_kb(tiny_kb)
     assert {d.id for d in kb.published} == {"policy-return", "policy-shipping", "product-kettle"}
-    assert "vague_words" in kb.rules
+    assert kb.rules.vague_words is not None and kb.rules.handoff.get("safety") is not None
     assert len(kb.intent_names) == 19
     assert kb.get("product-kettle") is not None and kb.get("product-kettle").specs["功率"] == "1800W"  # type: ignore[union-attr]
 
@@ -153,3 +153,45 @@ def test_summary_validates_like_a_full_load(tmp_path: Path) -> None:
         load_kb_summary(tmp_path)
     assert len(err.value.errors) == 2
     assert load_kb_summary(tmp_path, strict=False).n_published == 1
+
+
+def test_an_old_guard_only_rules_file_gets_the_default_behaviour(tiny_kb: Path) -> None:
+    (tiny_kb / "rules.yaml").write_text(
+        "vague_words: [可能, 大概]\nbanned_phrases:\n  - phrase: 亲，\n", encoding="utf-8"
+    )
+    rules = load_kb(tiny_kb).rules
+    shipped = load_kb(demo_kb_dir()).rules
+    assert rules.vague_words is not None and rules.vague_words.words == ("可能", "大概")
+    assert rules.negative_framing is None  # a guard rule kind the file leaves out stays off
+    assert (rules.emotion, rules.handoff, rules.phrasing, rules.intent_behaviour) == (
+        shipped.emotion,
+        shipped.handoff,
+        shipped.phrasing,
+        shipped.intent_behaviour,
+    )
+
+
+def test_a_section_the_kb_ships_replaces_the_default(tiny_kb: Path) -> None:
+    (tiny_kb / "rules.yaml").write_text("intent_behaviour:\n  quality_issue: {ask_photos: true}\n", encoding="utf-8")
+    assert set(load_kb(tiny_kb).rules.intent_behaviour) == {"quality_issue"}
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "key", "fragment"),
+    [
+        ("rules.yaml", "handoff:\n  reasons: []\n", "handoff.reasons", "is empty"),
+        ("rules.yaml", "emotion: {angry: {words: {气: 2}}, anxious: {wrods: {}}}\n", "emotion.anxious", "'words'"),
+        ("rules.yaml", "intent_behaviour: {refund: {ask_order_number: true}}\n", "intent_behaviour", "refund_status"),
+        ("rules.yaml", "vague_wrods: [可能]\n", None, "did you mean 'vague_words'"),
+        ("intents.yaml", "intents:\n  - name: a\n    exmaples: [你好]\n", "intents[0]", "did you mean 'examples'"),
+    ],
+)
+def test_bad_rules_and_intents_name_the_file_the_key_and_the_fix(
+    tiny_kb: Path, name: str, text: str, key: str | None, fragment: str
+) -> None:
+    (tiny_kb / name).write_text(text, encoding="utf-8")
+    with pytest.raises(KBValidationError) as err:
+        load_kb_summary(tiny_kb)
+    [problem] = err.value.errors
+    assert problem.path.endswith(name) and problem.field == key
+    assert fragment in str(err.value)

@@ -437,7 +437,7 @@ class Workspace:
 
     def save_config(self, name: str, text: str, *, base: int, author: str, message: str = "") -> tuple[Version, str]:
         """Validate and write rules.yaml or intents.yaml, and tell the service; the version, and a notice."""
-        problems = validate_config(name, text)
+        problems = validate_config(name, text, self.kb_dir)
         if any(p.blocking for p in problems):
             raise InvalidTextError(CONFIG_FILES[name], problems)
         key = CONFIG_KEYS[name]

@@ -200,6 +200,9 @@
     const h = $("handoff");
     h.hidden = !(data.handoff && data.handoff.recommended);
     h.textContent = h.hidden ? "" : "⚠ 建议转人工：" + (data.handoff.reason || "请人工确认后回复");
+    // The reason's code and the signals that decided it, for an agent who wants to know why.
+    h.dataset.reason = h.hidden ? "" : data.handoff.code || "";
+    h.title = h.hidden ? "" : (data.handoff.signals || []).join(" · ");
     const list = $("suggestions");
     list.replaceChildren();
     state.suggestions = data.suggestions.slice(0, 3).map((s, i) => {

@@ -230,7 +230,7 @@ def test_rules_and_intents_are_validated_before_save(ctx: h.EditorContext, kb_di
     )
     good = h.save_config_text(ctx, "rules", good_text, view.base, author="甲", message="加禁用语")
     assert good.ok, good.message
-    assert any(i.get("phrase") == "差评删除" for i in load_kb(kb_dir).rules["banned_phrases"])
+    assert any(i.phrase == "差评删除" for i in load_kb(kb_dir).rules.banned_phrases or ())
     stale = h.save_config_text(ctx, "rules", good_text + "\n# 乙\n", view.base, author="乙")
     assert not stale.ok and "冲突" in stale.message
     intents = h.open_config(ctx, "intents")

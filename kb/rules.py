@@ -1,0 +1,302 @@
+"""Typed `rules.yaml` (CONTRACTS.md §4): the guard's reply rules and the behaviour a shop may change.
+
+Words live in the YAML; the code that applies them lives in `assistant`. Every model forbids unknown keys, so a
+typo is an error on load, not a rule that silently does nothing.
+
+>>> rules = kb.loader.parse_rules(yaml.safe_load(text))   # absent behaviour sections: the shipped ones
+>>> rules.handoff.get("safety").quote_kb
+False
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+
+EMOTIONS = ("calm", "anxious", "angry")
+PII_KINDS = ("phone", "id_number", "address", "card", "email")
+# Sections a KB may leave out to get the shipped defaults. The guard's rule kinds are different: a KB that
+# omits one switches it off (that was always their meaning).
+BEHAVIOUR_SECTIONS = (
+    "emotion",
+    "handoff",
+    "phrasing",
+    "intent_behaviour",
+    "answer_slots",
+    "polarity",
+    "agent_guidance",
+)
+_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+Emotion = Literal["calm", "anxious", "angry"]
+PiiKind = Literal["phone", "id_number", "address", "card", "email"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def unique(what: str, names: list[str]) -> None:
+    """Raise the validation error for names given more than once."""
+    dupes = sorted({x for x in names if names.count(x) > 1})
+    if dupes:
+        raise ValueError(f"{what} must be unique; repeated: {', '.join(dupes)}")
+
+
+def words_as_text(value: Any) -> Any:
+    """YAML reads 12315 or 100% as numbers; as list items of words they are words."""
+    if isinstance(value, list | tuple):
+        return [str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v for v in value]
+    return value
+
+
+# -- the guard's rule kinds ---------------------------------------------------------------------------------
+
+
+class BannedPhrase(_Strict):
+    phrase: str = Field(min_length=1)
+    suggestion: str | None = None  # replaces the phrase when the guard fixes a draft
+    message: str = "禁用语"
+
+
+class GuardRule(_Strict):
+    enabled: StrictBool = True
+    message: str | None = None  # shown to the agent
+
+
+class WordRule(GuardRule):
+    words: tuple[str, ...] = ()
+
+    @field_validator("words", mode="before")
+    @classmethod
+    def _as_text(cls, value: Any) -> Any:
+        return words_as_text(value)
+
+
+class NegativeFraming(WordRule):
+    alternatives: tuple[str, ...] = ()  # a negative is fine when the reply also offers one of these
+
+
+class Politeness(GuardRule):
+    required_any: tuple[str, ...] = Field(default=("您",), min_length=1)
+
+
+class OverPromising(GuardRule):
+    compensation_words: tuple[str, ...] = ()
+    exception_words: tuple[str, ...] = ()
+
+    @field_validator("compensation_words", "exception_words", mode="before")
+    @classmethod
+    def _as_text(cls, value: Any) -> Any:
+        return words_as_text(value)
+
+
+class PiiEcho(GuardRule):
+    kinds: tuple[PiiKind, ...] = PII_KINDS  # type: ignore[assignment]
+
+
+# -- emotion ------------------------------------------------------------------------------------------------
+
+
+class EmotionCues(_Strict):
+    """Cues of one emotion. `words`: a word or phrase → its weight, counted once when the message contains it.
+    `patterns`: a regular expression → its weight, counted per match (e.g. a run of exclamation marks)."""
+
+    words: dict[str, float] = Field(default_factory=dict)
+    patterns: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("words", "patterns")
+    @classmethod
+    def _positive(cls, cues: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, w in cues.items() if w <= 0]
+        if bad:
+            raise ValueError(f"weights must be above 0 (remove a cue instead of weighting it 0): {', '.join(bad)}")
+        return cues
+
+    @field_validator("patterns")
+    @classmethod
+    def _regexes(cls, cues: dict[str, float]) -> dict[str, float]:
+        for p in cues:
+            _compile(p)
+        return cues
+
+
+class EmotionLexicon(_Strict):
+    angry: EmotionCues
+    anxious: EmotionCues
+
+
+# -- handoff ------------------------------------------------------------------------------------------------
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as e:
+        raise ValueError(
+            f"'{pattern}' is not a valid regular expression ({e}); escape ( ) [ ] ? * + . with a backslash "
+            "to match them literally"
+        ) from e
+
+
+Regexes = tuple[str, ...]
+
+
+class Trigger(_Strict):
+    """One way a reason applies: every condition given must hold (an AND); leave out what does not matter."""
+
+    latest: Regexes = ()  # a regex that matches the latest customer message (consecutive turns joined)
+    earlier: Regexes = ()  # a regex that matches one of the customer's earlier turns
+    any_turn: Regexes = ()  # a regex that matches the latest message or an earlier turn
+    not_latest: Regexes = ()  # no regex of these matches the latest message (e.g. a hypothetical 会不会)
+    intents: tuple[str, ...] = ()  # the classified intent is one of these
+    not_intents: tuple[str, ...] = ()  # the classified intent is none of these
+    min_confidence: float = Field(default=0.0, ge=0.0, le=1.0)  # ... classified with at least this confidence
+    emotions: tuple[Emotion, ...] = ()  # the conversation's emotion is one of these
+    angry_turns: int | None = Field(default=None, ge=1)  # at least N customer turns read as angry, the latest too
+    customer_turns: int | None = Field(default=None, ge=1)  # at least N customer turns in the conversation
+    order_context: StrictBool | None = None  # the request carries `context.order` (true) or does not (false)
+    answerable: StrictBool | None = None  # retrieval found evidence above the answerable threshold
+    greeting: StrictBool | None = None  # the message is a greeting or small talk
+
+    @field_validator("latest", "earlier", "any_turn", "not_latest")
+    @classmethod
+    def _regexes(cls, patterns: Regexes) -> Regexes:
+        for p in patterns:
+            _compile(p)
+        return patterns
+
+    def conditions(self) -> tuple[str, ...]:
+        """The conditions this trigger sets, in declaration order (`min_confidence` refines `intents`)."""
+        return tuple(
+            name
+            for name in type(self).model_fields
+            if name != "min_confidence" and getattr(self, name) not in (None, ())
+        )
+
+    @model_validator(mode="after")
+    def _says_something(self) -> Trigger:
+        if not self.conditions():
+            raise ValueError("a trigger needs at least one condition (latest, intents, order_context, ...)")
+        if self.min_confidence and not self.intents:
+            raise ValueError("'min_confidence' applies to 'intents'; add the intents it is about")
+        return self
+
+
+class Reason(_Strict):
+    """One handoff reason: when it applies, what the agent sees, and what the customer is told meanwhile."""
+
+    code: str  # stable identifier, e.g. needs_order_data; reported in results and metrics
+    label: str = Field(min_length=1)  # shown to the agent in the sidebar
+    holding: str = Field(min_length=1)  # the holding reply suggested while a person takes over
+    quote_kb: StrictBool = True  # whether KB sentences may be quoted beside the holding reply
+    when: tuple[Trigger, ...] = Field(min_length=1)  # any one trigger is enough
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, code: str) -> str:
+        if not _CODE.match(code):
+            raise ValueError(f"'{code}' is not a code: use lowercase letters, digits and _, e.g. needs_order_data")
+        return code
+
+    @field_validator("holding")
+    @classmethod
+    def _polite(cls, holding: str) -> str:
+        if "您" not in holding and "请" not in holding:
+            raise ValueError("a holding reply speaks to the customer politely: use 您 or 请")
+        return holding
+
+
+class HandoffTable(_Strict):
+    """Reasons in order: the first whose trigger holds is the one reported."""
+
+    reasons: tuple[Reason, ...] = Field(min_length=1)
+
+    @field_validator("reasons")
+    @classmethod
+    def _unique(cls, reasons: tuple[Reason, ...]) -> tuple[Reason, ...]:
+        unique("reason codes", [r.code for r in reasons])
+        return reasons
+
+    def get(self, code: str) -> Reason | None:
+        return next((r for r in self.reasons if r.code == code), None)
+
+
+# -- phrasing and per-intent behaviour ----------------------------------------------------------------------
+
+
+class Phrasing(_Strict):
+    """Fixed sentences of the composed replies (the facts always come from the KB)."""
+
+    openers: dict[str, dict[str, tuple[str, ...]]]  # emotion → intent (or "*" for any) → openers
+    greeting: str  # the reply to a bare greeting
+    off_topic: str  # small talk or a question the shop does not handle
+    closes: tuple[str, ...] = Field(min_length=1)
+    alternative: str  # added when a quoted rule only says no
+    ask_order_number: str
+    ask_order_number_and_photos: str
+    ask_photos: str
+
+    @field_validator("openers")
+    @classmethod
+    def _every_emotion(cls, openers: dict[str, dict[str, tuple[str, ...]]]) -> dict[str, dict[str, tuple[str, ...]]]:
+        unknown = sorted(set(openers) - set(EMOTIONS))
+        if unknown:
+            raise ValueError(f"unknown emotion(s) {', '.join(unknown)}; use {', '.join(EMOTIONS)}")
+        for emotion in EMOTIONS:
+            if not (openers.get(emotion) or {}).get("*"):
+                raise ValueError(f"'{emotion}' needs a '*' list: the openers used for any intent")
+        return openers
+
+
+class IntentBehaviour(_Strict):
+    """What the reply does for one intent."""
+
+    ask_order_number: StrictBool = False  # ask for the order number when the request carries none
+    ask_photos: StrictBool = False  # ask for photos of the problem
+    window_key: str | None = None  # check the order against a "N天内" window in a policy sentence with this word
+
+
+# -- the file ---------------------------------------------------------------------------------------------
+
+
+class Rules(_Strict):
+    """A whole rules.yaml. Guard rule kinds that are absent are switched off; behaviour sections that are
+    absent are filled from the shipped defaults by the loader."""
+
+    banned_phrases: tuple[BannedPhrase, ...] | None = None
+    vague_words: WordRule | None = None
+    negative_framing: NegativeFraming | None = None
+    politeness: Politeness | None = None
+    absolute_claims: WordRule | None = None
+    unsupported_facts: GuardRule | None = None
+    over_promising: OverPromising | None = None
+    insult_echo: WordRule | None = None
+    pii_echo: PiiEcho | None = None
+    emotion: EmotionLexicon
+    handoff: HandoffTable
+    phrasing: Phrasing
+    intent_behaviour: dict[str, IntentBehaviour]
+    # How replies find their answer; parsed and checked by assistant.evidence.AnswerRules (its errors name the key).
+    answer_slots: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    polarity: dict[str, Any] = Field(default_factory=dict)
+    agent_guidance: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("vague_words", "absolute_claims", "insult_echo", "negative_framing", mode="before")
+    @classmethod
+    def _word_list(cls, value: Any) -> Any:
+        """A bare list of words is the short form of {words: [...]}."""
+        return {"words": value} if isinstance(value, list) else value
+
+    def intents_named(self) -> dict[str, set[str]]:
+        """Intent names these rules refer to, by the key that names them (for a check against intents.yaml)."""
+        named: dict[str, set[str]] = {"intent_behaviour": set(self.intent_behaviour)}
+        for r in self.handoff.reasons:
+            named.setdefault(f"handoff.{r.code}", set()).update(i for t in r.when for i in (*t.intents, *t.not_intents))
+        named.update({f"phrasing.openers.{e}": set(t) - {"*"} for e, t in self.phrasing.openers.items()})
+        return named
+
+
+GUARD_SECTIONS = tuple(k for k in Rules.model_fields if k not in BEHAVIOUR_SECTIONS)
