@@ -31,7 +31,6 @@ from kb.rules import Rules
 # Rules judged on a single sentence before it may be quoted (politeness, figures and promises are judged on
 # the whole reply).
 SENTENCE_RULES = ("banned_phrases", "vague_words", "absolute_claims", "insult_echo")
-FIGURE_SLOTS_KEY = "figure"
 
 _MD = re.compile(r"\*\*|__|`|^#+\s*|^[-*+]\s+|^\d+[.、]\s*|^>\s*")
 _QA_PREFIX = re.compile(r"^(?:答|A)[：:]\s*|^第[一二三四五六七八九十百零〇\d]+条\s*")  # FAQ answers, articles
@@ -139,7 +138,7 @@ class AnswerRules:
                     name=str(name),
                     asked_by=tuple(pattern(p, f"answer_slots.{name}.asked_by") for p in spec["asked_by"]),
                     answered_by=pattern(spec.get("answered_by"), f"answer_slots.{name}.answered_by"),
-                    figure=bool(spec.get(FIGURE_SLOTS_KEY, False)),
+                    figure=bool(spec.get("figure", False)),
                 )
             )
         pol = rules.get("polarity") or {}
@@ -196,10 +195,6 @@ class Evidence:
     def best(self) -> Sentence | None:
         return self.sentences[0] if self.sentences else None
 
-    def relevant(self, floor: float = 0.2) -> list[Sentence]:
-        """Sentences that share a real part of the question's wording."""
-        return [s for s in self.sentences if s.coverage >= floor]
-
     @property
     def answers_slot(self) -> bool:
         """False when the question asks for a figure and no relevant sentence among the best holds one."""
@@ -208,19 +203,6 @@ class Evidence:
         asked = set(self.question.figure_slots)
         top = self.sentences[0].score if self.sentences else 0.0
         return any(s.slots & asked for s in self.sentences[:8] if s.score >= 0.6 * top)
-
-    @property
-    def top_coverage(self) -> float:
-        return max((s.coverage for s in self.sentences[:5]), default=0.0)
-
-    def signals(self) -> dict[str, Any]:
-        best = self.best
-        return {
-            "asked": list(self.question.slots),
-            "answers_slot": self.answers_slot,
-            "best_sentence_coverage": round(best.coverage, 3) if best else 0.0,
-            "best_sentence_doc": best.doc_id if best else None,
-        }
 
 
 @dataclass(frozen=True)
