@@ -20,7 +20,6 @@ import itertools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from assistant.guard import Guard
 from assistant.retrieval import Hit
@@ -110,48 +109,21 @@ class AnswerRules:
     guidance_section: re.Pattern[str] | None = None
 
     @classmethod
-    def from_rules(cls, rules: Mapping[str, Any] | Rules) -> AnswerRules:
-        """Parse the sections; a bad entry raises ValueError naming the key and what to write instead."""
-        if isinstance(rules, Rules):
-            rules = {
-                "answer_slots": rules.answer_slots,
-                "polarity": rules.polarity,
-                "agent_guidance": rules.agent_guidance,
-            }
+    def from_rules(cls, rules: Rules) -> AnswerRules:
+        """The compiled form of a KB's validated `answer_slots`, `polarity` and `agent_guidance`."""
 
-        def pattern(value: Any, key: str) -> re.Pattern[str]:
-            if not isinstance(value, str) or not value:
-                raise ValueError(f"rules.yaml: '{key}' must be a non-empty regular expression string")
-            try:
-                return re.compile(value)
-            except re.error as e:
-                raise ValueError(f"rules.yaml: '{key}' is not a valid regular expression ({e}); fix or quote it") from e
+        def compiled(pattern: str | None) -> re.Pattern[str] | None:
+            return re.compile(pattern) if pattern else None
 
-        slots = []
-        for name, spec in (rules.get("answer_slots") or {}).items():
-            if not isinstance(spec, Mapping) or not isinstance(spec.get("asked_by"), list):
-                raise ValueError(
-                    f"rules.yaml: 'answer_slots.{name}' needs 'asked_by' (a list of patterns) and 'answered_by'"
-                )
-            slots.append(
-                Slot(
-                    name=str(name),
-                    asked_by=tuple(pattern(p, f"answer_slots.{name}.asked_by") for p in spec["asked_by"]),
-                    answered_by=pattern(spec.get("answered_by"), f"answer_slots.{name}.answered_by"),
-                    figure=bool(spec.get("figure", False)),
-                )
-            )
-        pol = rules.get("polarity") or {}
-        guide = rules.get("agent_guidance") or {}
-        lead = pol.get("yes_lead") or {}
-        if not isinstance(lead, Mapping):
-            raise ValueError("rules.yaml: 'polarity.yes_lead' must map a verb to its yes-lead, e.g. {支持: 支持的，}")
         return cls(
-            slots=tuple(slots),
-            negative=pattern(pol["negative"], "polarity.negative") if pol.get("negative") else None,
-            yes_lead={str(k): str(v) for k, v in lead.items()},
-            guidance_sentence=pattern(guide["sentence"], "agent_guidance.sentence") if guide.get("sentence") else None,
-            guidance_section=pattern(guide["section"], "agent_guidance.section") if guide.get("section") else None,
+            slots=tuple(
+                Slot(name, tuple(re.compile(p) for p in spec.asked_by), re.compile(spec.answered_by), spec.figure)
+                for name, spec in rules.answer_slots.items()
+            ),
+            negative=compiled(rules.polarity.negative),
+            yes_lead=dict(rules.polarity.yes_lead),
+            guidance_sentence=compiled(rules.agent_guidance.sentence),
+            guidance_section=compiled(rules.agent_guidance.section),
         )
 
 

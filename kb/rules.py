@@ -259,6 +259,51 @@ class IntentBehaviour(_Strict):
     window_key: str | None = None  # check the order against a "N天内" window in a policy sentence with this word
 
 
+# -- answers ----------------------------------------------------------------------------------------------
+
+
+def _pattern(value: str | None) -> str | None:
+    if value is not None:
+        _compile(value)
+    return value
+
+
+class AnswerSlot(_Strict):
+    """One kind of answer (`answer_slots`): how a question asks for it, and what a sentence that gives it
+    looks like."""
+
+    asked_by: Regexes = Field(min_length=1)  # regexes over the customer's latest message
+    answered_by: str = Field(min_length=1)  # a regex a sentence must match to hold this kind of answer
+    figure: StrictBool = False  # a figure (duration, amount, size): a sentence without one does not answer
+
+    @field_validator("asked_by")
+    @classmethod
+    def _asked(cls, patterns: Regexes) -> Regexes:
+        for p in patterns:
+            _compile(p)
+        return patterns
+
+    _answered = field_validator("answered_by")(_pattern)
+
+
+class Polarity(_Strict):
+    """How a sentence says no, and the plain yes that opens an affirmative answer, per the question's verb."""
+
+    negative: str | None = None
+    yes_lead: dict[str, str] = Field(default_factory=dict)  # verb → lead; "default" for any other verb
+
+    _negative = field_validator("negative")(_pattern)
+
+
+class AgentGuidance(_Strict):
+    """Sentences and sections written for agents: guidance for the drafter, never quoted to a customer."""
+
+    sentence: str | None = None
+    section: str | None = None
+
+    _patterns = field_validator("sentence", "section")(_pattern)
+
+
 # -- the file ---------------------------------------------------------------------------------------------
 
 
@@ -279,10 +324,9 @@ class Rules(_Strict):
     handoff: HandoffTable
     phrasing: Phrasing
     intent_behaviour: dict[str, IntentBehaviour]
-    # How replies find their answer; parsed and checked by assistant.evidence.AnswerRules (its errors name the key).
-    answer_slots: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    polarity: dict[str, Any] = Field(default_factory=dict)
-    agent_guidance: dict[str, Any] = Field(default_factory=dict)
+    answer_slots: dict[str, AnswerSlot] = Field(default_factory=dict)
+    polarity: Polarity = Polarity()
+    agent_guidance: AgentGuidance = AgentGuidance()
 
     @field_validator("vague_words", "absolute_claims", "insult_echo", "negative_framing", mode="before")
     @classmethod

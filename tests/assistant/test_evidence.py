@@ -1,5 +1,4 @@
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,11 +9,11 @@ from assistant.pipeline import Assistant
 from indexer.builder import build_index
 from indexer.embedding import HashingEmbedder
 from indexer.index import Index
-from kb import load_kb
-from kb.loader import load_rules
+from kb import KBValidationError, load_kb, parse_rules
+from kb.loader import default_rules_data
 from tests.conftest import write_kb
 
-DEFAULT_RULES = load_rules(Path("kb/defaults/rules.yaml"))
+DEFAULT_RULES = parse_rules(default_rules_data())
 
 
 def test_kb_voice_becomes_customer_voice() -> None:
@@ -89,8 +88,8 @@ def test_sentences_for_customers_are_not_taken_for_guidance(text: str) -> None:
     ],
 )
 def test_a_bad_answer_table_names_its_key(rules: dict[str, object], key: str) -> None:
-    with pytest.raises(ValueError, match=re.escape(key)):
-        AnswerRules.from_rules(rules)
+    with pytest.raises(KBValidationError, match=re.escape(key)):
+        parse_rules(rules)
 
 
 def test_bigrams_ignore_case_and_punctuation() -> None:
