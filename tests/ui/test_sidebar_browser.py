@@ -19,7 +19,10 @@ from tests.conftest import write_kb
 CHROMIUM = Path(os.environ.get("KEFU_TEST_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOT = Path(__file__).resolve().parents[2] / "out" / "screenshots" / "sidebar.png"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]  # fmt: skip
+                 "--disable-component-update", "--no-first-run",
+                 # The helpdesk page is served by Playwright's router, which Chromium takes for a public page;
+                 # Local Network Access would then block it from framing the service on loopback.
+                 "--disable-features=LocalNetworkAccessChecks"]  # fmt: skip
 API_KEY = "browser-test-key"
 HELPDESK = "http://helpdesk.example"  # served by Playwright's router: another origin than the service
 CONVERSATION = "客户：衣服收到了，尺码偏小，能退吗？\n客服：您好，请问是哪天签收的呢？\n客户：3天前签收的，还没穿过"
