@@ -106,6 +106,7 @@ class TemplateDrafter:
         self.intent_behaviour = rules.intent_behaviour
         self.handoff = rules.handoff
         self.max_sentences = max_sentences
+        self.max_chars = 140
 
     # -- planning --------------------------------------------------------------------------------------
     def _verdict(self, intent: str, order: dict[str, Any], evidence: Sequence[Sentence]) -> list[Part]:
@@ -142,7 +143,8 @@ class TemplateDrafter:
         return []
 
     def _answer(self, evidence: Evidence) -> list[Sentence]:
-        """The lead sentence and at most one more that bears on the question nearly as well.
+        """The lead sentence, at most one more that bears on the question nearly as well, and the sentences next to
+        the lead in its own passage (its condition or outcome) while the answer stays short.
 
         When the question asks for a figure (多久, 多少钱, 多大), the lead is the best relevant sentence that
         holds one; a second asked kind (运费多少 + 几天到) gets its own best sentence."""
@@ -171,6 +173,12 @@ class TemplateDrafter:
                 continue
             # More of the answering document only: another document comes in for an asked kind it holds.
             if s.doc_id == best.doc_id and s.score >= 0.6 * best.score and s.coverage >= 0.05:
+                answer.append(s)
+        # The lead's own passage often carries its condition or outcome in the next sentence.
+        for s in evidence.sentences:
+            if len(answer) >= self.max_sentences + 1 or sum(len(a.text) for a in answer) >= self.max_chars:
+                break
+            if s not in answer and s.chunk_id == best.chunk_id and abs(s.order - best.order) <= 2:
                 answer.append(s)
         return answer
 
@@ -283,7 +291,7 @@ class TemplateDrafter:
                 drafts.append(make("concise", [], lead, []))
             return drafts
         confirm = [plan.confirm] if plan.confirm else []
-        concise = make("concise", [*plan.verdict, *plan.answer[:2]], [plan.opener, *confirm], [plan.close])
+        concise = make("concise", [*plan.verdict, *plan.answer], [plan.opener, *confirm], [plan.close])
         drafts.append(concise)
         if plan.options:
             drafts.append(
