@@ -20,6 +20,7 @@ from evals.errors import EvalSetError
 from evals.gate import check_gate, dump_thresholds, load_thresholds, lower, ratchet
 from evals.metrics import flatten
 from evals.report import flat_metric_keys
+from evals.baseline import DenseBaseline
 from evals.runner import CASES_FILE, METRICS_FILE, REPORT_FILE, run_eval
 from evals.validate import validate_cases, validate_set
 from ui.options import emit_json, kb_options, user_errors
@@ -106,7 +107,15 @@ def eval_run(
             "cpus": os.cpu_count(),
         }
         assistant = rt.assistant(settings)
-        metrics = run_eval(assistant, cases, out_dir, config=config, thresholds=thresholds, progress=progress)
+        metrics = run_eval(
+            assistant,
+            cases,
+            out_dir,
+            config=config,
+            thresholds=thresholds,
+            progress=progress,
+            baseline=DenseBaseline(assistant.index),
+        )
     if as_json:
         emit_json(metrics)
     else:
