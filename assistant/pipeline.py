@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
+from assistant.answerability import QUESTION, unknown_terms
 from assistant.classify import IntentClassifier, angry_turns, detect_emotion
 from assistant.conversation import clean, formulate_query, is_greeting, latest_customer_turns, leans_on_history
 from assistant.drafting import Draft, Plan, TemplateDrafter
@@ -85,6 +86,10 @@ class Assistant:
         self.answerable_threshold = answerable_threshold
         self._intents = {i.name: i for i in kb.intents}
 
+    def _asks(self, clause: str) -> bool:
+        """Whether a clause asks for some kind of answer (the KB's `answer_slots`)."""
+        return bool(QUESTION.search(clause)) or bool(self.finder.question(clause).slots)
+
     def warm_up(self) -> None:
         self.retriever.warm_up()
         self.classifier.warm_up()
@@ -137,6 +142,7 @@ class Assistant:
                 order_context=isinstance(order, dict) and bool(order),
                 answerable=answerable,
                 greeting=greeting,
+                unknown_terms=() if greeting else unknown_terms(latest, self.index.knows, self._asks),
             )
         )
         lat["retrieval"] = (time.perf_counter() - t) * 1000
