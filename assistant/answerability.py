@@ -23,6 +23,10 @@ from assistant.conversation import clean
 # colloquial ones (出差, 送人) that no KB uses, which would read as unknown topics.
 NOUN_TAGS = frozenset({"n", "nz", "nt", "vn", "ng", "eng"})
 _LATIN = re.compile(r"^[a-z0-9]+$")
+# Everyday words (at least this often in the segmenter's reference corpus: 孩子, 时候, 价格, 朋友, 问题) are how
+# customers talk about anything; a KB that never uses one still answers questions phrased with it. The words
+# that show a gap are the specific ones (分贝, 特氟龙, 实体店, 电源线).
+EVERYDAY = 5000
 _lock = threading.Lock()
 
 
@@ -37,7 +41,10 @@ def _posseg():  # type: ignore[no-untyped-def]
 
 
 # A clause that asks, whatever kind of answer it wants: the interrogatives of written and chat Chinese.
-QUESTION = re.compile(r"[吗么嘛][?？!！。~～]*$|[?？]|多少|几[个天号点岁种款]|啥|什么|哪|怎|咋|谁|是否|有没有|能不能|[能可会有是][不否]")
+QUESTION = re.compile(
+    r"([\u4e00-\u9fff])[不没]\1|[吗么嘛][?？!！。~～]*$|[?？]"  # 大不大, …吗, a question mark
+    r"|多少|几[个天号点岁种款]|啥|什么|哪|怎|咋|谁|是否|有没有|能不能|[能可会有是][不否]"
+)
 _NEGATED = re.compile(r"^[不没无非未]")
 _CLAUSE = re.compile(r"[\s,，。.!！?？;；~～、]+")
 
@@ -63,10 +70,14 @@ def content_words(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _everyday(word: str) -> bool:
+    return _posseg().dt.tokenizer.FREQ.get(word, 0) >= EVERYDAY
+
+
 def _unknown(word: str, knows: Callable[[str], bool]) -> bool:
     # A negated word (不缩水) is a wish about something, not a topic; a compound whose head (its last two
     # characters: 大面积 → 面积) the KB uses is about something the KB covers.
-    if knows(word) or _NEGATED.match(word):
+    if knows(word) or _NEGATED.match(word) or _everyday(word):
         return False
     return not (len(word) >= 3 and knows(word[-2:]))
 
@@ -81,3 +92,4 @@ def unknown_terms(
         if asks(clause):
             out += [w for w in content_words(clause) if w not in out and _unknown(w, knows)]
     return tuple(out)
+

@@ -11,7 +11,7 @@ from assistant.result import Result
 from indexer.builder import build_index
 from indexer.embedding import HashingEmbedder
 from indexer.index import Index
-from kb import load_kb
+from kb import demo_kb_dir, load_kb
 from kb.loader import default_rules_data
 
 
@@ -119,6 +119,16 @@ def test_order_safety_and_dispute_handoffs_quote_no_policy(demo_assistant: Assis
     assert [s.style for s in result.suggestions] == ["holding"]
     assert not result.suggestions[0].citations
     assert result.to_dict()["handoff"]["code"] == code
+
+
+def test_a_question_about_what_the_kb_never_names_gets_no_answer(demo_assistant: Assistant) -> None:
+    assert not demo_assistant.index.knows("实体店")
+    # However close retrieval thinks its nearest passage is (threshold 0), the KB never says 实体店.
+    trusting = Assistant(demo_assistant.index, load_kb(demo_kb_dir()), answerable_threshold=0.0)
+    result = trusting.run(conversation=customer("你们有实体店吗 想去店里试穿一下"))
+    assert result.handoff_code == "no_answer", (result.intent, result.handoff_signals)
+    assert "unknown_terms=实体店" in result.handoff_signals
+    assert [s.style for s in result.suggestions] == ["holding"]
 
 
 def test_an_order_question_with_the_order_at_hand_is_answered(demo_assistant: Assistant) -> None:
