@@ -114,6 +114,11 @@ class HandoffPolicy:
         if unknown:  # a condition added to kb.rules.Trigger without a check here
             raise ValueError(f"no check for trigger condition(s) {', '.join(sorted(unknown))}")
         self.table = table
+        self.conditions = frozenset(n for r in table.reasons for t in r.when for n in t.conditions())
+
+    def uses(self, condition: str) -> bool:
+        """Whether some trigger of the table has this condition (a signal not used need not be computed)."""
+        return condition in self.conditions
 
     def run(self, signals: Signals) -> Handoff:
         for reason in self.table.reasons:
