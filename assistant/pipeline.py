@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
-from assistant.answerability import QUESTION, unknown_terms
+from assistant.answerability import asks_something, unknown_terms
 from assistant.classify import IntentClassifier, angry_turns, detect_emotion
 from assistant.conversation import clean, formulate_query, is_greeting, latest_customer_turns, leans_on_history
 from assistant.drafting import Draft, Plan, TemplateDrafter
@@ -97,7 +97,7 @@ class Assistant:
 
     def _asks(self, clause: str) -> bool:
         """Whether a clause asks for some kind of answer (the KB's `answer_slots`)."""
-        return bool(QUESTION.search(clause)) or bool(self.finder.question(clause).slots)
+        return asks_something(clause) or bool(self.finder.question(clause).slots)
 
     def warm_up(self) -> None:
         self.retriever.warm_up()

@@ -14,13 +14,13 @@ from pathlib import Path
 import click
 
 from assistant.retrieval import MODES
+from evals.baseline import DenseBaseline
 from evals.cases import EXPECTED_KEYS, Problem, read_cases
 from evals.compare import compare_runs, format_text, load_run, markdown_table, render_html
 from evals.errors import EvalSetError
 from evals.gate import check_gate, dump_thresholds, load_thresholds, lower, ratchet
 from evals.metrics import flatten
 from evals.report import flat_metric_keys
-from evals.baseline import DenseBaseline
 from evals.runner import CASES_FILE, METRICS_FILE, REPORT_FILE, run_eval
 from evals.validate import validate_cases, validate_set
 from ui.options import emit_json, kb_options, user_errors

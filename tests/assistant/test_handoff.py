@@ -110,7 +110,9 @@ def test_a_kb_can_hand_over_questions_about_what_it_never_names() -> None:
     handoff = policy.run(Signals(latest="有降噪吗", intent="product_info", unknown_terms=("降噪", "主动")))
     assert handoff.reason_code == "no_answer" and "unknown_terms=降噪、主动" in handoff.signals
     # An unknown word in an after-sales question is the customer's own thing (那箱), not a gap of the KB.
-    assert policy.run(Signals(latest="那箱没拆的能退吗", intent="return_request", unknown_terms=("那箱",))).reason is None
+    assert (
+        policy.run(Signals(latest="那箱没拆的能退吗", intent="return_request", unknown_terms=("那箱",))).reason is None
+    )
 
 
 def test_first_matching_reason_wins() -> None:

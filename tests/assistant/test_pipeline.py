@@ -135,9 +135,12 @@ def test_a_kb_that_switches_on_unknown_terms_hands_over_what_it_never_names(demo
     assert "unknown_terms=实体店" in result.handoff_signals
     assert [s.style for s in result.suggestions] == ["holding"]  # no related sentence passed off as the answer
     # The shipped rules leave it off: the same question is answered from the KB.
-    assert Assistant(demo_assistant.index, load_kb(demo_kb_dir()), answerable_threshold=0.0).run(
-        conversation=customer("你们有实体店吗 想去店里试穿一下")
-    ).handoff_code != "no_answer"
+    assert (
+        Assistant(demo_assistant.index, load_kb(demo_kb_dir()), answerable_threshold=0.0)
+        .run(conversation=customer("你们有实体店吗 想去店里试穿一下"))
+        .handoff_code
+        != "no_answer"
+    )
 
 
 def test_an_order_question_with_the_order_at_hand_is_answered(demo_assistant: Assistant) -> None:
