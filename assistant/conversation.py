@@ -8,6 +8,8 @@ from collections.abc import Iterable, Sequence
 from assistant.result import Turn
 
 _MASK = re.compile(r"\[[^\[\]]{1,12}\]")
+# Emoticon codes of chat platforms (#E-s[数字x], #E-b03): markup, not words.
+_EMOTICON = re.compile(r"#E-[A-Za-z]+\d*(?:\[[^\[\]]{1,12}\])?")
 _EMOJI = re.compile(r"[\U0001F300-\U0001FAFF\u2600-\u27BF]")
 _ANAPHORA = re.compile(
     r"那个|这个|它|这款|那款|这件|那件|这种|那种|这双|那双|这台|那台|这些|那些|同样|还有呢|呢[？?]?$|^那"
@@ -18,8 +20,8 @@ _GREETING = re.compile(
 
 
 def clean(text: str) -> str:
-    """Drop masked tokens and emoji, squeeze whitespace."""
-    return re.sub(r"\s+", " ", _EMOJI.sub("", _MASK.sub(" ", text))).strip()
+    """Drop masked tokens, emoticon codes and emoji, squeeze whitespace."""
+    return re.sub(r"\s+", " ", _EMOJI.sub("", _MASK.sub(" ", _EMOTICON.sub(" ", text)))).strip()
 
 
 def is_greeting(text: str) -> bool:

@@ -28,6 +28,7 @@ class Signals:
     order_context: bool = False  # the request carries `context.order`
     answerable: bool = True
     greeting: bool = False
+    unknown_terms: tuple[str, ...] = ()  # content words of the latest message that the KB never uses
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,11 @@ _CHECKS: dict[str, Callable[[Trigger, Signals], str | None]] = {
     "order_context": lambda t, s: _flag("order_context", t.order_context, s.order_context),
     "answerable": lambda t, s: _flag("answerable", t.answerable, s.answerable),
     "greeting": lambda t, s: _flag("greeting", t.greeting, s.greeting),
+    "unknown_terms": lambda t, s: (
+        f"unknown_terms={'、'.join(s.unknown_terms)}"
+        if t.unknown_terms is not None and len(s.unknown_terms) >= t.unknown_terms
+        else None
+    ),
 }
 
 
@@ -108,6 +114,11 @@ class HandoffPolicy:
         if unknown:  # a condition added to kb.rules.Trigger without a check here
             raise ValueError(f"no check for trigger condition(s) {', '.join(sorted(unknown))}")
         self.table = table
+        self.conditions = frozenset(n for r in table.reasons for t in r.when for n in t.conditions())
+
+    def uses(self, condition: str) -> bool:
+        """Whether some trigger of the table has this condition (a signal not used need not be computed)."""
+        return condition in self.conditions
 
     def run(self, signals: Signals) -> Handoff:
         for reason in self.table.reasons:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
+from assistant.answerability import asks_something, unknown_terms
 from assistant.classify import IntentClassifier, angry_turns, detect_emotion
 from assistant.conversation import clean, formulate_query, is_greeting, latest_customer_turns, leans_on_history
 from assistant.drafting import Draft, Plan, TemplateDrafter
@@ -84,6 +85,19 @@ class Assistant:
             answerable_threshold = 0.2 if fake else DEFAULT_ANSWERABLE_THRESHOLD
         self.answerable_threshold = answerable_threshold
         self._intents = {i.name: i for i in kb.intents}
+        # The taxonomy's words (descriptions, examples, keywords) are customer-service topics in any shop: a KB
+        # that never uses one (正品, 折扣) may still cover the topic in its own words, so it is no sign of a gap.
+        self._service_words = "\n".join(
+            t for i in kb.intents for t in (i.description, *i.examples, *i.keywords)
+        ).lower()
+
+    def _known(self, word: str) -> bool:
+        """A word of the KB's text or of the intent taxonomy."""
+        return self.index.knows(word) or word in self._service_words
+
+    def _asks(self, clause: str) -> bool:
+        """Whether a clause asks for some kind of answer (the KB's `answer_slots`)."""
+        return asks_something(clause) or bool(self.finder.question(clause).slots)
 
     def warm_up(self) -> None:
         self.retriever.warm_up()
@@ -118,6 +132,12 @@ class Assistant:
             prefer_category=spec.stage if confident and spec else None,
         )
         greeting = is_greeting(latest) or (intent.name == "other" and len(clean(latest)) <= 6)
+        # Computed only when a trigger of the KB's handoff table looks at it (the shipped one does not).
+        unknown = (
+            unknown_terms(latest, self._known, self._asks)
+            if not greeting and self.handoff.uses("unknown_terms")
+            else ()
+        )
         # The question as asked: the latest messages, or the resolved query when they lean on earlier turns.
         evidence = self.finder.run(
             intent_text, query, hits.hits, keywords=spec.keywords if spec else (), dense=hits.dense
@@ -137,6 +157,7 @@ class Assistant:
                 order_context=isinstance(order, dict) and bool(order),
                 answerable=answerable,
                 greeting=greeting,
+                unknown_terms=unknown,
             )
         )
         lat["retrieval"] = (time.perf_counter() - t) * 1000

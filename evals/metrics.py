@@ -104,6 +104,8 @@ class CaseScore:
     recall_at_1: float | None = None
     recall_at_5: float | None = None
     rr_at_10: float | None = None
+    baseline_recall_at_5: float | None = None  # the plain-dense baseline's (`evals.baseline`), same labels
+    baseline_rr_at_10: float | None = None
     must_include_missing: tuple[str, ...] = ()
     must_include_any: bool | None = None  # some suggestion has every must_include entry
     must_not_include_found: tuple[str, ...] = ()
@@ -124,9 +126,15 @@ class CaseScore:
 
 
 def score_case(
-    case: EvalCase, result: Result | None, *, latency_ms: float | None = None, error: str | None = None
+    case: EvalCase,
+    result: Result | None,
+    *,
+    latency_ms: float | None = None,
+    error: str | None = None,
+    baseline: Sequence[str] | None = None,
 ) -> CaseScore:
-    """Score the assistant's `result` for `case`; `result` None means the run failed with `error`."""
+    """Score the assistant's `result` for `case`; `result` None means the run failed with `error`.
+    `baseline`: the documents a reference retriever found for the case, best first (scored when given)."""
     exp = case.expected
     suggestions = result.suggestions if result else ()
     top = suggestions[0] if suggestions else None
@@ -137,7 +145,7 @@ def score_case(
         passed["intent"] = result is not None and result.intent == exp.intent
     if exp.emotion is not None:
         passed["emotion"] = result is not None and result.emotion == exp.emotion
-    r1 = r5 = rr = citation = None
+    r1 = r5 = rr = citation = base_r5 = base_rr = None
     if exp.doc_ids is not None:
         relevant = set(exp.doc_ids)
         r1, r5, rr = (
@@ -146,6 +154,9 @@ def score_case(
             reciprocal_rank_at_k(retrieved, relevant, 10),
         )
         passed["doc_ids"] = r5 == 1.0
+        if baseline is not None:
+            base = _dedupe(baseline)
+            base_r5, base_rr = recall_at_k(base, relevant, 5), reciprocal_rank_at_k(base, relevant, 10)
         cited = _dedupe(c.doc_id for c in top.citations) if top else []
         if exp.handoff is not True and cited:
             citation = sum(d in relevant for d in cited) / len(cited)
@@ -173,6 +184,8 @@ def score_case(
         recall_at_1=r1,
         recall_at_5=r5,
         rr_at_10=rr,
+        baseline_recall_at_5=base_r5,
+        baseline_rr_at_10=base_rr,
         must_include_missing=missing,
         must_include_any=any_include,
         must_not_include_found=found,
@@ -304,6 +317,20 @@ METRICS: tuple[Metric, ...] = (
     Metric("retrieval.recall@1", "Retrieval recall@1", True, "doc_ids", lambda s: mean(x.recall_at_1 for x in s)),
     Metric("retrieval.recall@5", "Retrieval recall@5", True, "doc_ids", lambda s: mean(x.recall_at_5 for x in s)),
     Metric("retrieval.mrr@10", "Retrieval MRR@10", True, "doc_ids", lambda s: mean(x.rr_at_10 for x in s)),
+    Metric(
+        "retrieval.dense_baseline.recall@5",
+        "Plain-dense baseline recall@5 (joined customer turns)",
+        True,
+        "doc_ids",
+        lambda s: mean(x.baseline_recall_at_5 for x in s),
+    ),
+    Metric(
+        "retrieval.dense_baseline.mrr@10",
+        "Plain-dense baseline MRR@10 (joined customer turns)",
+        True,
+        "doc_ids",
+        lambda s: mean(x.baseline_rr_at_10 for x in s),
+    ),
     Metric("intent.accuracy", "Intent accuracy", True, "intent", _labelled("intent")),
     Metric("intent.macro_f1", "Intent macro-F1", True, "intent", _macro_f1, per_intent=False),
     Metric("emotion.accuracy", "Emotion accuracy", True, "emotion", _labelled("emotion")),

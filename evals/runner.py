@@ -24,6 +24,12 @@ CASES_FILE = "cases.jsonl"
 REPORT_FILE = "report.html"
 
 
+class RetrievesDocuments(Protocol):
+    """A reference retriever scored beside the assistant (`evals.baseline.DenseBaseline`)."""
+
+    def run(self, turns: Sequence[Turn]) -> list[str]: ...
+
+
 class SuggestsReplies(Protocol):
     """What the runner needs of the assistant (`assistant.pipeline.Assistant`)."""
 
@@ -65,7 +71,13 @@ def case_record(case: EvalCase, result: Result | None, score: CaseScore) -> dict
         "latency_stages_ms": {k: round(v, 2) for k, v in result.latency_ms.items()} if result else {},
         "passed": score.passed,
         "ok": score.ok,
-        "scores": {"recall@1": score.recall_at_1, "recall@5": score.recall_at_5, "rr@10": score.rr_at_10},
+        "scores": {
+            "recall@1": score.recall_at_1,
+            "recall@5": score.recall_at_5,
+            "rr@10": score.rr_at_10,
+            "dense_baseline.recall@5": score.baseline_recall_at_5,
+            "dense_baseline.rr@10": score.baseline_rr_at_10,
+        },
         "citation_precision": score.citation_precision,
         "polarity": score.polarity,
         "must_include_missing": list(score.must_include_missing),
@@ -94,14 +106,19 @@ def _warm_up(assistant: SuggestsReplies) -> None:
         assistant.run(conversation=WARM_UP, context=None)
 
 
-def run_case(assistant: SuggestsReplies, case: EvalCase) -> tuple[Result | None, CaseScore]:
-    """Run one case; an exception of the assistant is recorded as the case's error, not raised."""
+def run_case(
+    assistant: SuggestsReplies, case: EvalCase, baseline: RetrievesDocuments | None = None
+) -> tuple[Result | None, CaseScore]:
+    """Run one case; an exception of the assistant is recorded as the case's error, not raised. The baseline,
+    when given, runs outside the timed part."""
     start = time.perf_counter()
     try:
         result = assistant.run(conversation=list(case.conversation), context=case.context)
     except Exception as e:  # one broken case must not lose a run of hundreds
         return None, score_case(case, None, error=f"{type(e).__name__}: {e}")
-    return result, score_case(case, result, latency_ms=(time.perf_counter() - start) * 1000)
+    latency = (time.perf_counter() - start) * 1000
+    base = baseline.run(case.conversation) if baseline is not None and case.expected.doc_ids is not None else None
+    return result, score_case(case, result, latency_ms=latency, baseline=base)
 
 
 def run_eval(
@@ -112,11 +129,13 @@ def run_eval(
     config: dict[str, Any] | None = None,
     thresholds: dict[str, Threshold] | None = None,
     progress: bool = False,
+    baseline: RetrievesDocuments | None = None,
 ) -> dict[str, Any]:
     """Run every case, write the three outputs to `out_dir` and return the metrics.
 
     `config` (retriever, drafter, k, set, KB, ...) is recorded under `metrics["config"]`; `thresholds`, when
-    given, are shown against the metrics in the report.
+    given, are shown against the metrics in the report; `baseline`, when given, is scored beside the
+    assistant's retrieval on the cases labelled with doc_ids.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -139,7 +158,7 @@ def run_eval(
         task = bar.add_task("eval", total=len(cases), case="")
         for case in cases:
             bar.update(task, case=case.id)
-            result, score = run_case(assistant, case)
+            result, score = run_case(assistant, case, baseline)
             record = case_record(case, result, score)
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
             scores.append(score)

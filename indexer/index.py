@@ -74,6 +74,10 @@ class Index:
         rows = [(self.chunks.row_of(i), s) for i, s in self.dense.search(vec, k)]
         return [ScoredChunk(self.chunks[row], s) for row, s in rows if row is not None]
 
+    def knows(self, word: str) -> bool:
+        """Whether the KB's text uses this word anywhere (it is in the BM25 vocabulary)."""
+        return self.sparse.knows(word.strip().lower())
+
     def search_sparse(self, query: str, k: int) -> list[ScoredChunk]:
         return [ScoredChunk(self.chunks[row], s) for row, s in self.sparse.search(tokenize(query), k)]
 

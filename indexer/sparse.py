@@ -115,6 +115,10 @@ class SparseIndex:
             self._bm25.index(docs, show_progress=False)
         self._vocab: dict[str, int] = dict(getattr(self._bm25, "vocab_dict", {}) or {})
 
+    def knows(self, token: str) -> bool:
+        """Whether some passage has this token (a `tokenize` token, lower-cased)."""
+        return token in self._vocab
+
     def search(self, query_tokens: Sequence[str], k: int) -> list[tuple[int, float]]:
         """(row, score) pairs with a positive score, best first."""
         ids = [self._vocab[t] for t in query_tokens if t in self._vocab]

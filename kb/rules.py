@@ -160,6 +160,7 @@ class Trigger(_Strict):
     order_context: StrictBool | None = None  # the request carries `context.order` (true) or does not (false)
     answerable: StrictBool | None = None  # retrieval found evidence above the answerable threshold
     greeting: StrictBool | None = None  # the message is a greeting or small talk
+    unknown_terms: int | None = Field(default=None, ge=1)  # at least N nouns of the latest message the KB never uses
 
     @field_validator("latest", "earlier", "any_turn", "not_latest")
     @classmethod

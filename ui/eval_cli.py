@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from assistant.retrieval import MODES
+from evals.baseline import DenseBaseline
 from evals.cases import EXPECTED_KEYS, Problem, read_cases
 from evals.compare import compare_runs, format_text, load_run, markdown_table, render_html
 from evals.errors import EvalSetError
@@ -106,7 +107,15 @@ def eval_run(
             "cpus": os.cpu_count(),
         }
         assistant = rt.assistant(settings)
-        metrics = run_eval(assistant, cases, out_dir, config=config, thresholds=thresholds, progress=progress)
+        metrics = run_eval(
+            assistant,
+            cases,
+            out_dir,
+            config=config,
+            thresholds=thresholds,
+            progress=progress,
+            baseline=DenseBaseline(assistant.index),
+        )
     if as_json:
         emit_json(metrics)
     else:

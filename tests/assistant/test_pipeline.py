@@ -1,4 +1,5 @@
 import copy
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,8 @@ from assistant.result import Result
 from indexer.builder import build_index
 from indexer.embedding import HashingEmbedder
 from indexer.index import Index
-from kb import load_kb
-from kb.loader import default_rules_data
+from kb import demo_kb_dir, load_kb
+from kb.loader import default_rules_data, parse_rules
 
 
 def customer(text: str) -> list[dict[str, str]]:
@@ -119,6 +120,27 @@ def test_order_safety_and_dispute_handoffs_quote_no_policy(demo_assistant: Assis
     assert [s.style for s in result.suggestions] == ["holding"]
     assert not result.suggestions[0].citations
     assert result.to_dict()["handoff"]["code"] == code
+
+
+def test_a_kb_that_switches_on_unknown_terms_hands_over_what_it_never_names(demo_assistant: Assistant) -> None:
+    data = copy.deepcopy(default_rules_data())
+    no_answer = next(r for r in data["handoff"]["reasons"] if r["code"] == "no_answer")
+    no_answer["when"].append({"unknown_terms": 1, "greeting": False})
+    kb = dataclasses.replace(load_kb(demo_kb_dir()), rules=parse_rules(data))
+    assert not demo_assistant.index.knows("实体店")
+    # However close retrieval thinks its nearest passage is (threshold 0), the KB never says 实体店.
+    trusting = Assistant(demo_assistant.index, kb, answerable_threshold=0.0)
+    result = trusting.run(conversation=customer("你们有实体店吗 想去店里试穿一下"))
+    assert result.handoff_code == "no_answer", (result.intent, result.handoff_signals)
+    assert "unknown_terms=实体店" in result.handoff_signals
+    assert [s.style for s in result.suggestions] == ["holding"]  # no related sentence passed off as the answer
+    # The shipped rules leave it off: the same question is answered from the KB.
+    assert (
+        Assistant(demo_assistant.index, load_kb(demo_kb_dir()), answerable_threshold=0.0)
+        .run(conversation=customer("你们有实体店吗 想去店里试穿一下"))
+        .handoff_code
+        != "no_answer"
+    )
 
 
 def test_an_order_question_with_the_order_at_hand_is_answered(demo_assistant: Assistant) -> None:

@@ -58,6 +58,8 @@ def test_run_on_a_fresh_index_of_the_kb(tiny_kb: Path, eval_set: Path, tmp_path:
     assert {p.name for p in out.iterdir()} == {"metrics.json", "cases.jsonl", "report.html"}
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["n_cases"] == 3 and metrics["n_errors"] == 0
+    # The plain-dense baseline is scored on the same cases beside the assistant's (here BM25) retrieval.
+    assert 0 <= metrics["retrieval"]["dense_baseline.recall@5"] <= 1
     assert metrics["config"]["retriever"] == "bm25" and metrics["config"]["k"] == 3
     assert metrics["config"]["index"] == "fresh (temporary)"
     assert not (tmp_path / "home" / "indexes").exists()  # nothing left in the data directory
