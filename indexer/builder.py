@@ -339,7 +339,7 @@ def _merge_from(old: _OldIndex, n_new: int) -> tuple[int, str]:
     m = old.manifest
     dead = sum(len(v) for v in old.dead.values())
     delta_rows = sum(e.n for e in m.documents.values() if e.segment > 0) + n_new
-    if m.n_chunks and dead + delta_rows > COMPACT_FRACTION * m.n_chunks and m.n_chunks >= 1000:
+    if dead + delta_rows > COMPACT_FRACTION * m.n_chunks:
         return 0, "all"
     if len(m.segments) > MAX_DELTAS:  # the base and MAX_DELTAS deltas, plus the one this write adds
         return 1, "deltas"
