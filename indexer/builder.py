@@ -132,7 +132,12 @@ class _Plan:
 
 
 def _write_generation(
-    index_dir: Path, old_gen: Path | None, plan: _Plan, manifest: Manifest, summary: Callable[[Path], None], *,
+    index_dir: Path,
+    old_gen: Path | None,
+    plan: _Plan,
+    manifest: Manifest,
+    summary: Callable[[Path], None],
+    *,
     flat_threshold: int,
 ) -> Path:
     """Write the planned generation and make it live; an interrupted write leaves the previous one in place."""
@@ -164,7 +169,9 @@ def _write_generation(
         raise
 
 
-def _manifest(kb: KnowledgeBase, embedder: Embedder, start: datetime, chunk_chars: int, stats: dict[str, Any]) -> Manifest:
+def _manifest(
+    kb: KnowledgeBase, embedder: Embedder, start: datetime, chunk_chars: int, stats: dict[str, Any]
+) -> Manifest:
     return Manifest(
         model_name=embedder.name,
         model_id=embedder.model_id,
@@ -290,9 +297,9 @@ def _rewrite(
     dead = {name: set(old.dead.get(name, np.zeros(0, np.int64)).tolist()) for name in keep}
     order = [d.id for d in docs] if docs is not None else list(m.documents)
     info = {d.id: d for d in docs} if docs is not None else {}
-    for doc_id, e in m.documents.items():
-        if e.segment < merge_from and (doc_id not in info and docs is not None or doc_id in edited):
-            dead[keep[e.segment]].update(range(e.row, e.row + e.n))
+    for doc_id, entry in m.documents.items():
+        if entry.segment < merge_from and ((doc_id not in info and docs is not None) or doc_id in edited):
+            dead[keep[entry.segment]].update(range(entry.row, entry.row + entry.n))
     new = _NewSegment()
     to_embed: list[int] = []
     documents: dict[str, DocEntry] = {}
@@ -300,7 +307,7 @@ def _rewrite(
     for doc_id in order:
         e = m.documents.get(doc_id)
         d = info.get(doc_id)
-        head = (d.content_hash, d.version, d.title) if d is not None else (e.hash, e.version, e.title)  # type: ignore[union-attr]
+        head = (d.content_hash, d.version, d.title) if d is not None else _head(e)
         if doc_id in edited:
             cs = edited[doc_id]
             reuse: dict[str, tuple[np.ndarray, list[str]]] = {}
@@ -332,6 +339,11 @@ def _rewrite(
     dead_arrays = {name: np.array(sorted(rows), dtype=np.int64) for name, rows in dead.items()}
     names = _doc_names(docs, documents) if docs is not None else {}
     return _Plan(keep, dead_arrays, new, documents, names), len(to_embed)
+
+
+def _head(e: DocEntry | None) -> tuple[str, int, str]:
+    assert e is not None  # without a KB, every document comes from the manifest
+    return e.hash, e.version, e.title
 
 
 def _merge_from(old: _OldIndex, n_new: int) -> tuple[int, str]:
@@ -443,9 +455,7 @@ def compact_index(index_dir: Path, embedder: Embedder, *, flat_threshold: int = 
     check_format(m, old_gen, index_dir)
     check_model(m, embedder, index_dir)
     old = _OldIndex(old_gen, m)
-    plan, _ = _rewrite(
-        old, None, {}, embedder, merge_from=0, retokenize=False, batch_size=32, progress=False
-    )
+    plan, _ = _rewrite(old, None, {}, embedder, merge_from=0, retokenize=False, batch_size=32, progress=False)
     names, _leads = read_names(old_gen)
     plan.names = {n: set(docs) for n, docs in names.items()}
     manifest = Manifest(**{**m.__dict__, "created": start.isoformat(timespec="seconds"), "stats": dict(m.stats)})

@@ -169,7 +169,7 @@ class Index:
 
     def lead_chunks(self, doc_ids: Iterable[str]) -> list[Chunk]:
         """The first passages of these named documents (see `Index.names`), by document id and position."""
-        out = []
+        out: list[Chunk] = []
         for d in sorted(set(doc_ids)):
             lead = self._leads.get(d)
             if lead is not None:

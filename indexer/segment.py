@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -111,4 +112,5 @@ def read_tombstones(gen: Path) -> dict[str, np.ndarray]:
 
 
 def write_tombstones(gen: Path, dead: dict[str, np.ndarray]) -> None:
-    np.savez(gen / TOMBSTONES, **{name: np.asarray(rows, dtype=np.int64) for name, rows in dead.items() if len(rows)})
+    arrays: dict[str, Any] = {name: np.asarray(rows, dtype=np.int64) for name, rows in dead.items() if len(rows)}
+    np.savez(gen / TOMBSTONES, **arrays)

@@ -133,7 +133,13 @@ class Postings:
     FILES = ("ptr", "rows", "tf", "tokens", "offsets")
 
     def __init__(
-        self, terms: list[str], ptr: np.ndarray, rows: np.ndarray, tf: np.ndarray, tokens: np.ndarray, offsets: np.ndarray
+        self,
+        terms: list[str],
+        ptr: np.ndarray,
+        rows: np.ndarray,
+        tf: np.ndarray,
+        tokens: np.ndarray,
+        offsets: np.ndarray,
     ) -> None:
         self.terms = terms
         self.vocab = {t: i for i, t in enumerate(terms)}
@@ -229,7 +235,9 @@ class SparseIndex:
             idf = np.float32(math.log(1 + (self.n - df + 0.5) / (df + 0.5)))
             for s, p, (rows, tf) in zip(scores, self.segments, postings, strict=True):
                 if len(rows):
-                    norm = np.float32(K1) * (np.float32(1 - B) + np.float32(B) * p.lens[rows] / np.float32(self.avg_len))
+                    norm = np.float32(K1) * (
+                        np.float32(1 - B) + np.float32(B) * p.lens[rows] / np.float32(self.avg_len)
+                    )
                     s[rows] += idf * (tf / (norm + tf))
         if not touched:
             return []

@@ -107,6 +107,16 @@ def index_update(kb_dir: Path | None, index_dir: Path | None) -> None:
             click.echo(f"  {label}: {', '.join(ids)}")
 
 
+@index.command("compact")
+@kb_options
+@user_errors
+def index_compact(kb_dir: Path | None, index_dir: Path | None) -> None:
+    """Merge the index's delta segments into one, dropping the passages edits replaced; nothing is re-embedded."""
+    rt = Runtime(kb_dir, index_dir)
+    report = rt.compact()
+    click.echo(f"compacted {report.index_path}: {report.summary()}")
+
+
 @main.command()
 @click.argument("query")
 @click.option("-k", "k", type=click.IntRange(1, 100), default=5, show_default=True, help="How many documents.")

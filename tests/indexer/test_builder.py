@@ -5,11 +5,10 @@ import pytest
 
 import indexer.builder as builder_mod
 from indexer.builder import build_index, update_index
+from indexer.chunking import chunk_document
 from indexer.embedding import HashingEmbedder
 from indexer.errors import IndexFormatError, IndexNotFoundError, ModelMismatchError
 from indexer.index import Index
-from indexer.chunking import chunk_document
-from indexer.manifest import Manifest
 from indexer.names import exact_names, read_names
 from indexer.store import current_generation
 from kb import load_kb
@@ -112,7 +111,9 @@ def test_index_of_an_older_format_asks_for_a_rebuild(tiny_kb: Path, tmp_path: Pa
     idx = tmp_path / "idx"
     gen = build_index(load_kb(tiny_kb), HashingEmbedder(), idx).index_path
     manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
-    old_docs = {k: {"hash": v[0], "version": v[1], "title": v[2], "chunk_ids": ["x"]} for k, v in manifest["documents"].items()}
+    old_docs = {
+        k: {"hash": v[0], "version": v[1], "title": v[2], "chunk_ids": ["x"]} for k, v in manifest["documents"].items()
+    }
     (gen / "manifest.json").write_text(json.dumps({**manifest, "format": 2, "documents": old_docs}), encoding="utf-8")
     with pytest.raises(IndexFormatError, match=r"format 2.*kefu index update --index"):
         Index.open(idx, HashingEmbedder())

@@ -16,7 +16,15 @@ from indexer.index import Index
 from indexer.store import current_generation
 from kb import demo_kb_dir, load_kb
 
-QUERIES = ["尺码偏小能退吗", "空气炸锅多大容量", "运费谁出", "发票怎么开", "QM-HA-3001", "羽绒服可以机洗吗", "七天无理由"]
+QUERIES = [
+    "尺码偏小能退吗",
+    "空气炸锅多大容量",
+    "运费谁出",
+    "发票怎么开",
+    "QM-HA-3001",
+    "羽绒服可以机洗吗",
+    "七天无理由",
+]
 
 
 @pytest.fixture
