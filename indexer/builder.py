@@ -41,6 +41,7 @@ from kb.models import Document, KnowledgeBase
 
 log = logging.getLogger("kefu.indexer")
 
+FEW_PASSAGES = 64  # an update embedding at most this many may use the embedder's fast path (embed_few_passages)
 MAX_DELTAS = 8  # more delta segments than this and an update merges them into one
 COMPACT_FRACTION = 0.2  # dead rows plus delta rows above this share of the live rows: compact everything
 
@@ -75,10 +76,14 @@ class BuildReport:
         return "; ".join(parts) + f" in {self.seconds:.1f}s"
 
 
-def _embed(embedder: Embedder, chunks: Sequence[Chunk], *, batch: int, progress: bool) -> np.ndarray:
+def _embed(embedder: Embedder, chunks: Sequence[Chunk], *, batch: int, progress: bool, few: bool = False) -> np.ndarray:
+    """Passage vectors; with `few` (an update), a handful go through the embedder's fast path if it has one."""
     if not chunks:
         return np.zeros((0, embedder.dim), dtype=np.float32)
     texts = [c.embed_text for c in chunks]
+    fast = getattr(embedder, "embed_few_passages", None) if few else None
+    if fast is not None and len(texts) <= FEW_PASSAGES:
+        return np.asarray(fast(texts), dtype=np.float32)
     parts = []
     with Progress(
         TextColumn("embedding"),
@@ -333,7 +338,7 @@ def _rewrite(
             documents[doc_id] = DocEntry(*head, seg_index, row, len(cs), e.leads)
         elif e is not None:
             documents[doc_id] = DocEntry(*head, e.segment, e.row, e.n, e.leads)
-    vectors = _embed(embedder, [new.chunks[i] for i in to_embed], batch=batch_size, progress=progress)
+    vectors = _embed(embedder, [new.chunks[i] for i in to_embed], batch=batch_size, progress=progress, few=True)
     for i, v in zip(to_embed, vectors, strict=True):
         new.vectors[i] = v
     dead_arrays = {name: np.array(sorted(rows), dtype=np.int64) for name, rows in dead.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,8 +69,13 @@ class Runtime:
             return build_index(self.kb, self.embedder, self.index_path, progress=progress, **self._build_options())
 
     def update(self, *, progress: bool = False) -> BuildReport:
+        # The query/passage encoder loads (file reads, native code) while the KB is parsed and jieba starts.
+        warm = threading.Thread(target=getattr(self.embedder, "warm_up", lambda: None), daemon=True)
+        warm.start()
         with index_lock(self.index_path):
-            return update_index(self.kb, self.embedder, self.index_path, progress=progress, **self._build_options())
+            kb = self.kb
+            warm.join()
+            return update_index(kb, self.embedder, self.index_path, progress=progress, **self._build_options())
 
     def compact(self) -> BuildReport:
         with index_lock(self.index_path):
