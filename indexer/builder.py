@@ -10,6 +10,7 @@ of a full rebuild of the same KB. Past `MAX_DELTAS` delta segments the deltas ar
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from indexer.segment import (
 from indexer.sparse import EMPTY, add_words, tokenize, words_fingerprint
 from indexer.store import commit_generation, current_generation, new_generation
 from indexer.summary import write_summary
-from kb.models import Document, KnowledgeBase
+from kb.models import Document, KnowledgeBase, fingerprint
 
 log = logging.getLogger("kefu.indexer")
 
@@ -175,7 +176,7 @@ def _write_generation(
 
 
 def _manifest(
-    kb: KnowledgeBase, embedder: Embedder, start: datetime, chunk_chars: int, stats: dict[str, Any]
+    kb: KnowledgeBase, embedder: Embedder, start: datetime, chunk_chars: int, kb_fingerprint: str, stats: dict[str, Any]
 ) -> Manifest:
     return Manifest(
         model_name=embedder.name,
@@ -183,11 +184,20 @@ def _manifest(
         dim=embedder.dim,
         dense_kind="segments",
         kb_root=str(kb.root),
-        kb_fingerprint=kb.fingerprint,
+        kb_fingerprint=kb_fingerprint,
         created=start.isoformat(timespec="seconds"),
         chunker=_chunker_id(chunk_chars),
         stats=stats,
     )
+
+
+def _stamp(kb: KnowledgeBase, doc: Document) -> str:
+    """A document file's modification time and size: while they stay the same, its content hash does too."""
+    try:
+        st = os.stat(kb.root / doc.path)
+    except (OSError, ValueError):
+        return ""
+    return f"{st.st_mtime_ns}:{st.st_size}"
 
 
 def _doc_names(docs: Sequence[Document], documents: dict[str, DocEntry]) -> dict[str, set[str]]:
@@ -228,12 +238,17 @@ def build_index(
     row = 0
     for d in kb.published:
         cs = per_doc[d.id]
-        documents[d.id] = DocEntry(d.content_hash, d.version, d.title, 0, row, len(cs), _leads(cs))
+        documents[d.id] = DocEntry(d.content_hash, d.version, d.title, 0, row, len(cs), _leads(cs), _stamp(kb, d))
         row += len(cs)
     plan = _Plan([], {}, new, documents, _doc_names(kb.published, documents))
-    manifest = _manifest(kb, embedder, start, chunk_chars, {"segmenter": segmenter})
+    manifest = _manifest(kb, embedder, start, chunk_chars, kb.fingerprint, {"segmenter": segmenter})
     final = _write_generation(
-        index_dir, None, plan, manifest, lambda gen: write_summary(gen, kb), flat_threshold=flat_threshold
+        index_dir,
+        None,
+        plan,
+        manifest,
+        lambda gen: write_summary(gen, kb.fingerprint, len(kb.published)),
+        flat_threshold=flat_threshold,
     )
     return _report(final, plan, len(chunks), start, added=sorted(per_doc))
 
@@ -281,8 +296,9 @@ def _carry(old: _OldIndex, entry: DocEntry, new: _NewSegment, *, retokenize: boo
 
 def _rewrite(
     old: _OldIndex,
-    docs: Sequence[Document] | None,
+    heads: dict[str, tuple[str, int, str, str]],
     edited: dict[str, list[Chunk]],
+    removed: set[str],
     embedder: Embedder,
     *,
     merge_from: int,
@@ -291,64 +307,55 @@ def _rewrite(
     progress: bool,
 ) -> tuple[_Plan, int]:
     """Plan the next generation: segments before `merge_from` stay (with more dead rows); the documents in the
-    later ones, and the `edited` ones (added or changed, already chunked), go into one new segment.
+    later ones, and the `edited` ones (added or changed, already chunked; `heads` gives their hash, version and
+    title and file stamp), go into one new segment. `removed` documents are dropped.
 
-    `docs` is the published KB in order (None when compacting without a KB: the manifest's documents stay).
-    A changed document's passages that did not change keep their vectors and tokens where the vectors are
-    exact (a flat segment); the rest are embedded and segmented.
+    Only edited, removed and moved documents are visited, so an edit costs what it touches, not what the KB
+    holds. A changed document's passages that did not change keep their vectors and tokens where the vectors
+    are exact (a flat segment); the rest are embedded and segmented.
     """
     m = old.manifest
     keep = m.segments[:merge_from]
     dead = {name: set(old.dead.get(name, np.zeros(0, np.int64)).tolist()) for name in keep}
-    order = [d.id for d in docs] if docs is not None else list(m.documents)
-    info = {d.id: d for d in docs} if docs is not None else {}
-    for doc_id, entry in m.documents.items():
-        if entry.segment < merge_from and ((doc_id not in info and docs is not None) or doc_id in edited):
-            dead[keep[entry.segment]].update(range(entry.row, entry.row + entry.n))
+    for doc_id in removed | set(edited):
+        e = m.documents.get(doc_id)
+        if e is not None and e.segment < merge_from:
+            dead[keep[e.segment]].update(range(e.row, e.row + e.n))
+    documents = {k: v for k, v in m.documents.items() if k not in removed}
     new = _NewSegment()
     to_embed: list[int] = []
-    documents: dict[str, DocEntry] = {}
     seg_index = len(keep)
-    for doc_id in order:
+    for doc_id, cs in edited.items():
         e = m.documents.get(doc_id)
-        d = info.get(doc_id)
-        head = (d.content_hash, d.version, d.title) if d is not None else _head(e)
-        if doc_id in edited:
-            cs = edited[doc_id]
-            reuse: dict[str, tuple[np.ndarray, list[str]]] = {}
-            if e is not None and old.exact_vectors(e):
-                before = old.rows(e)
-                vecs = old.vectors(e, before)
-                toks = old.tokens(e) if not retokenize else [tokenize(c.embed_text) for c in before]
-                reuse = {c.chunk_id: (v, t) for c, v, t in zip(before, vecs, toks, strict=True)}
-            row = len(new.chunks)
-            for c in cs:
-                if c.chunk_id in reuse:
-                    v, t = reuse[c.chunk_id]
-                else:
-                    v, t = np.zeros(0, dtype=np.float32), tokenize(c.embed_text)
-                    to_embed.append(len(new.chunks))
-                new.chunks.append(c)
-                new.vectors.append(v)
-                new.tokens.append(t)
-            documents[doc_id] = DocEntry(*head, seg_index, row, len(cs), _leads(cs))
-        elif e is not None and e.segment >= merge_from:
-            row = len(new.chunks)
-            cs = _carry(old, e, new, retokenize=retokenize)
-            documents[doc_id] = DocEntry(*head, seg_index, row, len(cs), e.leads)
-        elif e is not None:
-            documents[doc_id] = DocEntry(*head, e.segment, e.row, e.n, e.leads)
+        reuse: dict[str, tuple[np.ndarray, list[str]]] = {}
+        if e is not None and old.exact_vectors(e):
+            before = old.rows(e)
+            vecs = old.vectors(e, before)
+            toks = old.tokens(e) if not retokenize else [tokenize(c.embed_text) for c in before]
+            reuse = {c.chunk_id: (v, t) for c, v, t in zip(before, vecs, toks, strict=True)}
+        row = len(new.chunks)
+        for c in cs:
+            if c.chunk_id in reuse:
+                v, t = reuse[c.chunk_id]
+            else:
+                v, t = np.zeros(0, dtype=np.float32), tokenize(c.embed_text)
+                to_embed.append(len(new.chunks))
+            new.chunks.append(c)
+            new.vectors.append(v)
+            new.tokens.append(t)
+        h, version, title, stamp = heads[doc_id]
+        documents[doc_id] = DocEntry(h, version, title, seg_index, row, len(cs), _leads(cs), stamp)
+    if merge_from < len(m.segments):
+        for doc_id, e in m.documents.items():
+            if e.segment >= merge_from and doc_id not in removed and doc_id not in edited:
+                row = len(new.chunks)
+                cs = _carry(old, e, new, retokenize=retokenize)
+                documents[doc_id] = DocEntry(e.hash, e.version, e.title, seg_index, row, len(cs), e.leads, e.stamp)
     vectors = _embed(embedder, [new.chunks[i] for i in to_embed], batch=batch_size, progress=progress, few=True)
     for i, v in zip(to_embed, vectors, strict=True):
         new.vectors[i] = v
     dead_arrays = {name: np.array(sorted(rows), dtype=np.int64) for name, rows in dead.items()}
-    names = _doc_names(docs, documents) if docs is not None else {}
-    return _Plan(keep, dead_arrays, new, documents, names), len(to_embed)
-
-
-def _head(e: DocEntry | None) -> tuple[str, int, str]:
-    assert e is not None  # without a KB, every document comes from the manifest
-    return e.hash, e.version, e.title
+    return _Plan(keep, dead_arrays, new, documents, {}), len(to_embed)
 
 
 def _merge_from(old: _OldIndex, n_new: int) -> tuple[int, str]:
@@ -403,11 +410,26 @@ def update_index(
     if m.format != FORMAT or m.chunker != _chunker_id(chunk_chars):
         log.info("%s: index format %s / chunker %s differ from this kefu's; rebuilding", index_dir, m.format, m.chunker)
         return rebuild()
-    segmenter = _teach_segmenter(kb)
     published = {d.id: d for d in kb.published}
+    heads: dict[str, tuple[str, int, str, str]] = {}
+    for doc_id, d in published.items():  # a file whose time and size did not change keeps its hash unread
+        e, stamp = m.documents.get(doc_id), _stamp(kb, d)
+        same = e is not None and stamp and e.stamp == stamp
+        heads[doc_id] = (e.hash if same and e else d.content_hash, d.version, d.title, stamp)
     added = sorted(set(published) - set(m.documents))
     removed = sorted(set(m.documents) - set(published))
-    changed = sorted(i for i in set(published) & set(m.documents) if published[i].content_hash != m.documents[i].hash)
+    changed = sorted(i for i in set(published) & set(m.documents) if heads[i][0] != m.documents[i].hash)
+    old = _OldIndex(old_gen, m)
+    renamed = (
+        any(_naming(published[i]) != _old_naming(old, m.documents[i]) for i in changed)
+        or any(published[i].tags or published[i].sku for i in added)
+        or any(_old_naming(old, m.documents[i]) != ((), None) for i in removed)
+    )
+    if renamed:  # tags or SKUs changed: the segmenter's words and the exact names may have
+        segmenter = _teach_segmenter(kb)
+    else:
+        add_words(w for d in kb.published for w in (*d.tags, d.sku or ""))
+        segmenter = str(m.stats.get("segmenter", ""))
     retokenize = m.stats.get("segmenter") != segmenter
     if not (added or removed or changed or retokenize):
         return BuildReport(
@@ -421,21 +443,38 @@ def update_index(
             dead_rows=int(m.stats.get("dead_rows", 0)),
         )
     edited = {i: chunk_document(published[i], max_chars=chunk_chars) for i in sorted(set(added) | set(changed))}
-    old = _OldIndex(old_gen, m)
-    merge_from, compacted = (0, "all") if retokenize else _merge_from(old, sum(len(cs) for cs in edited.values()))
+    if retokenize:  # every passage is segmented again: rewrite all of it
+        merge_from, compacted = 0, "all"
+    else:
+        merge_from, compacted = _merge_from(old, sum(len(cs) for cs in edited.values()))
     plan, embedded = _rewrite(
         old,
-        kb.published,
+        {i: heads[i] for i in edited},
         edited,
+        set(removed),
         embedder,
         merge_from=merge_from,
         retokenize=retokenize,
         batch_size=batch_size,
         progress=progress,
     )
-    manifest = _manifest(kb, embedder, start, chunk_chars, {"segmenter": segmenter})
+    for doc_id, (h, _, _, stamp) in heads.items():  # files touched without a change: remember them unread
+        e = plan.documents.get(doc_id)
+        if e is not None and e.hash == h and e.stamp != stamp:
+            e.stamp = stamp
+    if renamed:
+        plan.names = _doc_names(kb.published, plan.documents)
+    else:
+        plan.names = {n: set(docs) for n, docs in read_names(old_gen)[0].items()}
+    kb_fingerprint = fingerprint((i, h[0]) for i, h in heads.items())
+    manifest = _manifest(kb, embedder, start, chunk_chars, kb_fingerprint, {"segmenter": segmenter})
     final = _write_generation(
-        index_dir, old_gen, plan, manifest, lambda gen: write_summary(gen, kb), flat_threshold=flat_threshold
+        index_dir,
+        old_gen,
+        plan,
+        manifest,
+        lambda gen: write_summary(gen, kb_fingerprint, len(published)),
+        flat_threshold=flat_threshold,
     )
     return _report(
         final,
@@ -450,6 +489,18 @@ def update_index(
     )
 
 
+def _naming(doc: Document) -> tuple[tuple[str, ...], str | None]:
+    return tuple(doc.tags), doc.sku
+
+
+def _old_naming(old: _OldIndex, e: DocEntry) -> tuple[tuple[str, ...], str | None]:
+    """The tags and SKU a document had when it was indexed (its first passage carries them)."""
+    if not e.n:
+        return (), None
+    first = old.segment(e.segment).store[e.row]
+    return first.tags, first.sku
+
+
 def compact_index(index_dir: Path, embedder: Embedder, *, flat_threshold: int = 100_000) -> BuildReport:
     """Merge every segment of the live generation into one, dropping dead rows; nothing is embedded."""
     from indexer.index import check_format, check_model
@@ -460,9 +511,8 @@ def compact_index(index_dir: Path, embedder: Embedder, *, flat_threshold: int = 
     check_format(m, old_gen, index_dir)
     check_model(m, embedder, index_dir)
     old = _OldIndex(old_gen, m)
-    plan, _ = _rewrite(old, None, {}, embedder, merge_from=0, retokenize=False, batch_size=32, progress=False)
-    names, _leads = read_names(old_gen)
-    plan.names = {n: set(docs) for n, docs in names.items()}
+    plan, _ = _rewrite(old, {}, {}, set(), embedder, merge_from=0, retokenize=False, batch_size=32, progress=False)
+    plan.names = {n: set(docs) for n, docs in read_names(old_gen)[0].items()}
     manifest = Manifest(**{**m.__dict__, "created": start.isoformat(timespec="seconds"), "stats": dict(m.stats)})
 
     def summary(gen: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ class DocEntry:
     row: int = 0
     n: int = 0
     leads: int = 0
+    stamp: str = ""  # the file's modification time and size when it was indexed
 
 
 @dataclass
@@ -43,9 +44,12 @@ class Manifest:
     stats: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
-        d = asdict(self)
+        d = {f: getattr(self, f) for f in self.__dataclass_fields__ if f not in ("documents", "stats", "segments")}
         d["model"] = {"name": d.pop("model_name"), "id": d.pop("model_id"), "dim": d.pop("dim")}
-        d["documents"] = {k: [v[f] for f in _DOC_FIELDS] for k, v in d["documents"].items()}
+        d["stats"], d["segments"] = dict(self.stats), list(self.segments)
+        d["documents"] = {
+            k: [e.hash, e.version, e.title, e.segment, e.row, e.n, e.leads, e.stamp] for k, e in self.documents.items()
+        }
         return json.dumps(d, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
@@ -57,9 +61,6 @@ class Manifest:
         known = set(cls.__dataclass_fields__)
         extra = {k: v for k, v in d.items() if k in known}
         return cls(model_name=model["name"], model_id=model["id"], dim=model["dim"], documents=docs, **extra)
-
-
-_DOC_FIELDS = tuple(DocEntry.__dataclass_fields__)
 
 
 def _doc_entry(v: Any) -> DocEntry:

@@ -17,6 +17,7 @@ _jieba_lock = threading.Lock()
 _jieba_ready = False
 _MASK = re.compile(r"\[[^\[\]]{1,8}\]")  # masked tokens in real chats: [订单x] [数字x] [手机号]
 _TAUGHT_FREQ = 20000
+_TOKENS: dict[str, str] = {}
 _KEEP = re.compile(r"[0-9a-z\u4e00-\u9fff]")
 _STOP = frozenset(
     [
@@ -107,7 +108,7 @@ def tokenize(text: str) -> list[str]:
     for t in _jieba().lcut_for_search(text):
         t = t.strip()
         if t and _KEEP.search(t) and t not in _STOP:
-            toks.append(t)
+            toks.append(_TOKENS.setdefault(t, t))  # one object per distinct token: ~4 GB less at 1M chunks
     return toks
 
 
@@ -157,17 +158,24 @@ class Postings:
     @classmethod
     def from_tokens(cls, corpus_tokens: Sequence[Sequence[str]]) -> Postings:
         vocab: dict[str, int] = {}
-        seqs = [list(t) if t else [EMPTY] for t in corpus_tokens]
-        ids = np.fromiter((vocab.setdefault(t, len(vocab)) for toks in seqs for t in toks), dtype=np.int64)
-        lens = np.fromiter((len(t) for t in seqs), dtype=np.int64, count=len(seqs))
-        offsets = np.zeros(len(seqs) + 1, dtype=np.int64)
+        n = len(corpus_tokens)
+        ids = np.fromiter(
+            (vocab.setdefault(t, len(vocab)) for toks in corpus_tokens for t in (toks or (EMPTY,))), dtype=np.int32
+        )
+        lens = np.fromiter((len(t) or 1 for t in corpus_tokens), dtype=np.int64, count=n)
+        offsets = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(lens, out=offsets[1:])
-        n = max(len(seqs), 1)
-        keys, tf = np.unique(ids * n + np.repeat(np.arange(len(seqs), dtype=np.int64), lens), return_counts=True)
+        # (term, row) pairs as one sorted int64 key; runs of equal keys are a term's frequency in a row.
+        keys = ids.astype(np.int64) * max(n, 1)
+        keys += np.repeat(np.arange(n, dtype=np.int64), lens)
+        keys.sort()
+        starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))) if len(keys) else np.zeros(0, np.int64)
+        tf = np.diff(np.append(starts, len(keys))).astype(np.float32)
+        keys = keys[starts]
         ptr = np.zeros(len(vocab) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(keys // n, minlength=len(vocab)), out=ptr[1:])
-        rows = (keys % n).astype(np.int32)
-        return cls(list(vocab), ptr, rows, tf.astype(np.float32), ids.astype(np.int32), offsets)
+        np.cumsum(np.bincount(keys // max(n, 1), minlength=len(vocab)), out=ptr[1:])
+        rows = (keys % max(n, 1)).astype(np.int32)
+        return cls(list(vocab), ptr, rows, tf, ids, offsets)
 
     def row_tokens(self, row: int) -> list[str]:
         a, b = int(self.offsets[row]), int(self.offsets[row + 1])

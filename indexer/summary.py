@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kb import KBSummary, KnowledgeBase, load_rules_and_intents
+from kb import KBSummary, load_rules_and_intents
 
 SUMMARY = "kb_summary.json"
 
 
-def write_summary(gen: Path, kb: KnowledgeBase) -> None:
-    payload = {"fingerprint": kb.fingerprint, "n_published": len(kb.published)}
+def write_summary(gen: Path, kb_fingerprint: str, n_published: int) -> None:
+    payload = {"fingerprint": kb_fingerprint, "n_published": n_published}
     (gen / SUMMARY).write_text(json.dumps(payload), encoding="utf-8")
 
 
