@@ -1,9 +1,8 @@
-"""The chunks of one index generation, read from disk on demand.
+"""The chunks of one index segment, read from disk on demand.
 
     chunks.jsonl         one JSON object per chunk, in row order (BM25 rows are positions in it)
     chunks.offsets.npy   byte offset of each line, plus the file's length (n + 1 int64)
     chunks.ids.npy       the chunks' 63-bit ids (FAISS ids), sorted, and the row of each: shape (2, n)
-    names.json           exact names (SKUs, rare tags) → document ids, and the lead rows of those documents
 
 A serving process reads these files instead of holding a million `Chunk` objects (4.8 GB at 1M chunks with
 everything else): a search materialises only the chunks it returns. Lines are read with `pread`, not through
@@ -15,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import overload
 
@@ -26,25 +25,7 @@ from indexer.chunking import Chunk
 CHUNKS = "chunks.jsonl"
 OFFSETS = "chunks.offsets.npy"
 IDS = "chunks.ids.npy"
-NAMES = "names.json"
-STORE_FILES = (CHUNKS, OFFSETS, IDS, NAMES)
-LEAD_POSITIONS = 2  # a document's first two passages (title/specs and opening) stand for it
-
-
-def exact_names(chunks: Iterable[Chunk]) -> dict[str, set[str]]:
-    """Names a user may type to mean one document: SKUs, and tags or titles specific to one or two docs."""
-    by_tag: dict[str, set[str]] = {}
-    names: dict[str, set[str]] = {}
-    for c in chunks:
-        for t in c.tags:
-            if len(t) >= 2:
-                by_tag.setdefault(t.lower(), set()).add(c.doc_id)
-        if c.sku:
-            names.setdefault(c.sku.lower(), set()).add(c.doc_id)
-    for tag, docs in by_tag.items():
-        if len(docs) <= 2:
-            names.setdefault(tag, set()).update(docs)
-    return names
+STORE_FILES = (CHUNKS, OFFSETS, IDS)
 
 
 def write_chunks(gen: Path, chunks: Sequence[Chunk]) -> None:
@@ -59,19 +40,10 @@ def write_chunks(gen: Path, chunks: Sequence[Chunk]) -> None:
     int_ids = np.fromiter((c.int_id for c in chunks), dtype=np.int64, count=len(chunks))
     order = np.argsort(int_ids, kind="stable")
     np.save(gen / IDS, np.stack([int_ids[order], order.astype(np.int64)]))
-    names = exact_names(chunks)
-    named = {d for docs in names.values() for d in docs}
-    leads: dict[str, list[int]] = {}
-    for row, c in enumerate(chunks):
-        if c.doc_id in named and c.position < LEAD_POSITIONS:
-            leads.setdefault(c.doc_id, []).append(row)
-    # Names keep their order: the query formulator carries them forward in it.
-    payload = {"names": {n: sorted(docs) for n, docs in names.items()}, "leads": leads}
-    (gen / NAMES).write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
 
 
 def read_chunks(gen: Path) -> list[Chunk]:
-    """Every chunk of a generation as objects: for building the next generation, not for serving."""
+    """Every chunk of a segment as objects (tests, tools), not for serving."""
     with open(gen / CHUNKS, encoding="utf-8") as fh:
         return [Chunk.from_dict(json.loads(line)) for line in fh if line.strip()]
 
@@ -133,14 +105,12 @@ class ChunkStore(Sequence[Chunk]):
             return int(self._rows[i])
         return None
 
+    def ids_by_row(self) -> np.ndarray:
+        """The FAISS id of every row, in row order."""
+        out = np.empty(len(self._rows), dtype=np.int64)
+        out[np.asarray(self._rows)] = self._sorted_ids
+        return out
+
     def by_int_id(self, int_id: int) -> Chunk | None:
         row = self.row_of(int_id)
         return None if row is None else self[row]
-
-
-def read_names(gen: Path) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[int, ...]]]:
-    """Exact names → document ids, and the lead rows of the named documents, as written by `write_chunks`."""
-    payload = json.loads((gen / NAMES).read_text(encoding="utf-8"))
-    names = {n: tuple(docs) for n, docs in payload["names"].items()}
-    leads = {d: tuple(rows) for d, rows in payload["leads"].items()}
-    return names, leads

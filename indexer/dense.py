@@ -68,7 +68,7 @@ class DenseIndex:
         """(id, cosine) pairs, best first."""
         if self._index.ntotal == 0 or k <= 0:
             return []
-        fetch = min(int(self._index.ntotal), k + len(self.tombstones) if self.kind == "hnsw" else k)
+        fetch = min(int(self._index.ntotal), k + len(self.tombstones))
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
         # One query does not split usefully across OpenMP threads: waking them cost 3-20 ms per search on 2
         # busy cores against 0.6 ms on one (10k flat). The setting is per calling thread, so builds elsewhere
@@ -81,6 +81,20 @@ class DenseIndex:
             if i != -1 and int(i) not in self.tombstones
         ]
         return out[:k]
+
+    def vectors_of(self, ids: np.ndarray) -> np.ndarray:
+        """The stored vectors of these ids (decoded 8-bit values for HNSW), in the order given."""
+        out = np.zeros((len(ids), self.dim), dtype=np.float32)
+        if not len(ids):
+            return out
+        if len(ids) > int(self._index.ntotal) // 8:  # most of the index: decode it in one go
+            inner = faiss.downcast_index(self._index.index)
+            every = inner.reconstruct_n(0, int(self._index.ntotal))
+            order = {int(i): r for r, i in enumerate(faiss.vector_to_array(self._index.id_map))}
+            return np.ascontiguousarray(every[[order[int(i)] for i in ids]], dtype=np.float32)
+        for r, i in enumerate(ids):
+            out[r] = self._index.reconstruct(int(i))
+        return out
 
     def save(self, path: Path) -> None:
         faiss.write_index(self._index, str(path))

@@ -199,6 +199,7 @@ class OnnxEncoder:
         self._tokenizer.enable_truncation(self.max_length)
         prompts = _json(model_dir / "config_sentence_transformers.json").get("prompts") or {}
         self.query_prompt = str(prompts.get("query", ""))
+        self.passage_prompt = str(prompts.get("passage", ""))
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1

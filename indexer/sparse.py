@@ -1,22 +1,23 @@
-"""Sparse retrieval: BM25 (bm25s) over jieba-segmented text."""
+"""Sparse retrieval: BM25 over jieba-segmented text, in segments that rank as one index."""
 
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import logging
+import math
 import re
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import bm25s
 import numpy as np
 
 _jieba_lock = threading.Lock()
 _jieba_ready = False
 _MASK = re.compile(r"\[[^\[\]]{1,8}\]")  # masked tokens in real chats: [订单x] [数字x] [手机号]
+_TAUGHT_FREQ = 20000
+_TOKENS: dict[str, str] = {}
 _KEEP = re.compile(r"[0-9a-z\u4e00-\u9fff]")
 _STOP = frozenset(
     [
@@ -79,12 +80,20 @@ def _jieba():  # type: ignore[no-untyped-def]
 
 
 def add_words(words: Iterable[str]) -> None:
-    """Teach the segmenter product names, SKUs and tags so they stay whole tokens."""
+    """Teach the segmenter product names, SKUs and tags so they stay whole tokens.
+
+    jieba's `add_word` also adds the word's frequency to the dictionary's total, every time it is called, and
+    the total weighs every segmentation: teaching the same words again (each index opened, each update) made
+    a process segment the same text differently over time, and a KB of many tags shifted all of them. The
+    total is kept at the dictionary's own, so a text's tokens depend only on which words were taught."""
     jb = _jieba()
-    for w in words:
-        w = w.strip().lower()
-        if len(w) >= 2:
-            jb.add_word(w, freq=20000)
+    with _jieba_lock:
+        total = jb.dt.total
+        for w in words:
+            w = w.strip().lower()
+            if len(w) >= 2 and jb.dt.FREQ.get(w) != _TAUGHT_FREQ:
+                jb.add_word(w, freq=_TAUGHT_FREQ)
+        jb.dt.total = total
 
 
 def words_fingerprint(words: Iterable[str]) -> str:
@@ -99,66 +108,161 @@ def tokenize(text: str) -> list[str]:
     for t in _jieba().lcut_for_search(text):
         t = t.strip()
         if t and _KEEP.search(t) and t not in _STOP:
-            toks.append(t)
+            toks.append(_TOKENS.setdefault(t, t))  # one object per distinct token: ~4 GB less at 1M chunks
     return toks
 
 
-class SparseIndex:
-    """BM25 over pre-tokenised passages; rows are addressed by position, mapped to chunk ids by the caller."""
+K1 = 1.2
+B = 0.75
+EMPTY = "\u2400"  # the one token of a passage that tokenises to nothing, so that it has a length
 
-    def __init__(self, corpus_tokens: Sequence[Sequence[str]]) -> None:
-        self.n = len(corpus_tokens)
-        self._bm25 = bm25s.BM25(k1=1.2, b=0.75)
-        if self.n:
-            # A placeholder token keeps bm25s happy with passages that tokenise to nothing.
-            docs = [list(t) if t else ["\u2400"] for t in corpus_tokens]
-            self._bm25.index(docs, show_progress=False)
-        self._vocab: dict[str, int] = dict(getattr(self._bm25, "vocab_dict", {}) or {})
 
-    def knows(self, token: str) -> bool:
-        """Whether some passage has this token (a `tokenize` token, lower-cased)."""
-        return token in self._vocab
+class Postings:
+    """BM25 postings of one segment: for each term, the rows that contain it and how often; each row's tokens.
 
-    def search(self, query_tokens: Sequence[str], k: int) -> list[tuple[int, float]]:
-        """(row, score) pairs with a positive score, best first."""
-        ids = [self._vocab[t] for t in query_tokens if t in self._vocab]
-        if not ids or self.n == 0 or k <= 0:
-            return []
-        scores = self._bm25.get_scores(query_tokens_single=[t for t in query_tokens if t in self._vocab])
-        k = min(k, self.n)
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top])]
-        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+        DIR/vocab.json    the terms; a term's id is its position
+        DIR/ptr.npy       start of each term's postings in rows/tf (V + 1 int64)
+        DIR/rows.npy      rows, grouped by term, ascending within a term (int32)
+        DIR/tf.npy        term frequency of each posting (float32)
+        DIR/tokens.npy    every row's token ids in text order (int32), so an update need not segment it again
+        DIR/offsets.npy   start of each row's tokens in tokens.npy (n + 1 int64); a row's length is its span
 
-    def save(self, path: Path) -> None:
-        self._bm25.save(str(path), show_progress=False)
+    Scores are not stored: the inverse document frequency and the average length are the whole index's
+    (every live row of every segment), so that an index of several segments ranks exactly as one built at once.
+    """
+
+    FILES = ("ptr", "rows", "tf", "tokens", "offsets")
+
+    def __init__(
+        self,
+        terms: list[str],
+        ptr: np.ndarray,
+        rows: np.ndarray,
+        tf: np.ndarray,
+        tokens: np.ndarray,
+        offsets: np.ndarray,
+    ) -> None:
+        self.terms = terms
+        self.vocab = {t: i for i, t in enumerate(terms)}
+        self.ptr = ptr
+        self.rows = rows
+        self.tf = tf
+        self.tokens = tokens
+        self.offsets = offsets
+        self.lens = np.diff(np.asarray(offsets)).astype(np.float32)
+
+    @property
+    def n(self) -> int:
+        return len(self.offsets) - 1
 
     @classmethod
-    def load(cls, path: Path, n: int) -> SparseIndex:
-        obj = cls.__new__(cls)
-        obj.n = n
-        # Memory-mapped: a query reads only its tokens' postings, so the rest need not be resident.
-        obj._bm25 = bm25s.BM25.load(str(path), mmap=True, show_progress=False, verbosity=0) if n else bm25s.BM25()
-        obj._vocab = getattr(obj._bm25, "vocab_dict", None) or {}
-        return obj
+    def from_tokens(cls, corpus_tokens: Sequence[Sequence[str]]) -> Postings:
+        vocab: dict[str, int] = {}
+        n = len(corpus_tokens)
+        ids = np.fromiter(
+            (vocab.setdefault(t, len(vocab)) for toks in corpus_tokens for t in (toks or (EMPTY,))), dtype=np.int32
+        )
+        lens = np.fromiter((len(t) or 1 for t in corpus_tokens), dtype=np.int64, count=n)
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(lens, out=offsets[1:])
+        # (term, row) pairs as one sorted int64 key; runs of equal keys are a term's frequency in a row.
+        keys = ids.astype(np.int64) * max(n, 1)
+        keys += np.repeat(np.arange(n, dtype=np.int64), lens)
+        keys.sort()
+        starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))) if len(keys) else np.zeros(0, np.int64)
+        tf = np.diff(np.append(starts, len(keys))).astype(np.float32)
+        keys = keys[starts]
+        ptr = np.zeros(len(vocab) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(keys // max(n, 1), minlength=len(vocab)), out=ptr[1:])
+        rows = (keys % max(n, 1)).astype(np.int32)
+        return cls(list(vocab), ptr, rows, tf, ids, offsets)
+
+    def row_tokens(self, row: int) -> list[str]:
+        a, b = int(self.offsets[row]), int(self.offsets[row + 1])
+        return [self.terms[i] for i in np.asarray(self.tokens[a:b]).tolist()]
+
+    def save(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "vocab.json").write_text(json.dumps(self.terms, ensure_ascii=False), encoding="utf-8")
+        for name in self.FILES:
+            np.save(path / f"{name}.npy", getattr(self, name))
+
+    @classmethod
+    def load(cls, path: Path) -> Postings:
+        """Memory-mapped: a query reads only its terms' postings."""
+        terms = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
+        return cls(terms, *(np.load(path / f"{name}.npy", mmap_mode="r") for name in cls.FILES))
+
+    def term(self, token: str) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, tf) of a term; empty when the segment lacks it."""
+        i = self.vocab.get(token)
+        if i is None:
+            return _NO_ROWS, _NO_TF
+        a, b = int(self.ptr[i]), int(self.ptr[i + 1])
+        return np.asarray(self.rows[a:b]), np.asarray(self.tf[a:b])
 
 
-def save_tokens(path: Path, corpus_tokens: Sequence[Sequence[str]]) -> None:
-    """Store each passage's tokens (as ids into one vocabulary) so an update need not segment them again."""
-    vocab: dict[str, int] = {}
-    ids = np.fromiter((vocab.setdefault(t, len(vocab)) for toks in corpus_tokens for t in toks), dtype=np.int32)
-    offsets = np.cumsum([0, *(len(toks) for toks in corpus_tokens)], dtype=np.int64)
-    path.mkdir(parents=True, exist_ok=True)
-    (path / "vocab.json").write_text(json.dumps(list(vocab), ensure_ascii=False), encoding="utf-8")
-    np.save(path / "ids.npy", ids)
-    np.save(path / "offsets.npy", offsets)
+_NO_ROWS = np.zeros(0, dtype=np.int32)
+_NO_TF = np.zeros(0, dtype=np.float32)
 
 
-def load_tokens(path: Path) -> list[list[str]] | None:
-    """The tokens written by `save_tokens`, or None when there are none (an index built before they were kept)."""
-    if not (path / "offsets.npy").is_file():
-        return None
-    vocab = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
-    ids = np.load(path / "ids.npy").tolist()
-    offsets = np.load(path / "offsets.npy").tolist()
-    return [[vocab[i] for i in ids[a:b]] for a, b in itertools.pairwise(offsets)]
+class SparseIndex:
+    """BM25 (Lucene variant, k1 1.2, b 0.75) over the postings of several segments, each with its dead rows.
+
+    Document frequencies count live rows only, and the average length is over live rows, so the scores are
+    those of one index holding exactly the live rows. Results are (segment, row, score), best first; equal
+    scores keep segment-then-row order, which the caller breaks by chunk id.
+    """
+
+    def __init__(self, segments: Sequence[Postings], dead: Sequence[np.ndarray]) -> None:
+        self.segments = list(segments)
+        self.dead = list(dead)  # boolean masks, one per segment
+        self._any_dead = [bool(d.any()) for d in self.dead]
+        self.n = sum(p.n - int(d.sum()) for p, d in zip(self.segments, self.dead, strict=True))
+        total = sum(float(p.lens[~d].sum(dtype=np.float64)) for p, d in zip(self.segments, self.dead, strict=True))
+        self.avg_len = total / self.n if self.n else 1.0
+
+    def knows(self, token: str) -> bool:
+        """Whether some live passage has this token (a `tokenize` token, lower-cased)."""
+        for p, dead, any_dead in zip(self.segments, self.dead, self._any_dead, strict=True):
+            rows, _ = p.term(token)
+            if len(rows) and (not any_dead or bool((~dead[rows]).any())):
+                return True
+        return False
+
+    def search(self, query_tokens: Sequence[str], k: int) -> list[tuple[int, int, float]]:
+        if self.n == 0 or k <= 0:
+            return []
+        scores = [np.zeros(p.n, dtype=np.float32) for p in self.segments]
+        touched = False
+        for token in query_tokens:
+            postings = []
+            df = 0
+            for p, dead, any_dead in zip(self.segments, self.dead, self._any_dead, strict=True):
+                rows, tf = p.term(token)
+                if len(rows) and any_dead:
+                    live = ~dead[rows]
+                    rows, tf = rows[live], tf[live]
+                postings.append((rows, tf))
+                df += len(rows)
+            if not df:
+                continue
+            touched = True
+            idf = np.float32(math.log(1 + (self.n - df + 0.5) / (df + 0.5)))
+            for s, p, (rows, tf) in zip(scores, self.segments, postings, strict=True):
+                if len(rows):
+                    norm = np.float32(K1) * (
+                        np.float32(1 - B) + np.float32(B) * p.lens[rows] / np.float32(self.avg_len)
+                    )
+                    s[rows] += idf * (tf / (norm + tf))
+        if not touched:
+            return []
+        out: list[tuple[int, int, float]] = []
+        for seg, s in enumerate(scores):
+            kk = min(k, len(s))
+            if kk == 0:
+                continue
+            top = np.argpartition(-s, kk - 1)[:kk]
+            out.extend((seg, int(r), float(s[r])) for r in top if s[r] > 0)
+        out.sort(key=lambda t: -t[2])
+        return out

@@ -1,7 +1,8 @@
 """Index directory layout with atomic switch-over between generations.
 
     INDEX_DIR/CURRENT          name of the live generation (replaced atomically)
-    INDEX_DIR/gen-<stamp>/     manifest.json, chunks.* and names.json (indexer/chunkstore.py), dense.faiss, bm25/
+    INDEX_DIR/gen-<stamp>/     manifest.json, names.json, kb_summary.json, tombstones.npz, segments/<name>/
+                               (indexer/segment.py; a segment is hard-linked into every generation using it)
 
 A build writes a new generation completely and only then points CURRENT at it, so a build killed
 halfway leaves the previous index in use. Older generations are pruned, keeping the previous one.
@@ -15,10 +16,18 @@ import time
 import uuid
 from pathlib import Path
 
+from filelock import FileLock
+
 from indexer.errors import IndexNotFoundError
 
 CURRENT = "CURRENT"
 KEEP_GENERATIONS = 2
+
+
+def index_lock(index_dir: Path, *, timeout: float = 600) -> FileLock:
+    """The lock every writer of `index_dir` holds (the CLI, the editor's publish): one write at a time."""
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(index_dir.parent / f".{index_dir.name}.lock", timeout=timeout)
 
 
 def current_generation(index_dir: Path) -> Path:

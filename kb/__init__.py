@@ -4,7 +4,16 @@
 """
 
 from kb.errors import DocumentError, KBError, KBValidationError
-from kb.loader import demo_kb_dir, load_kb, load_kb_summary, parse_document, parse_intents, parse_rules, safe_yaml
+from kb.loader import (
+    demo_kb_dir,
+    load_kb,
+    load_kb_summary,
+    load_rules_and_intents,
+    parse_document,
+    parse_intents,
+    parse_rules,
+    safe_yaml,
+)
 from kb.models import CATEGORIES, DOC_TYPES, STATUSES, Document, Intent, KBSummary, KnowledgeBase
 from kb.rules import Rules
 
@@ -23,6 +32,7 @@ __all__ = [
     "demo_kb_dir",
     "load_kb",
     "load_kb_summary",
+    "load_rules_and_intents",
     "parse_document",
     "parse_intents",
     "parse_rules",

@@ -340,7 +340,9 @@ def _check(root: Path, errors: list[DocumentError], n_docs: int, *, strict: bool
         raise KBError(f"{root / 'docs'}: no documents found (expected Markdown files with front matter)")
 
 
-def _rules_and_intents(root: Path) -> tuple[Rules, tuple[Intent, ...]]:
+def load_rules_and_intents(root: Path | str | None = None) -> tuple[Rules, tuple[Intent, ...]]:
+    """A KB folder's rules.yaml and intents.yaml, or the defaults where it lacks them; no document is read."""
+    root = _kb_root(root)
     rules_path = root / "rules.yaml"
     intents_path = root / "intents.yaml"
     intents = load_intents(intents_path if intents_path.is_file() else _defaults_file("intents.yaml"))
@@ -360,7 +362,7 @@ def load_kb(root: Path | str | None = None, *, strict: bool = True) -> Knowledge
     errors: list[DocumentError] = []
     docs = list(_documents(root, errors))
     _check(root, errors, len(docs), strict=strict)
-    rules, intents = _rules_and_intents(root)
+    rules, intents = load_rules_and_intents(root)
     return KnowledgeBase(root=root, documents=tuple(docs), rules=rules, intents=intents)
 
 
@@ -376,5 +378,5 @@ def load_kb_summary(root: Path | str | None = None, *, strict: bool = True) -> K
         if doc.published:
             published.append((doc.id, doc.content_hash))
     _check(root, errors, n_docs, strict=strict)
-    rules, intents = _rules_and_intents(root)
+    rules, intents = load_rules_and_intents(root)
     return KBSummary(root, rules, intents, fingerprint(published), len(published))

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.pipeline import Assistant
 from assistant.settings import AssistantSettings
-from indexer.builder import BuildReport, build_index, update_index
+from indexer.builder import BuildReport, build_index, compact_index, update_index
 from indexer.embedding import Embedder, load_embedder
 from indexer.index import Index
 from indexer.settings import IndexerSettings
+from indexer.store import index_lock
 from kb import KnowledgeBase, demo_kb_dir, load_kb
 
 
@@ -63,10 +65,21 @@ class Runtime:
         return {"flat_threshold": s.flat_threshold, "batch_size": s.batch_size, "chunk_chars": s.chunk_chars}
 
     def build(self, *, progress: bool = False) -> BuildReport:
-        return build_index(self.kb, self.embedder, self.index_path, progress=progress, **self._build_options())
+        with index_lock(self.index_path):
+            return build_index(self.kb, self.embedder, self.index_path, progress=progress, **self._build_options())
 
     def update(self, *, progress: bool = False) -> BuildReport:
-        return update_index(self.kb, self.embedder, self.index_path, progress=progress, **self._build_options())
+        # The query/passage encoder loads (file reads, native code) while the KB is parsed and jieba starts.
+        warm = threading.Thread(target=getattr(self.embedder, "warm_up", lambda: None), daemon=True)
+        warm.start()
+        with index_lock(self.index_path):
+            kb = self.kb
+            warm.join()
+            return update_index(kb, self.embedder, self.index_path, progress=progress, **self._build_options())
+
+    def compact(self) -> BuildReport:
+        with index_lock(self.index_path):
+            return compact_index(self.index_path, self.embedder, flat_threshold=self.settings.flat_threshold)
 
     def index(self, *, auto_build: bool = True) -> Index:
         """The index of the KB; built or brought up to date first when the KB changed (`auto_build`)."""

@@ -15,7 +15,6 @@ from assistant.pipeline import Assistant, Drafter
 from indexer.embedding import Embedder
 from indexer.index import Index
 from indexer.store import CURRENT
-from kb import load_kb_summary
 
 log = logging.getLogger("kefu.service")
 
@@ -45,9 +44,10 @@ def assistant_factory(
     embedder and drafter are shared by every assistant it makes."""
 
     def make() -> Assistant:
+        index = Index.open(index_dir, embedder)
         return Assistant(
-            Index.open(index_dir, embedder),
-            load_kb_summary(kb_dir),
+            index,
+            index.kb_summary(kb_dir),  # written at index time: no document is parsed
             k=k,
             mode=mode,
             drafter=drafter,

@@ -5,10 +5,11 @@ import pytest
 
 import indexer.builder as builder_mod
 from indexer.builder import build_index, update_index
+from indexer.chunking import chunk_document
 from indexer.embedding import HashingEmbedder
 from indexer.errors import IndexFormatError, IndexNotFoundError, ModelMismatchError
 from indexer.index import Index
-from indexer.manifest import Manifest
+from indexer.names import exact_names, read_names
 from indexer.store import current_generation
 from kb import load_kb
 
@@ -51,7 +52,8 @@ def test_update_drops_unpublished_and_removed_docs(tiny_kb: Path, tmp_path: Path
     assert report.removed == ["policy-return", "product-kettle"] and emb.passages_embedded == 0
     index = Index.open(idx, emb)
     assert {c.doc_id for c in index.chunks} == {"policy-shipping"}
-    assert index.dense.size == len(index.chunks)
+    assert len(index.chunks) == index.manifest.n_chunks == report.n_chunks
+    assert report.embedded == 0
 
 
 def test_update_without_changes_writes_nothing(tiny_kb: Path, tmp_path: Path) -> None:
@@ -109,10 +111,11 @@ def test_index_of_an_older_format_asks_for_a_rebuild(tiny_kb: Path, tmp_path: Pa
     idx = tmp_path / "idx"
     gen = build_index(load_kb(tiny_kb), HashingEmbedder(), idx).index_path
     manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
-    (gen / "manifest.json").write_text(json.dumps({**manifest, "format": 1}), encoding="utf-8")
-    for name in ("chunks.offsets.npy", "chunks.ids.npy", "names.json"):
-        (gen / name).unlink()
-    with pytest.raises(IndexFormatError, match=r"format 1.*kefu index build --index"):
+    old_docs = {
+        k: {"hash": v[0], "version": v[1], "title": v[2], "chunk_ids": ["x"]} for k, v in manifest["documents"].items()
+    }
+    (gen / "manifest.json").write_text(json.dumps({**manifest, "format": 2, "documents": old_docs}), encoding="utf-8")
+    with pytest.raises(IndexFormatError, match=r"format 2.*kefu index update --index"):
         Index.open(idx, HashingEmbedder())
     emb = HashingEmbedder()
     report = update_index(load_kb(tiny_kb), emb, idx)  # an update rebuilds it in the current format
@@ -128,17 +131,31 @@ def test_exact_name_brings_in_the_named_documents_lead_chunks(tiny_kb: Path, tmp
     assert [c.position for c in leads] == [0, 1] and {c.doc_id for c in leads} == {"product-kettle"}
 
 
-def test_a_searching_index_reads_the_manifest_without_chunk_ids(tiny_kb: Path, tmp_path: Path) -> None:
-    gen = build_index(load_kb(tiny_kb), HashingEmbedder(), tmp_path / "idx").index_path
-    full = Manifest.read(gen / "manifest.json")
-    light = Index.open(tmp_path / "idx", HashingEmbedder()).manifest
-    assert light.documents.keys() == full.documents.keys() and light.n_chunks == full.n_chunks
-    assert all(e.chunk_ids for e in full.documents.values())
-    assert not any(e.chunk_ids for e in light.documents.values())
+def test_manifest_locates_each_document_in_its_segment(tiny_kb: Path, tmp_path: Path) -> None:
+    idx = tmp_path / "idx"
+    build_index(load_kb(tiny_kb), HashingEmbedder(), idx)
+    index = Index.open(idx, HashingEmbedder())
+    for doc_id, e in index.manifest.documents.items():
+        rows = [index.segments[e.segment].store[r] for r in range(e.row, e.row + e.n)]
+        assert {c.doc_id for c in rows} == {doc_id} and [c.position for c in rows] == sorted(c.position for c in rows)
 
 
-def test_index_missing_its_chunk_store_asks_for_a_rebuild(tiny_kb: Path, tmp_path: Path) -> None:
+def test_index_missing_a_segment_file_asks_for_a_rebuild(tiny_kb: Path, tmp_path: Path) -> None:
     gen = build_index(load_kb(tiny_kb), HashingEmbedder(), tmp_path / "idx").index_path
-    (gen / "chunks.ids.npy").unlink()
-    with pytest.raises(IndexFormatError, match=r"lacks its chunk store files.*kefu index build"):
+    next((gen / "segments").glob("*/chunks.ids.npy")).unlink()
+    with pytest.raises(IndexFormatError, match=r"lacks its segment files.*kefu index update"):
         Index.open(tmp_path / "idx", HashingEmbedder())
+
+
+def test_names_and_lead_rows_are_written_for_named_documents(tiny_kb: Path, tmp_path: Path) -> None:
+    kb = load_kb(tiny_kb)
+    gen = build_index(kb, HashingEmbedder(), tmp_path / "idx").index_path
+    names, leads = read_names(gen)
+    chunks = [c for d in kb.published for c in chunk_document(d)]
+    from_chunks = exact_names((c.doc_id, c.tags, c.sku) for c in chunks)
+    assert {n: set(d) for n, d in names.items()} == from_chunks
+    assert list(names) == list(from_chunks)  # the order the query formulator carries names in
+    assert names["qm-ha-0042"] == ("product-kettle",)
+    kettle = [row for row, c in enumerate(chunks) if c.doc_id == "product-kettle" and c.position < 2]
+    assert leads["product-kettle"] == (0, kettle[0], len(kettle)) and kettle
+    assert "policy-shipping" not in leads  # no name points at it

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from indexer.chunking import Chunk, chunk_document
-from indexer.chunkstore import ChunkStore, exact_names, read_chunks, read_names, write_chunks
+from indexer.chunkstore import ChunkStore, read_chunks, write_chunks
 from kb import load_kb
 
 
@@ -21,6 +21,7 @@ def test_store_round_trips_every_chunk_by_row_and_by_id(chunks: list[Chunk], tmp
     for c in chunks:
         assert store.by_int_id(c.int_id) == c
     assert store.by_int_id(12345) is None
+    assert store.ids_by_row().tolist() == [c.int_id for c in chunks]
     with pytest.raises(IndexError):
         store[len(chunks)]
 
@@ -35,14 +36,3 @@ def test_empty_store_opens(tmp_path: Path) -> None:
     write_chunks(tmp_path, [])
     store = ChunkStore.open(tmp_path)
     assert len(store) == 0 and list(store) == [] and store.by_int_id(1) is None
-
-
-def test_names_and_lead_rows_are_written_for_named_documents(chunks: list[Chunk], tmp_path: Path) -> None:
-    write_chunks(tmp_path, chunks)
-    names, leads = read_names(tmp_path)
-    assert {n: set(d) for n, d in names.items()} == exact_names(chunks)
-    assert list(names) == list(exact_names(chunks))  # the order the query formulator carries names in
-    assert names["qm-ha-0042"] == ("product-kettle",)
-    kettle = [row for row, c in enumerate(chunks) if c.doc_id == "product-kettle" and c.position < 2]
-    assert leads["product-kettle"] == tuple(kettle) and kettle
-    assert "policy-shipping" not in leads  # no name points at it
