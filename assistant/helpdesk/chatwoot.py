@@ -7,9 +7,9 @@ Written from Chatwoot's own source (NOTES.md, issue 15, names the files): webhoo
 conversation's display id); the API lists messages at `GET /api/v1/accounts/{account_id}/conversations/{id}/messages`
 (`{"meta": …, "payload": [message, …]}`, `message_type` as a number) with the header `api_access_token`.
 
->>> client = ChatwootClient("https://chat.example.com", token="…")
->>> turns = turns_of(client.messages(account_id=1, conversation_id=42))
->>> client.create_message(account_id=1, conversation_id=42, content="…", private=True)
+    client = ChatwootClient("https://chat.example.com", token=TOKEN)
+    turns = turns_of(client.messages(account_id=1, conversation_id=42))
+    client.create_message(account_id=1, conversation_id=42, content=note, private=True)
 """
 
 from __future__ import annotations
@@ -137,13 +137,14 @@ def turns_of(messages: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
     ...           {"id": 3, "message_type": 1, "content": "备注", "private": True}])
     [{'role': 'customer', 'text': '在吗'}, {'role': 'agent', 'text': '您好'}]
     """
-    kept = [
-        m
-        for m in messages
-        if _ROLES.get(m.get("message_type")) and not m.get("private") and str(m.get("content") or "").strip()
-    ]
+    kept = [m for m in messages if _role(m) and not m.get("private") and str(m.get("content") or "").strip()]
     kept.sort(key=lambda m: int(m.get("id") or 0))
-    return [{"role": _ROLES[m["message_type"]], "text": str(m["content"]).strip()} for m in kept]
+    return [{"role": str(_role(m)), "text": str(m["content"]).strip()} for m in kept]
+
+
+def _role(message: Mapping[str, Any]) -> str | None:
+    kind = message.get("message_type")
+    return _ROLES.get(kind) if isinstance(kind, int | str) else None
 
 
 def newest_incoming_id(messages: Iterable[Mapping[str, Any]]) -> int | None:
