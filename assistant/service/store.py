@@ -494,8 +494,10 @@ class FeedbackStore:
                         role=role,
                     )
                 )
-        except IntegrityError:
-            return False
+        except StoreError as exc:
+            if isinstance(exc.__cause__, IntegrityError):  # taken before: the unique keys said so
+                return False
+            raise
         return True
 
     def superseded(self, *, conversation_key: str, message_id: int) -> bool:
