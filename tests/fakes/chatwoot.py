@@ -35,7 +35,7 @@ from typing import Any
 
 import httpx
 
-ACCOUNT = {"id": 1, "name": "栖木优选"}
+ACCOUNT: dict[str, Any] = {"id": 1, "name": "栖木优选"}
 INBOX = {"id": 3, "name": "网店客服"}
 CONTACT = {"id": 7, "name": "王女士", "type": "contact"}
 AGENT = {"id": 2, "name": "小栖", "email": "agent@example.com", "type": "user"}
@@ -79,7 +79,7 @@ class FakeChatwoot:
     """A Chatwoot account with conversations, an API user whose token is `token`, and one account webhook."""
 
     def __init__(
-        self, *, token: str, secret: str, webhook_url: str | None = None, account_id: int = ACCOUNT["id"]
+        self, *, token: str, secret: str, webhook_url: str | None = None, account_id: int = 1
     ) -> None:
         self.secret = secret
         self.webhook_url = webhook_url

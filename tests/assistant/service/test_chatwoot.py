@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from assistant.helpdesk.chatwoot import parse_message_created, turns_of
 from assistant.service.app import create_app
@@ -53,7 +54,9 @@ def chatwoot(holder: AssistantHolder, store: FeedbackStore) -> Iterator[FakeChat
         settings = AssistantSettings(
             api_keys={},
             rate_limit_per_minute=0,
-            chatwoot=ChatwootSettings(url=fake.url, api_token=TOKEN, webhook_secret=SECRET, backoff_s=BACKOFF_S),
+            chatwoot=ChatwootSettings(
+                url=fake.url, api_token=SecretStr(TOKEN), webhook_secret=SecretStr(SECRET), backoff_s=BACKOFF_S
+            ),
         )
         server = uvicorn.Server(
             uvicorn.Config(create_app(holder, store, settings), host="127.0.0.1", port=port, log_level="warning")
@@ -241,7 +244,7 @@ def test_webhook_feedback_is_bound_to_the_chatwoot_principal(chatwoot: FakeChatw
 
 @pytest.fixture
 def configured(make_app: Callable[..., Any]) -> Iterator[TestClient]:
-    with TestClient(make_app(chatwoot=ChatwootSettings(webhook_secret=SECRET))) as c:
+    with TestClient(make_app(chatwoot=ChatwootSettings(webhook_secret=SecretStr(SECRET)))) as c:
         yield c
 
 
