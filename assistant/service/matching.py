@@ -1,7 +1,10 @@
 """Feedback without clicks: what the agent actually sent, matched against the suggestions shown for it.
 
-The same text → `accepted`; a close edit of one (at most `MAX_EDIT_RATIO` of the longer text changed, in
-characters) → `edited`, with that suggestion; nothing close → `ignored`.
+The same text (whitespace aside) → `accepted`; an edit that keeps most of a suggestion → `edited`, with that
+suggestion and the edit distance; nothing close → `ignored`. "Keeps most": of the suggestion's characters, at
+most `MAX_CHANGED_SHARE` were deleted or replaced, i.e. the edit distance less the characters the reply only
+added (its extra length) is at most that share of the suggestion's length. An agent who adds a sentence to a
+suggestion has edited it; one who writes something else of any length has not.
 
 >>> match_sent("您好，可以退货。", [("s1", "您好，可以退货。"), ("s2", "请提供订单号")]).action
 'accepted'
@@ -21,8 +24,8 @@ from typing import Literal
 
 from assistant.service.store import FeedbackStore, edit_distance
 
-MAX_EDIT_RATIO = 0.5
-_SPACE = re.compile(r"\s+")
+MAX_CHANGED_SHARE = 0.5
+_SPACE = re.compile(r"\s+")  # Chinese replies carry no meaning in spaces and line breaks
 
 SentAction = Literal["accepted", "edited", "ignored"]
 
@@ -35,27 +38,27 @@ class SentMatch:
 
 
 def _normal(text: str) -> str:
-    return _SPACE.sub(" ", text).strip()
+    return _SPACE.sub("", text)
 
 
 def match_sent(
-    sent: str, suggestions: Sequence[tuple[str, str]], *, max_edit_ratio: float = MAX_EDIT_RATIO
+    sent: str, suggestions: Sequence[tuple[str, str]], *, max_changed_share: float = MAX_CHANGED_SHARE
 ) -> SentMatch:
-    """Match `sent` against `(suggestion_id, text)` pairs."""
+    """Match `sent` against `(suggestion_id, text)` pairs: the suggestion that kept the most decides."""
     text = _normal(sent)
     best: tuple[float, int, str] | None = None
     for sid, suggested in suggestions:
         candidate = _normal(suggested)
         distance = edit_distance(candidate, text)
-        ratio = distance / max(len(candidate), len(text), 1)
-        if best is None or ratio < best[0]:
-            best = (ratio, distance, sid)
+        changed = (distance - max(0, len(text) - len(candidate))) / max(len(candidate), 1)
+        if best is None or (changed, distance) < best[:2]:
+            best = (changed, distance, sid)
     if best is None:
         return SentMatch("ignored", None, None)
-    ratio, distance, sid = best
+    changed, distance, sid = best
     if distance == 0:
         return SentMatch("accepted", sid, 0)
-    return SentMatch("edited" if ratio <= max_edit_ratio else "ignored", sid, distance)
+    return SentMatch("edited" if changed <= max_changed_share else "ignored", sid, distance)
 
 
 def record_sent(

@@ -78,9 +78,7 @@ class _State:
 class FakeChatwoot:
     """A Chatwoot account with conversations, an API user whose token is `token`, and one account webhook."""
 
-    def __init__(
-        self, *, token: str, secret: str, webhook_url: str | None = None, account_id: int = 1
-    ) -> None:
+    def __init__(self, *, token: str, secret: str, webhook_url: str | None = None, account_id: int = 1) -> None:
         self.secret = secret
         self.webhook_url = webhook_url
         self.state = _State(token=token, account_id=int(account_id))
