@@ -104,9 +104,9 @@ class FakeChatwoot:
         """A customer message; its webhook is delivered (and returned) unless `deliver` is False."""
         return self._create(conversation_id, text, "incoming", private=False, sender=CONTACT, deliver=deliver)
 
-    def agent_says(self, conversation_id: int, text: str) -> Delivery | None:
+    def agent_says(self, conversation_id: int, text: str, *, deliver: bool = True) -> Delivery | None:
         """An agent's reply to the customer, sent from the dashboard."""
-        return self._create(conversation_id, text, "outgoing", private=False, sender=AGENT, deliver=True)
+        return self._create(conversation_id, text, "outgoing", private=False, sender=AGENT, deliver=deliver)
 
     def fail_next(self, count: int, status: int = 500) -> None:
         """The next `count` API calls answer `status`."""
