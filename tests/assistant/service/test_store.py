@@ -526,3 +526,25 @@ def test_retention_purges_at_most_once_per_period(store: FeedbackStore, store_ur
     assert retention.run_if_due() == 0  # not due yet
     now[0] = 3601.0
     assert Retention(store, days=0).run_if_due() == 0  # 0 days: keep everything
+
+
+def test_helpdesk_events_are_taken_once_and_newer_customer_messages_supersede(store: FeedbackStore) -> None:
+    def claim(message_id: int, delivery: str | None, role: str = "customer") -> bool:
+        return store.claim_event(
+            message_key=f"chatwoot:1:42:{message_id}",
+            delivery_key=delivery,
+            conversation_key="chatwoot:1:42",
+            message_id=message_id,
+            role=role,
+        )
+
+    assert claim(10, "d1") is True
+    assert claim(10, "d2") is False  # the same message again, under another delivery
+    assert claim(11, "d1") is False  # the same delivery replayed
+    assert claim(11, None, role="agent") is True
+    assert store.superseded(conversation_key="chatwoot:1:42", message_id=10) is False  # an agent's is not newer
+    assert claim(12, None) is True
+    assert store.superseded(conversation_key="chatwoot:1:42", message_id=10) is True
+    assert store.superseded(conversation_key="chatwoot:1:43", message_id=10) is False
+    store.purge(before=datetime.now(UTC) + timedelta(seconds=1))
+    assert claim(10, "d1") is True  # retention deleted the old events too
