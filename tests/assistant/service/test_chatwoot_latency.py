@@ -1,6 +1,6 @@
 """Webhook → private note on the demo KB with the real model: 50 customer messages (dev-set conversations, one
 per Chatwoot conversation), each timed from the webhook's delivery to the note's POST arriving at the fake
-Chatwoot. Writes out/chatwoot-latency.json; the issue's bound is p95 ≤ 1 s."""
+Chatwoot (and to the webhook's 200). Writes out/chatwoot-latency.json; the issue's bound is p95 ≤ 1 s."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def test_a_signed_webhook_yields_a_note_within_a_second(tmp_path: Path) -> None:
         try:
             fake.customer_says(1, "你好")  # warm-up, not timed
             wait_for(lambda: fake.notes(1), timeout=30)
-            latencies = []
+            latencies, acks = [], []
             for n, conversation in enumerate(_cases(), start=100):
                 for turn in conversation[:-1]:
                     say = fake.customer_says if turn["role"] == "customer" else fake.agent_says
@@ -64,6 +64,7 @@ def test_a_signed_webhook_yields_a_note_within_a_second(tmp_path: Path) -> None:
                 started = time.monotonic()
                 delivery = fake.deliver(fake.state.conversations[n][-1])
                 assert delivery.status == 200
+                acks.append(time.monotonic() - started)
                 wait_for(lambda n=n: fake.notes(n), timeout=30)  # type: ignore[misc]
                 posted = next(c for c in fake.calls("POST") if c.path.endswith(f"/conversations/{n}/messages"))
                 latencies.append(posted.at - started)
@@ -71,11 +72,14 @@ def test_a_signed_webhook_yields_a_note_within_a_second(tmp_path: Path) -> None:
             server.should_exit = True
             thread.join(10)
     ms = sorted(x * 1000 for x in latencies)
+    ack = sorted(x * 1000 for x in acks)
     figures = {
         "n": len(ms),
         "p50_ms": round(statistics.median(ms), 1),
         "p95_ms": round(ms[int(0.95 * (len(ms) - 1))], 1),
         "max_ms": round(ms[-1], 1),
+        "ack_p50_ms": round(statistics.median(ack), 1),  # the webhook's 200, before any work
+        "ack_p95_ms": round(ack[int(0.95 * (len(ack) - 1))], 1),
         "notes": sum(1 for c in fake.calls("POST") if c.status == 200),
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
