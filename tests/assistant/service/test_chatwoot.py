@@ -70,8 +70,8 @@ def chatwoot(holder: AssistantHolder, store: FeedbackStore) -> Iterator[FakeChat
 
 
 def settle() -> None:
-    """Long enough for background work that should not happen to have happened (it takes ~0.1 s here)."""
-    time.sleep(1.0)
+    """Long enough for background work that should not happen to have happened (it takes ~0.05 s here)."""
+    time.sleep(0.5)
 
 
 def served_texts(store: FeedbackStore) -> list[tuple[str, str]]:
