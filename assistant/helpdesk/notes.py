@@ -1,10 +1,11 @@
 """The suggestions of one customer message as a note an agent reads inside the helpdesk (plain text, Markdown
 lists where the helpdesk renders them).
 
->>> print(suggestion_note(result))
-💡 Kefu 建议回复 · 意图 return_request · 情绪 calm
-1. 您好，签收后7天内商品完好可以申请无理由退货……
-   依据：《无理由退货》
+`suggestion_note(result)` reads like this:
+
+    💡 Kefu 建议回复 · 意图 return_request · 情绪 平静
+    1. 您好，签收后7天内商品完好可以申请无理由退货……
+       依据：《无理由退货》
 """
 
 from __future__ import annotations
