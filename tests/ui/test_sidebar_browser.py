@@ -266,6 +266,7 @@ def test_chatwoot_dashboard_app_gets_the_conversation_and_learns_from_what_the_a
     )
     first_id = str(cards.first.get_attribute("data-id"))
     wait_for(lambda: "shown" in actions_of(store, first_id))
+    assert cards.first.locator("button.accept").inner_text() == "复制"  # Chatwoot has no way to fill its box
 
     # The agent sends the first suggestion as it is: recorded as accepted, without a click.
     page.evaluate("(text) => window.say(1, text)", cards.first.locator(".text").inner_text())

@@ -181,6 +181,11 @@
     }
   }
 
+  // Whether picking a reply can put it into the host's reply box (Chatwoot offers no way: replies are copied).
+  function inserts() {
+    return embedded && !chatwoot.active;
+  }
+
   async function deliver(text, suggestionId) {
     if (chatwoot.active) {
       return (await copyText(text)) ? "已复制，请粘贴到 Chatwoot 回复框" : "复制失败，请手动选中文字复制";
@@ -248,9 +253,9 @@
       text, findings, cites);
 
     const actions = el("div", { class: "actions" },
-      el("button", { type: "button", class: "primary accept", text: embedded ? "插入" : "复制",
+      el("button", { type: "button", class: "primary accept", text: inserts() ? "插入" : "复制",
                      title: `采纳（快捷键 ${s.rank}）`, onclick: () => accept(s) }),
-      embedded ? el("button", { type: "button", class: "copy", text: "复制", onclick: () => accept(s, { copy: true }) }) : null,
+      inserts() ? el("button", { type: "button", class: "copy", text: "复制", onclick: () => accept(s, { copy: true }) }) : null,
       el("button", { type: "button", class: "edit", text: "编辑", onclick: () => startEdit(s) }),
       el("button", { type: "button", class: "reject", text: "驳回", onclick: () => { rejectForm.hidden = !rejectForm.hidden; } }));
 
