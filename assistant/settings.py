@@ -26,6 +26,28 @@ class LLMSettings(BaseModel):
     max_retries: int = Field(default=0, ge=0)
 
 
+class ChatwootSettings(BaseModel):
+    """The Chatwoot integration (CONTRACTS.md §6), e.g. KEFU_CHATWOOT__URL=https://chat.example.com.
+
+    The webhook endpoint needs `webhook_secret` (the secret Chatwoot shows for the webhook); posting notes needs
+    `url` and `api_token` (an agent's or agent bot's access token). `post_notes` is on by default once a URL
+    is set.
+    """
+
+    url: str | None = None
+    api_token: SecretStr | None = Field(default=None, repr=False)
+    webhook_secret: SecretStr | None = Field(default=None, repr=False)
+    post_notes: bool | None = None  # None: on when `url` is set
+    max_skew_s: int = Field(default=300, ge=1)  # a signed timestamp older (or newer) than this is refused
+    timeout_s: float = Field(default=5.0, gt=0)  # per API call
+    retries: int = Field(default=3, ge=0)  # API calls retried on 429, 5xx and network errors, with backoff
+    backoff_s: float = Field(default=0.2, ge=0)  # first wait; doubled at each retry
+
+    @property
+    def notes_enabled(self) -> bool:
+        return bool(self.url) and (self.post_notes if self.post_notes is not None else True)
+
+
 class AssistantSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KEFU_", env_nested_delimiter="__", extra="ignore")
 
@@ -47,6 +69,7 @@ class AssistantSettings(BaseSettings):
     allowed_origins: list[str] = Field(default_factory=list)
     # Parent frames (helpdesk origins) that may embed the sidebar and send it conversations.
     helpdesk_origins: list[str] = Field(default_factory=list)
+    chatwoot: ChatwootSettings = ChatwootSettings()
     allow_open: bool = False  # serve without API keys on an address other than loopback
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -27,14 +27,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.errors import BadConversationError
-from assistant.pipeline import MAX_TURN_CHARS, Assistant
-from assistant.result import Result, Turn
+from assistant.pipeline import Assistant
+from assistant.result import Turn
 from assistant.retrieval import HybridRetriever
-from assistant.service.auth import Authenticator, Principal
+from assistant.service.auth import Authenticator
 from assistant.service.browser import LoginThrottleMiddleware, OriginGuardMiddleware, origin_of
 from assistant.service.deps import Agent, ApiError, ServiceState, State
+from assistant.service.helpdesk import build_helpdesk_router
 from assistant.service.holder import AssistantHolder
 from assistant.service.ratelimit import RateLimiter
+from assistant.service.recording import record_served
+from assistant.service.relay import ChatwootRelay
 from assistant.service.schemas import (
     CheckRequest,
     CheckResponse,
@@ -50,7 +53,6 @@ from assistant.service.store import (
     FeedbackLimitError,
     FeedbackStore,
     Retention,
-    ServedSuggestion,
     StoreError,
     UnknownSuggestionError,
 )
@@ -322,56 +324,6 @@ def _with_retrieval(bot: Assistant, *, k: int, mode: str) -> Assistant:
     return variant
 
 
-# The conversation is stored for the knowledge-gap view, which reads its last customer turn: the newest
-# characters are kept, each turn cut as the assistant cuts it, so masking never sees more than this.
-MAX_STORED_CONVERSATION = 8000
-
-
-def _conversation_text(turns: Sequence[dict[str, str]]) -> str:
-    names = {"customer": "客户", "agent": "客服"}
-    lines: list[str] = []
-    size = 0
-    for t in reversed(turns):
-        line = f"{names[t['role']]}：{t['text'][:MAX_TURN_CHARS]}"
-        if lines and size + len(line) > MAX_STORED_CONVERSATION:
-            break
-        lines.append(line[:MAX_STORED_CONVERSATION])
-        size += len(line) + 1
-    return "\n".join(reversed(lines))
-
-
-def _record(
-    store: FeedbackStore,
-    result: Result,
-    request_id: str,
-    conversation: Sequence[dict[str, str]],
-    agent_id: str | None,
-    principal: Principal,
-) -> None:
-    """Record the request and every suggestion served (the store masks personal data in the texts)."""
-    store.record_served(
-        request_id=request_id,
-        conversation_text=_conversation_text(conversation),
-        principal=principal.id,
-        suggestions=[
-            ServedSuggestion(
-                suggestion_id=s.id,
-                rank=rank,
-                style=s.style,
-                text=s.text,
-                citations=[c.doc_id for c in s.citations],
-                intent=result.intent,
-                emotion=result.emotion,
-                handoff=result.handoff,
-                kb_version=result.kb_version,
-                latency_ms=result.latency_ms.get("total", 0.0),
-                agent_id=agent_id,
-            )
-            for rank, s in enumerate(result.suggestions, 1)
-        ],
-    )
-
-
 def _purge(state: ServiceState) -> None:
     """Apply the retention setting (at most hourly); a failure is logged, never the request's."""
     try:
@@ -409,7 +361,7 @@ def build_router() -> APIRouter:
         result = bot.run(conversation=conversation, context=body.context)
         rid: str = request.state.request_id
         try:
-            _record(state.store, result, rid, conversation, opts.agent_id, principal)
+            record_served(state.store, result, rid, conversation, agent_id=opts.agent_id, principal=principal.id)
         except Exception:  # the agent still gets the suggestions; their feedback will then be refused (404)
             log.exception("could not record the suggestions of request %s", rid)
         _purge(state)
@@ -564,6 +516,7 @@ def create_app(
         )
         yield
         await anyio.to_thread.run_sync(holder.wait_idle, 10)
+        relay.close()
 
     app = FastAPI(
         # No Swagger UI or ReDoc: they load their scripts from a CDN, dead offline and a third party in the
@@ -576,9 +529,12 @@ def create_app(
         description="Reply suggestions for Chinese e-commerce customer service. Send the API key as "
         "`X-API-Key` (or `Authorization: Bearer`); `/healthz` needs none.",
     )
+    relay = ChatwootRelay.from_settings(holder.get, store, settings.chatwoot)
     app.state.kefu = state
+    app.state.chatwoot = relay
     _install_error_handlers(app)
     app.include_router(build_router())
+    app.include_router(build_helpdesk_router())
     for router in routers:
         app.include_router(router)
     for path, sub in mounts:

@@ -282,3 +282,27 @@ class ErrorResponse(BaseModel):
             ]
         }
     )
+
+
+class SentRequest(StrictBody):
+    """What the agent sent after the suggestions of a request (e.g. seen by a helpdesk app), to be matched."""
+
+    request_id: str = Field(min_length=1, max_length=64, description="`request_id` of the /v1/suggest reply.")
+    text: str = Field(min_length=1, max_length=MAX_TEXT, description="The reply the agent sent to the customer.")
+    agent_id: str | None = Field(default=None, max_length=64)
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"request_id": "a1b2c3d4e5f60718", "text": "您好，签收后7天内可以申请无理由退货~"}]
+        }
+    )
+
+
+class SentResult(BaseModel):
+    """How the sent reply was recorded: `accepted` (a suggestion as it was), `edited` (a close edit of
+    `suggestion_id`, `edit_distance` characters changed), `ignored` (nothing close; recorded on every
+    suggestion), or `none` when a sent reply was already recorded for this request."""
+
+    action: Literal["accepted", "edited", "ignored", "none"]
+    suggestion_id: str | None = None
+    edit_distance: int | None = None

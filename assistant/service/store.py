@@ -27,6 +27,7 @@ from alembic.config import Config
 from alembic.util import CommandError
 from sqlalchemy import (
     JSON,
+    BigInteger,
     ColumnElement,
     DateTime,
     Dialect,
@@ -39,6 +40,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     case,
     create_engine,
     delete,
@@ -53,7 +55,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase, Mapped, QueryableAttribute, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -61,7 +63,8 @@ from sqlalchemy.pool import StaticPool
 from assistant.errors import AssistantError
 from assistant.pii import mask_pii
 
-ACTIONS = ("shown", "accepted", "edited", "rejected")
+ACTIONS = ("shown", "accepted", "edited", "rejected", "ignored")  # ignored: the agent sent something else
+SENT_ACTIONS = ("accepted", "edited", "ignored")  # what the agent's sent reply says of the suggestions
 MAX_EDIT_CHARS = 4000  # longer texts are cut before the edit distance is computed
 MAX_FEEDBACK_PER_SUGGESTION = 20  # an agent shows, edits and accepts a suggestion a few times, not thousands
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -165,6 +168,29 @@ class RequestRow(Base):
     id: Mapped[str] = mapped_column(String, primary_key=True)
     conversation_text: Mapped[str] = mapped_column(Text)
     principal: Mapped[str | None] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    # The helpdesk conversation it answered ("chatwoot:1:42"), when it came from one.
+    conversation_key: Mapped[str | None] = mapped_column(String, index=True)
+
+
+class HelpdeskEventRow(Base):
+    """A helpdesk message already taken from a webhook: once per message and per delivery (a replay finds its
+    row), and the newest customer message of a conversation, which supersedes work on older ones."""
+
+    __tablename__ = "helpdesk_events"
+    __table_args__ = (
+        UniqueConstraint("message_key", name="uq_helpdesk_events_message_key"),
+        UniqueConstraint("delivery_key", name="uq_helpdesk_events_delivery_key"),
+        Index(None, "conversation_key"),
+        Index(None, "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    message_key: Mapped[str] = mapped_column(String)
+    delivery_key: Mapped[str | None] = mapped_column(String)
+    conversation_key: Mapped[str] = mapped_column(String)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    role: Mapped[str] = mapped_column(String)  # customer | agent
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
 
 
@@ -345,8 +371,10 @@ class FeedbackStore:
         conversation_text: str,
         principal: str | None,
         suggestions: Sequence[ServedSuggestion],
+        conversation_key: str | None = None,
     ) -> None:
-        """Store one request: its conversation once (masked), and each suggestion served (masked)."""
+        """Store one request: its conversation once (masked), and each suggestion served (masked);
+        `conversation_key` names the helpdesk conversation it answered."""
         with self._session(write=True) as session:
             ids = [s.suggestion_id for s in suggestions]
             taken = session.scalars(select(SuggestionRow.id).where(SuggestionRow.id.in_(ids))).all()
@@ -354,7 +382,12 @@ class FeedbackStore:
                 raise StoreError(f"suggestion id {(taken or ids)[0]!r} is already recorded; ids must be unique")
             if session.get(RequestRow, request_id) is None:
                 session.add(
-                    RequestRow(id=request_id, conversation_text=mask_pii(conversation_text), principal=principal)
+                    RequestRow(
+                        id=request_id,
+                        conversation_text=mask_pii(conversation_text),
+                        principal=principal,
+                        conversation_key=conversation_key,
+                    )
                 )
             for s in suggestions:
                 session.add(
@@ -390,6 +423,7 @@ class FeedbackStore:
         feedback; the number of requests deleted."""
         with self._session(write=True) as session:
             old = select(RequestRow.id).where(RequestRow.created_at < _utc(before))
+            session.execute(delete(HelpdeskEventRow).where(HelpdeskEventRow.created_at < _utc(before)))
             gone = select(SuggestionRow.id).where(SuggestionRow.request_id.in_(old))
             session.execute(delete(FeedbackRow).where(FeedbackRow.suggestion_id.in_(gone)))
             session.execute(delete(SuggestionRow).where(SuggestionRow.request_id.in_(old)))
@@ -444,6 +478,81 @@ class FeedbackStore:
             session.add(row)
             session.flush()
             return _as_dict(row)
+
+    def claim_event(
+        self, *, message_key: str, delivery_key: str | None, conversation_key: str, message_id: int, role: str
+    ) -> bool:
+        """Take a helpdesk message once: False when this message or this delivery was taken before."""
+        try:
+            with self._session(write=True) as session:
+                session.add(
+                    HelpdeskEventRow(
+                        message_key=message_key,
+                        delivery_key=delivery_key,
+                        conversation_key=conversation_key,
+                        message_id=message_id,
+                        role=role,
+                    )
+                )
+        except StoreError as exc:
+            if isinstance(exc.__cause__, IntegrityError):  # taken before: the unique keys said so
+                return False
+            raise
+        return True
+
+    def superseded(self, *, conversation_key: str, message_id: int) -> bool:
+        """Whether a newer customer message of the conversation than `message_id` has been taken."""
+        with self._session() as session:
+            newer = session.scalar(
+                select(func.count()).where(
+                    HelpdeskEventRow.conversation_key == conversation_key,
+                    HelpdeskEventRow.role == "customer",
+                    HelpdeskEventRow.message_id > message_id,
+                )
+            )
+            return bool(newer)
+
+    def open_request(self, *, conversation_key: str, principal: str | None) -> tuple[str, list[tuple[str, str]]] | None:
+        """The latest request of a helpdesk conversation served to `principal`, with its suggestions as
+        (id, masked text), unless what the agent sent after it is already recorded (SENT_ACTIONS)."""
+        with self._session() as session:
+            request_id = session.scalar(
+                select(RequestRow.id)
+                .where(RequestRow.conversation_key == conversation_key, RequestRow.principal == principal)
+                .order_by(RequestRow.created_at.desc())
+                .limit(1)
+            )
+            if request_id is None:
+                return None
+            return self._unanswered(session, request_id)
+
+    def request_suggestions(
+        self, *, request_id: str, principal: str | None
+    ) -> tuple[str, list[tuple[str, str]]] | None:
+        """The suggestions of a request served to `principal` as (id, masked text), None when what the agent
+        sent after it is already recorded; `UnknownSuggestionError` when it was not served to `principal`."""
+        with self._session() as session:
+            owner = session.execute(select(RequestRow.principal).where(RequestRow.id == request_id)).first()
+            if owner is None or owner.principal not in (None, principal):
+                raise UnknownSuggestionError(
+                    f"no request with id {request_id!r} was recorded for this key; use request_id from a "
+                    "/v1/suggest response this server gave to the same key"
+                )
+            return self._unanswered(session, request_id)
+
+    @staticmethod
+    def _unanswered(session: Session, request_id: str) -> tuple[str, list[tuple[str, str]]] | None:
+        rows = session.execute(
+            select(SuggestionRow.id, SuggestionRow.text)
+            .where(SuggestionRow.request_id == request_id)
+            .order_by(SuggestionRow.rank)
+        ).all()
+        answered = session.scalar(
+            select(func.count()).where(
+                FeedbackRow.suggestion_id.in_([r.id for r in rows]), FeedbackRow.action.in_(SENT_ACTIONS)
+            )
+        )
+        return None if answered else (request_id, [(r.id, r.text) for r in rows])
 
     def feedback_rows(
         self,

@@ -209,3 +209,100 @@ def test_conversations_from_other_origins_are_ignored(served: tuple[str, Feedbac
     wait_for(lambda: page.evaluate("window.timedOut === true"))
     assert page.evaluate("window.received") == []  # not even kefu:ready reaches an unknown origin
     assert page.frame_locator("iframe").locator("#suggestions .card").count() == 0
+
+
+def chatwoot(page: Any, url: str) -> None:
+    """A page at HELPDESK that behaves like Chatwoot's dashboard-app frame (Frame.vue): it frames the sidebar and
+    answers "chatwoot-dashboard-app:fetch-info" with a JSON string {event: "appContext", data} posted to "*"."""
+    page.route(
+        f"{HELPDESK}/**",
+        lambda route: route.fulfill(
+            content_type="text/html; charset=utf-8",
+            body=f"""
+        <script>
+          window.asked = 0;
+          window.chat = {{id: 42, inbox_id: 3, status: "open", meta: {{sender: {{id: 7, name: "王女士"}}}},
+            messages: [
+              {{id: 101, message_type: 0, content: "你好", private: false, created_at: 1}},
+              {{id: 102, message_type: 1, content: "您好，请问有什么可以帮您？", private: false, created_at: 2}},
+              {{id: 103, message_type: 2, content: "小栖 self-assigned this conversation", private: false}},
+              {{id: 104, message_type: 1, content: "VIP 客户，注意语气", private: true, created_at: 3}},
+              {{id: 105, message_type: 0, content: "电热水壶保修多久？", private: false, created_at: 4}}]}};
+          window.say = (type, content) => {{
+            const id = Math.max(...window.chat.messages.map((m) => m.id)) + 1;
+            window.chat.messages.push({{id, message_type: type, content, private: false, created_at: id}});
+          }};
+          window.appContext = () => {{
+            const data = {{conversation: window.chat, contact: {{id: 7, name: "王女士"}},
+                           currentAgent: {{id: 2, name: "小栖", email: "agent@example.com"}}}};
+            document.querySelector("iframe").contentWindow.postMessage(
+              JSON.stringify({{event: "appContext", data}}), "*");
+          }};
+          addEventListener("message", (ev) => {{
+            if (ev.data !== "chatwoot-dashboard-app:fetch-info") return;
+            window.asked += 1;
+            window.appContext();
+          }});
+        </script>
+        <iframe src="{url}/sidebar#key={API_KEY}" width="400" height="860" onload="window.appContext()"></iframe>""",
+        ),
+    )
+    page.goto(f"{HELPDESK}/")
+
+
+def test_chatwoot_dashboard_app_gets_the_conversation_and_learns_from_what_the_agent_sends(
+    served: tuple[str, FeedbackStore], browser: Any
+) -> None:
+    url, store = served
+    page = browser.new_page(viewport={"width": 420, "height": 900})
+    chatwoot(page, url)
+    frame = page.frame_locator("iframe")
+    cards = frame.locator("#suggestions .card")
+    cards.first.wait_for()
+    assert frame.locator("#source").inner_text() == "来自 Chatwoot 会话 #42"
+    # incoming → customer, outgoing → agent; the activity message and the private note are left out
+    assert frame.locator("#conversation").input_value() == (
+        "客户：你好\n客服：您好，请问有什么可以帮您？\n客户：电热水壶保修多久？"
+    )
+    first_id = str(cards.first.get_attribute("data-id"))
+    wait_for(lambda: "shown" in actions_of(store, first_id))
+    assert cards.first.locator("button.accept").inner_text() == "复制"  # Chatwoot has no way to fill its box
+
+    # The agent sends the first suggestion as it is: recorded as accepted, without a click.
+    page.evaluate("(text) => window.say(1, text)", cards.first.locator(".text").inner_text())
+    wait_for(lambda: "accepted" in actions_of(store, first_id), timeout=15)
+    row = next(r for r in store.feedback_rows(suggestion_id=first_id) if r["action"] == "accepted")
+    assert row["agent_id"] == "chatwoot-2"
+
+    # A new customer message refreshes the suggestions; an edited reply is recorded with its distance.
+    page.evaluate("window.say(0, '衣服收到了，尺码偏小，能退吗？')")
+    wait_for(lambda: str(cards.first.get_attribute("data-id")) != first_id, timeout=15)
+    second_id = str(cards.first.get_attribute("data-id"))
+    text = cards.first.locator(".text").inner_text()
+    edited = text[: len(text) * 2 // 3] + "我这边马上帮您登记~"
+    page.evaluate("(text) => window.say(1, text)", edited)
+    rows = wait_for(
+        lambda: [r for r in store.feedback_rows(suggestion_id=second_id) if r["action"] == "edited"], timeout=15
+    )
+    assert rows[0]["final_text"] == edited and rows[0]["edit_distance"] > 0
+    assert page.evaluate("window.asked") >= 2  # after the first appContext, it keeps asking while visible
+
+
+def test_chatwoot_context_from_another_origin_is_ignored(served: tuple[str, FeedbackStore], browser: Any) -> None:
+    url, _ = served
+    page = browser.new_page(viewport={"width": 420, "height": 900})
+    page.set_content(f"""
+        <script>
+          window.asked = 0;
+          addEventListener("message", (ev) => {{ window.asked += 1; }});
+          setTimeout(() => {{
+            const data = {{conversation: {{id: 1, messages: [{{id: 1, message_type: 0, content: "能退吗？"}}]}}}};
+            document.querySelector("iframe").contentWindow.postMessage(
+              JSON.stringify({{event: "appContext", data}}), "*");
+            setTimeout(() => window.timedOut = true, 2000);
+          }}, 1500);
+        </script>
+        <iframe src="{url}/sidebar#key={API_KEY}" width="400" height="860"></iframe>""")
+    wait_for(lambda: page.evaluate("window.timedOut === true"))
+    assert page.evaluate("window.asked") == 0  # nothing is sent to an unknown origin
+    assert page.frame_locator("iframe").locator("#suggestions .card").count() == 0

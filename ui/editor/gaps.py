@@ -25,6 +25,7 @@ from ui.editor.documents import join_text
 NOT_GAPS = ("other", "human_handoff")
 LOW_CONFIDENCE = "低置信"
 REJECTED = "被拒绝"
+IGNORED = "坐席另写回复"  # the agent sent something none of the suggestions was close to (issue 15)
 MAX_GAP_QUESTIONS = 300
 MAX_QUESTION_CHARS = 300  # embedded of each question; the question is shown whole
 _TURN = re.compile(r"^(客户|客服)[：:]\s?")
@@ -89,6 +90,8 @@ def gap_questions(data: FeedbackData, *, confidence_threshold: float | None = No
             reasons.append(LOW_CONFIDENCE)
         if any("rejected" in actions.get(str(r["id"]), set()) for r in rows):
             reasons.append(REJECTED)
+        if all("ignored" in actions.get(str(r["id"]), set()) for r in rows):
+            reasons.append(IGNORED)
         if not reasons:
             continue
         text = last_customer_text(str(rows[0].get("conversation_text") or ""))

@@ -1,8 +1,15 @@
 // The agent sidebar: reply suggestions beside the chat. Plain JS, no build step.
-// The conversation comes from the embedding helpdesk:
-//   iframe.contentWindow.postMessage({type: "kefu:conversation", conversation: [...], context: {...}}, KEFU_ORIGIN)
-// from an origin in KEFU_HELPDESK_ORIGINS (others are ignored).
-// or is pasted. Inserting a reply sends {type: "kefu:insert", text, suggestion_id} to the parent window.
+// The conversation comes from the embedding helpdesk, from an origin in KEFU_HELPDESK_ORIGINS (others are
+// ignored), or is pasted. Two ways in (NOTES.md, issue 15, "postMessage contract"):
+//   - generic: iframe.contentWindow.postMessage({type: "kefu:conversation", conversation: [...], context: {...}},
+//     KEFU_ORIGIN); inserting a reply sends {type: "kefu:insert", text, suggestion_id} to the parent window;
+//     the host may then post {type: "kefu:sent", text} with what the agent actually sent.
+//   - Chatwoot dashboard app: Chatwoot posts JSON strings {event: "appContext", data: {conversation, contact,
+//     currentAgent}} when the frame loads; after the first, the page asks for fresh ones with
+//     "chatwoot-dashboard-app:fetch-info" every few seconds while visible, and suggests again when a new customer
+//     message arrives. Chatwoot has no way to
+//     fill its reply box, so replies are copied; what the agent then sends is matched (accepted / edited /
+//     ignored) by POST v1/feedback/sent, without clicks.
 "use strict";
 
 (() => {
@@ -32,6 +39,11 @@
   let parentOrigin = null; // learnt from the first accepted message; nothing is posted to "*"
 
   const state = { conversation: null, context: null, result: null, busy: false };
+  // Chatwoot mode: the conversation shown in Chatwoot, its newest customer message suggested for, and the
+  // newest agent reply already seen (older replies are not matched against new suggestions).
+  const chatwoot = { active: false, conversationId: null, customerId: null, agentId: null, timer: 0 };
+  const FETCH_INFO = "chatwoot-dashboard-app:fetch-info";
+  const POLL_MS = 3000;
 
   // -- settings: #key= / #agent= are remembered, then removed from the address bar --------------------------
   // The fragment never reaches a server (no access log, proxy log or Referer); the query string is not read.
@@ -169,7 +181,15 @@
     }
   }
 
+  // Whether picking a reply can put it into the host's reply box (Chatwoot offers no way: replies are copied).
+  function inserts() {
+    return embedded && !chatwoot.active;
+  }
+
   async function deliver(text, suggestionId) {
+    if (chatwoot.active) {
+      return (await copyText(text)) ? "已复制，请粘贴到 Chatwoot 回复框" : "复制失败，请手动选中文字复制";
+    }
     if (embedded && parentOrigin) {
       window.parent.postMessage({ type: "kefu:insert", text, suggestion_id: suggestionId }, parentOrigin);
       return "已插入到输入框";
@@ -233,9 +253,9 @@
       text, findings, cites);
 
     const actions = el("div", { class: "actions" },
-      el("button", { type: "button", class: "primary accept", text: embedded ? "插入" : "复制",
+      el("button", { type: "button", class: "primary accept", text: inserts() ? "插入" : "复制",
                      title: `采纳（快捷键 ${s.rank}）`, onclick: () => accept(s) }),
-      embedded ? el("button", { type: "button", class: "copy", text: "复制", onclick: () => accept(s, { copy: true }) }) : null,
+      inserts() ? el("button", { type: "button", class: "copy", text: "复制", onclick: () => accept(s, { copy: true }) }) : null,
       el("button", { type: "button", class: "edit", text: "编辑", onclick: () => startEdit(s) }),
       el("button", { type: "button", class: "reject", text: "驳回", onclick: () => { rejectForm.hidden = !rejectForm.hidden; } }));
 
@@ -265,8 +285,8 @@
   async function accept(s, { copy = false } = {}) {
     const text = s.finalText || s.text;
     const message = copy ? ((await copyText(text)) ? "已复制" : "复制失败") : await deliver(text, s.id);
-    mark(s, "accepted", "已采纳");
-    await feedback(s, "accepted");
+    mark(s, "accepted", chatwoot.active ? "已复制" : "已采纳");
+    if (!chatwoot.active) await feedback(s, "accepted");  // in Chatwoot, what the agent sends is recorded
     toast(message);
   }
 
@@ -305,7 +325,9 @@
     s.actionsNode.hidden = false;
     s.editing = false;
     const message = await deliver(finalText, s.id);
-    if (finalText === s.text.trim()) {
+    if (chatwoot.active) {
+      // recorded when the agent sends it (POST v1/feedback/sent)
+    } else if (finalText === s.text.trim()) {
       await feedback(s, "accepted");
     } else {
       await feedback(s, "edited", { final_text: finalText });
@@ -413,9 +435,79 @@
     }
   });
 
+  // -- what the agent sent, matched without clicks -----------------------------------------------------------
+  async function reportSent(text) {
+    const requestId = state.result && state.result.request_id;
+    if (!requestId || !text.trim()) return;
+    try {
+      const res = await api("POST", "v1/feedback/sent", { request_id: requestId, text, agent_id: agentId() });
+      const s = (state.suggestions || []).find((x) => x.id === res.suggestion_id);
+      if (s && res.action === "accepted") mark(s, "accepted", "已发送");
+      if (s && res.action === "edited") mark(s, "accepted", "已修改发送");
+    } catch (e) {
+      notice("发送的回复没有记录成功：" + explain(e));
+    }
+  }
+
+  // -- Chatwoot dashboard app --------------------------------------------------------------------------------
+  // message_type: 0 incoming (customer), 1 outgoing (agent), 2 activity, 3 template; private notes skipped.
+  function chatwootMessages(conversation) {
+    return (Array.isArray(conversation.messages) ? conversation.messages : [])
+      .filter((m) => m && (m.message_type === 0 || m.message_type === 1) && !m.private
+        && typeof m.content === "string" && m.content.trim())
+      .sort((a, b) => a.id - b.id);
+  }
+
+  function onAppContext(data, origin) {
+    const conversation = (data && data.conversation) || {};
+    if (conversation.id === undefined || conversation.id === null) return;
+    parentOrigin = origin;
+    if (!chatwoot.active) {
+      chatwoot.active = true;
+      document.body.classList.add("chatwoot");
+      chatwoot.timer = setInterval(() => {
+        if (document.visibilityState === "visible") window.parent.postMessage(FETCH_INFO, parentOrigin);
+      }, POLL_MS);
+    }
+    const messages = chatwootMessages(conversation);
+    const newest = (type) => messages.filter((m) => m.message_type === type).reduce((n, m) => Math.max(n, m.id), 0);
+    if (conversation.id !== chatwoot.conversationId) {  // another conversation opened: start afresh
+      Object.assign(chatwoot, { conversationId: conversation.id, customerId: null, agentId: newest(1) });
+      state.result = null;
+      state.context = null;
+    }
+    const agent = data.currentAgent || {};
+    if (!agentId() && agent.id !== undefined) settings.set("kefu.agentId", `chatwoot-${agent.id}`);
+    $("source").textContent = `来自 Chatwoot 会话 #${conversation.id}`;
+    // The agent's replies since the last look: the first one answers the suggestions shown.
+    const replies = messages.filter((m) => m.message_type === 1 && m.id > chatwoot.agentId);
+    if (replies.length) {
+      chatwoot.agentId = replies[replies.length - 1].id;
+      if (state.result && state.result.conversationId === conversation.id) reportSent(replies[0].content);
+    }
+    const turns = messages.map((m) => ({ role: m.message_type === 0 ? "customer" : "agent", text: m.content.trim() }));
+    const customerId = newest(0);
+    const waiting = turns.length && turns[turns.length - 1].role === "customer";
+    if (waiting && customerId !== chatwoot.customerId && !state.busy) {  // busy: the next look retries
+      chatwoot.customerId = customerId;
+      $("conversation").value = formatConversation(turns);
+      suggest().then(() => { if (state.result) state.result.conversationId = conversation.id; });
+    }
+  }
+
   window.addEventListener("message", (ev) => {
     if (!embedded || ev.source !== window.parent || !helpdeskOrigins.includes(ev.origin)) return;
+    if (typeof ev.data === "string") {  // Chatwoot sends its context as a JSON string
+      let parsed = null;
+      try { parsed = JSON.parse(ev.data); } catch (e) { return; }
+      if (parsed && parsed.event === "appContext") onAppContext(parsed.data, ev.origin);
+      return;
+    }
     const data = ev.data || {};
+    if (data.type === "kefu:sent" && typeof data.text === "string") {
+      reportSent(data.text);
+      return;
+    }
     if (data.type !== "kefu:conversation") return;
     parentOrigin = ev.origin;
     if (!Array.isArray(data.conversation) || !data.conversation.length) {
@@ -460,6 +552,8 @@
   if (embedded) {
     document.body.classList.add("embedded");
     // Only the parent whose origin matches receives it: a wrong target origin drops the message.
+    // Chatwoot posts its appContext when this frame has loaded, unasked; FETCH_INFO is sent only after that,
+    // so that other hosts never receive Chatwoot's string messages.
     for (const origin of helpdeskOrigins) window.parent.postMessage({ type: "kefu:ready" }, origin);
   }
 

@@ -14,8 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant.guard import MAX_SPAN
-from assistant.service.app import MAX_STORED_CONVERSATION, OPEN_MODE_WARNING
+from assistant.service.app import OPEN_MODE_WARNING
 from assistant.service.holder import AssistantHolder
+from assistant.service.recording import MAX_STORED_CONVERSATION
 from assistant.service.schemas import SuggestResponse
 from assistant.service.store import MAX_FEEDBACK_PER_SUGGESTION, FeedbackStore, StoreError
 from indexer.builder import update_index

@@ -98,7 +98,7 @@ def suggest(store: FeedbackStore, suggestion_id: str, **overrides: Any) -> None:
 def test_migrate_twice_keeps_schema_and_rows(store: FeedbackStore, store_url: str) -> None:
     suggest(store, "s1")
     store.migrate()
-    assert raw_rows(store_url, "SELECT version_num FROM alembic_version") == [{"version_num": "0002"}]
+    assert raw_rows(store_url, "SELECT version_num FROM alembic_version") == [{"version_num": "0003"}]
     assert [row["id"] for row in store.suggestion_rows()] == ["s1"]
     engine = create_engine(store_url)
     try:
@@ -319,24 +319,24 @@ def test_stats_per_intent_and_cited_document(store: FeedbackStore) -> None:
     suggest(store, "w1", intent="warranty", citations=["product-kettle"])
     suggest(store, "w2", intent="warranty", citations=[])
     events = [("r1", "shown"), ("r1", "shown"), ("r1", "accepted"), ("r2", "shown"), ("r2", "edited"),
-              ("w1", "shown"), ("w1", "rejected")]  # fmt: skip
+              ("w1", "shown"), ("w1", "rejected"), ("w2", "ignored")]  # fmt: skip
     for sid, action in events:
         store.record_feedback(suggestion_id=sid, action=action, final_text=None, reason=None, agent_id=None)
 
     def counts(by: str, key: str, *numbers: int) -> dict[str, Any]:
-        names = ("served", "shown", "accepted", "edited", "rejected")
+        names = ("served", "shown", "accepted", "edited", "rejected", "ignored")
         return {"by": by, "key": key, **dict(zip(names, numbers, strict=True))}
 
     assert store.stats(since=cutoff) == [
-        counts("intent", "return_request", 2, 2, 1, 1, 0),
-        counts("intent", "warranty", 2, 1, 0, 0, 1),
-        counts("doc", "policy-return", 2, 2, 1, 1, 0),
-        counts("doc", "policy-shipping", 1, 1, 1, 0, 0),
-        counts("doc", "product-kettle", 1, 1, 0, 0, 1),
+        counts("intent", "return_request", 2, 2, 1, 1, 0, 0),
+        counts("intent", "warranty", 2, 1, 0, 0, 1, 1),
+        counts("doc", "policy-return", 2, 2, 1, 1, 0, 0),
+        counts("doc", "policy-shipping", 1, 1, 1, 0, 0, 0),
+        counts("doc", "product-kettle", 1, 1, 0, 0, 1, 0),
     ]
     everything = store.stats()
-    assert everything[0] == counts("intent", "return_request", 3, 2, 1, 1, 1)
-    assert counts("doc", "policy-return", 3, 2, 1, 1, 1) in everything
+    assert everything[0] == counts("intent", "return_request", 3, 2, 1, 1, 1, 0)
+    assert counts("doc", "policy-return", 3, 2, 1, 1, 1, 0) in everything
     assert store.stats(since=datetime.now(UTC) + timedelta(hours=1)) == []
 
 
@@ -385,7 +385,7 @@ def test_concurrent_migrations_do_not_collide(store_url: str) -> None:
     for store in stores:
         store.close()
     assert errors == []
-    assert raw_rows(store_url, "SELECT version_num FROM alembic_version") == [{"version_num": "0002"}]
+    assert raw_rows(store_url, "SELECT version_num FROM alembic_version") == [{"version_num": "0003"}]
 
 
 def test_unreachable_database_fails_with_an_actionable_message() -> None:
@@ -526,3 +526,25 @@ def test_retention_purges_at_most_once_per_period(store: FeedbackStore, store_ur
     assert retention.run_if_due() == 0  # not due yet
     now[0] = 3601.0
     assert Retention(store, days=0).run_if_due() == 0  # 0 days: keep everything
+
+
+def test_helpdesk_events_are_taken_once_and_newer_customer_messages_supersede(store: FeedbackStore) -> None:
+    def claim(message_id: int, delivery: str | None, role: str = "customer") -> bool:
+        return store.claim_event(
+            message_key=f"chatwoot:1:42:{message_id}",
+            delivery_key=delivery,
+            conversation_key="chatwoot:1:42",
+            message_id=message_id,
+            role=role,
+        )
+
+    assert claim(10, "d1") is True
+    assert claim(10, "d2") is False  # the same message again, under another delivery
+    assert claim(11, "d1") is False  # the same delivery replayed
+    assert claim(11, None, role="agent") is True
+    assert store.superseded(conversation_key="chatwoot:1:42", message_id=10) is False  # an agent's is not newer
+    assert claim(12, None) is True
+    assert store.superseded(conversation_key="chatwoot:1:42", message_id=10) is True
+    assert store.superseded(conversation_key="chatwoot:1:43", message_id=10) is False
+    store.purge(before=datetime.now(UTC) + timedelta(seconds=1))
+    assert claim(10, "d1") is True  # retention deleted the old events too

@@ -43,6 +43,16 @@ def test_gap_questions_are_uncited_or_rejected_questions() -> None:
     assert questions["可以开发票吗"].reasons == ("低置信",)
 
 
+def test_questions_whose_suggestions_the_agent_ignored_are_gaps() -> None:
+    rows = [suggestion("a1", day=2, question="羽绒服能干洗吗", request="r-a"),
+            suggestion("a2", day=2, question="羽绒服能干洗吗", request="r-a"),
+            suggestion("b1", day=2, question="衣服能退吗？", request="r-b"),
+            suggestion("b2", day=2, question="衣服能退吗？", request="r-b")]  # fmt: skip
+    events = [feedback("a1", "ignored", day=2), feedback("a2", "ignored", day=2), feedback("b1", "accepted", day=2)]
+    questions = gap_questions(load_feedback(FakeFeedbackStore(rows, events)))
+    assert [(q.text, q.reasons) for q in questions] == [("羽绒服能干洗吗", ("坐席另写回复",))]
+
+
 def test_a_recorded_low_confidence_counts_even_with_citations() -> None:
     row = {**suggestion("c", day=2, question="积分怎么用"), "confidence": 0.4}
     data = load_feedback(FakeFeedbackStore([row], []))

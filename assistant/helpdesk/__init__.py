@@ -1,0 +1,1 @@
+"""Helpdesk integrations: the generic parts (turns, matching a sent reply, the note) and one module per helpdesk."""

@@ -1,0 +1,233 @@
+"""Chatwoot: its application API client, its webhook signature and payloads, its messages as turns.
+
+Written from Chatwoot's own source (NOTES.md, issue 15, names the files): webhooks are POSTed with
+`X-Chatwoot-Delivery: <uuid>`, `X-Chatwoot-Timestamp: <unix seconds>` and
+`X-Chatwoot-Signature: sha256=<hex HMAC-SHA256 of "{timestamp}.{raw body}" with the webhook's secret>`; a
+`message_created` payload is the message's `webhook_data` (`message_type` as a word, `conversation.id` the
+conversation's display id); the API lists messages at `GET /api/v1/accounts/{account_id}/conversations/{id}/messages`
+(`{"meta": …, "payload": [message, …]}`, `message_type` as a number) with the header `api_access_token`.
+
+    client = ChatwootClient("https://chat.example.com", token=TOKEN)
+    turns = turns_of(client.messages(account_id=1, conversation_id=42))
+    client.create_message(account_id=1, conversation_id=42, content=note, private=True)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from assistant.helpdesk.errors import BadSignatureError, HelpdeskApiError
+
+# message_type: a number in the API and the dashboard (enum order in Chatwoot's Message model), a word in webhooks.
+_ROLES: dict[int | str, str] = {0: "customer", 1: "agent", "incoming": "customer", "outgoing": "agent"}
+_RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+MAX_RETRY_AFTER_S = 10.0
+
+
+def verify_signature(
+    secret: str, *, body: bytes, timestamp: str | None, signature: str | None, now: float, max_skew_s: int
+) -> None:
+    """Raise `BadSignatureError` unless `signature` is Chatwoot's for `body` at `timestamp`, and fresh.
+
+    >>> body, ts = b'{"event": "message_created"}', "1700000000"
+    >>> sig = "sha256=" + hmac.new(b"s3cret", ts.encode() + b"." + body, hashlib.sha256).hexdigest()
+    >>> verify_signature("s3cret", body=body, timestamp=ts, signature=sig, now=1700000060, max_skew_s=300)
+    """
+    if not timestamp or not timestamp.strip().isdigit():
+        raise BadSignatureError("X-Chatwoot-Timestamp is missing or not unix seconds")
+    if abs(now - int(timestamp)) > max_skew_s:
+        raise BadSignatureError(
+            f"X-Chatwoot-Timestamp {timestamp} is more than {max_skew_s} s from this server's clock "
+            "(a replayed request, or a clock to set right)"
+        )
+    if not signature or not signature.startswith("sha256="):
+        raise BadSignatureError("X-Chatwoot-Signature is missing or not 'sha256=<hex>'")
+    expected = hmac.new(secret.encode(), timestamp.strip().encode() + b"." + body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, signature.removeprefix("sha256=").strip().lower()):
+        raise BadSignatureError(
+            "X-Chatwoot-Signature does not match the body: check that KEFU_CHATWOOT__WEBHOOK_SECRET is the "
+            "webhook's secret in Chatwoot"
+        )
+
+
+class _Ref(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: int
+
+
+class _Sender(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: int | None = None
+    name: str | None = None
+    type: str | None = None  # contact | user | agent_bot
+
+
+class _MessagePayload(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    event: str
+    id: int
+    content: str | None = None
+    message_type: str | int
+    private: bool = False
+    account: _Ref
+    conversation: _Ref
+    sender: _Sender | None = None
+
+
+@dataclass(frozen=True)
+class MessageEvent:
+    """A `message_created` webhook: who wrote what, where."""
+
+    account_id: int
+    conversation_id: int  # the display id, which the API's paths take
+    message_id: int
+    role: str | None  # customer | agent | None (activity, template)
+    private: bool
+    content: str
+    sender_type: str | None
+    sender_id: int | None
+
+    @property
+    def conversation_key(self) -> str:
+        return f"chatwoot:{self.account_id}:{self.conversation_id}"
+
+    @property
+    def from_customer(self) -> bool:
+        return self.role == "customer" and not self.private and bool(self.content.strip())
+
+    @property
+    def from_agent(self) -> bool:
+        """A reply an agent (a person, not a bot or an automation) sent to the customer."""
+        return self.role == "agent" and not self.private and self.sender_type == "user" and bool(self.content.strip())
+
+
+def parse_message_created(payload: Any) -> MessageEvent | None:
+    """The `message_created` event in a webhook payload; None for any other event or an unusable payload."""
+    if not isinstance(payload, Mapping) or payload.get("event") != "message_created":
+        return None
+    try:
+        m = _MessagePayload.model_validate(payload)
+    except ValidationError:
+        return None
+    return MessageEvent(
+        account_id=m.account.id,
+        conversation_id=m.conversation.id,
+        message_id=m.id,
+        role=_ROLES.get(m.message_type),
+        private=m.private,
+        content=m.content or "",
+        sender_type=m.sender.type if m.sender else None,
+        sender_id=m.sender.id if m.sender else None,
+    )
+
+
+def turns_of(messages: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """Chatwoot messages (from the API, the dashboard or webhooks) as turns, oldest first: incoming → customer,
+    outgoing → agent; activity and template messages, private notes and empty texts are left out.
+
+    >>> turns_of([{"id": 2, "message_type": 1, "content": "您好"}, {"id": 1, "message_type": 0, "content": "在吗"},
+    ...           {"id": 3, "message_type": 1, "content": "备注", "private": True}])
+    [{'role': 'customer', 'text': '在吗'}, {'role': 'agent', 'text': '您好'}]
+    """
+    kept = [m for m in messages if _role(m) and not m.get("private") and str(m.get("content") or "").strip()]
+    kept.sort(key=lambda m: int(m.get("id") or 0))
+    return [{"role": str(_role(m)), "text": str(m["content"]).strip()} for m in kept]
+
+
+def _role(message: Mapping[str, Any]) -> str | None:
+    kind = message.get("message_type")
+    return _ROLES.get(kind) if isinstance(kind, int | str) else None
+
+
+def newest_incoming_id(messages: Iterable[Mapping[str, Any]]) -> int | None:
+    """The id of the newest customer message among `messages`."""
+    ids = [int(m["id"]) for m in messages if _role(m) == "customer" and not m.get("private")]
+    return max(ids) if ids else None
+
+
+class ChatwootClient:
+    """Chatwoot's application API for one installation, as the user or agent bot whose access token is `token`.
+
+    Calls are retried on 429, 5xx and network errors, waiting `backoff_s`, then twice that, … (or the
+    server's Retry-After, up to 10 s); other errors raise `HelpdeskApiError` at once.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout_s: float = 5.0,
+        retries: int = 3,
+        backoff_s: float = 0.2,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError(f"KEFU_CHATWOOT__URL {base_url!r} is not a URL; give e.g. https://chat.example.com")
+        self.base_url = base_url.rstrip("/")
+        self.retries = retries
+        self.backoff_s = backoff_s
+        self._sleep = sleep
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            headers={"api_access_token": token, "Accept": "application/json"},
+            timeout=timeout_s,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def messages(self, *, account_id: int, conversation_id: int) -> list[dict[str, Any]]:
+        """The conversation's latest messages (Chatwoot returns the newest 20), oldest first."""
+        data = self._request("GET", f"/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages")
+        payload = data.get("payload") if isinstance(data, dict) else None
+        if not isinstance(payload, list):
+            raise HelpdeskApiError(f"{self.base_url}: the messages response has no 'payload' list")
+        return [m for m in payload if isinstance(m, dict)]
+
+    def create_message(
+        self, *, account_id: int, conversation_id: int, content: str, private: bool = False
+    ) -> dict[str, Any]:
+        """Post a message (`private`: a note only agents see); returns Chatwoot's message."""
+        body = {"content": content, "message_type": "outgoing", "private": private}
+        data = self._request("POST", f"/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages", body)
+        return data if isinstance(data, dict) else {}
+
+    def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        attempt = 0
+        while True:
+            wait = self.backoff_s * 2**attempt
+            try:
+                resp = self._http.request(method, path, json=body)
+            except httpx.TransportError as exc:
+                failure = HelpdeskApiError(f"{method} {self.base_url}{path}: {exc.__class__.__name__}: {exc}")
+            else:
+                if resp.status_code < 300:
+                    return resp.json() if resp.content else None
+                failure = HelpdeskApiError(_explain(method, self.base_url + path, resp), status=resp.status_code)
+                if resp.status_code not in _RETRY_STATUS:
+                    raise failure
+                retry_after = resp.headers.get("retry-after", "")
+                if retry_after.isdigit():
+                    wait = min(float(retry_after), MAX_RETRY_AFTER_S)
+            if attempt >= self.retries:
+                raise failure
+            attempt += 1
+            self._sleep(wait)
+
+
+def _explain(method: str, url: str, resp: httpx.Response) -> str:
+    hint = {
+        401: "check KEFU_CHATWOOT__API_TOKEN (an agent's or agent bot's access token)",
+        403: "the token's user has no access to this conversation's inbox",
+        404: "no such account or conversation for this token",
+    }.get(resp.status_code, "Chatwoot's log has the cause")
+    return f"{method} {url}: HTTP {resp.status_code}: {resp.text[:200]!r}; {hint}"

@@ -1,0 +1,147 @@
+"""Chatwoot webhooks turned into work: a customer's message gets the suggestions as a private note, an agent's
+reply is matched against them and recorded as feedback.
+
+Runs after the webhook is acknowledged (Chatwoot waits 5 s at most), in a worker thread:
+
+>>> relay = ChatwootRelay.from_settings(holder, store, settings.chatwoot)
+>>> relay.on_customer_message(event)     # 'posted', 'superseded', …
+>>> relay.on_agent_message(event)        # SentMatch('edited', 'sid', 3) or None
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Literal
+
+from assistant.errors import BadConversationError
+from assistant.helpdesk.chatwoot import ChatwootClient, MessageEvent, newest_incoming_id, turns_of
+from assistant.helpdesk.errors import HelpdeskApiError
+from assistant.helpdesk.notes import suggestion_note
+from assistant.pipeline import Assistant
+from assistant.service.matching import SentMatch, record_sent
+from assistant.service.recording import record_served
+from assistant.service.store import FeedbackStore
+from assistant.settings import ChatwootSettings
+
+log = logging.getLogger("kefu.chatwoot")
+
+# Requests and feedback from webhooks belong to this principal: no API key can send feedback on them.
+PRINCIPAL = "chatwoot"
+
+Outcome = Literal["posted", "recorded", "superseded", "answered", "no_api", "no_turns", "api_failed"]
+
+
+class ChatwootRelay:
+    """Suggestions for Chatwoot conversations, and what agents did with them.
+
+    `assistant` returns the assistant to answer with (the service's holder); `client` is None when no
+    Chatwoot URL and token are set (then nothing is fetched or posted, only events are taken).
+    """
+
+    def __init__(
+        self,
+        assistant: Callable[[], Assistant],
+        store: FeedbackStore,
+        client: ChatwootClient | None,
+        *,
+        post_notes: bool = True,
+    ) -> None:
+        self.assistant = assistant
+        self.store = store
+        self.client = client
+        self.post_notes = post_notes
+
+    @classmethod
+    def from_settings(
+        cls, assistant: Callable[[], Assistant], store: FeedbackStore, settings: ChatwootSettings
+    ) -> ChatwootRelay:
+        client = None
+        if settings.url and settings.api_token:
+            client = ChatwootClient(
+                settings.url,
+                settings.api_token.get_secret_value(),
+                timeout_s=settings.timeout_s,
+                retries=settings.retries,
+                backoff_s=settings.backoff_s,
+            )
+        elif settings.url:
+            log.warning("KEFU_CHATWOOT__URL is set without KEFU_CHATWOOT__API_TOKEN: no notes will be posted")
+        return cls(assistant, store, client, post_notes=settings.notes_enabled)
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+
+    def take(self, event: MessageEvent, delivery: str | None) -> bool:
+        """Claim the event once per message and per delivery; False for a replay."""
+        return self.store.claim_event(
+            message_key=f"{event.conversation_key}:{event.message_id}",
+            delivery_key=f"chatwoot:{delivery}" if delivery else None,
+            conversation_key=event.conversation_key,
+            message_id=event.message_id,
+            role=event.role or "other",
+        )
+
+    def on_customer_message(self, event: MessageEvent) -> Outcome:
+        """Fetch the conversation, suggest, record, and post the note unless a newer customer message came."""
+        key = event.conversation_key
+        if self.store.superseded(conversation_key=key, message_id=event.message_id):
+            return "superseded"
+        if self.client is None or not self.post_notes:
+            return "no_api"
+        try:
+            messages = self.client.messages(account_id=event.account_id, conversation_id=event.conversation_id)
+        except HelpdeskApiError as exc:
+            log.error("Chatwoot conversation %s: could not read its messages: %s", key, exc)
+            return "api_failed"
+        newest = newest_incoming_id(messages)
+        if newest is not None and newest > event.message_id:
+            return "superseded"
+        upto = [m for m in messages if int(m.get("id") or 0) <= event.message_id]
+        if not any(int(m.get("id") or 0) == event.message_id for m in upto):  # not listed yet: use the webhook's
+            upto.append({"id": event.message_id, "message_type": 0, "content": event.content})
+        turns = turns_of(upto)
+        if not turns or turns[-1]["role"] != "customer":
+            return "answered" if turns else "no_turns"
+        try:
+            result = self.assistant().run(conversation=turns)
+        except BadConversationError:
+            return "no_turns"
+        record_served(
+            self.store,
+            result,
+            "cw-" + uuid.uuid4().hex[:16],
+            turns,
+            agent_id=None,
+            principal=PRINCIPAL,
+            conversation_key=key,
+        )
+        if self.store.superseded(conversation_key=key, message_id=event.message_id):
+            return "superseded"
+        try:
+            self.client.create_message(
+                account_id=event.account_id,
+                conversation_id=event.conversation_id,
+                content=suggestion_note(result),
+                private=True,
+            )
+        except HelpdeskApiError as exc:
+            log.error("Chatwoot conversation %s: could not post the suggestions: %s", key, exc)
+            return "api_failed"
+        return "posted"
+
+    def on_agent_message(self, event: MessageEvent) -> SentMatch | None:
+        """Record what the agent sent against the suggestions last posted to the conversation (once)."""
+        shown = self.store.open_request(conversation_key=event.conversation_key, principal=PRINCIPAL)
+        if shown is None:
+            return None
+        _, suggestions = shown
+        return record_sent(
+            self.store,
+            suggestions,
+            event.content,
+            agent_id=f"chatwoot-user-{event.sender_id}" if event.sender_id is not None else None,
+            principal=PRINCIPAL,
+        )

@@ -1,0 +1,310 @@
+"""A small Chatwoot on loopback, written from Chatwoot's published API and its webhook code (not from ours).
+
+What it serves, as Chatwoot does (source files named in NOTES.md, issue 15):
+- `GET /api/v1/accounts/{account}/conversations/{id}/messages` with header `api_access_token`: the newest 20
+  messages, oldest first, as `{"meta": {...}, "payload": [message]}` with `message_type` a number
+  (0 incoming, 1 outgoing, 2 activity, 3 template); 401 for a wrong token, 404 for an unknown conversation.
+- `POST` to the same path with `{"content", "message_type": "outgoing"|"incoming", "private"}`: the created
+  message (the token's user as sender).
+
+What it sends, as Chatwoot's `Webhooks::Trigger` does: a `message_created` webhook (the message's
+`webhook_data` with `"event": "message_created"`, `message_type` a word, `conversation.id` the display id) POSTed
+with `X-Chatwoot-Delivery: <uuid>`, `X-Chatwoot-Timestamp: <unix s>` and
+`X-Chatwoot-Signature: sha256=<hex HMAC-SHA256(secret, "{timestamp}.{body}")>`, for every message created,
+private notes included.
+
+>>> with FakeChatwoot(token="t", secret="s", webhook_url=url) as cw:
+...     delivery = cw.customer_says(42, "能退吗？")    # creates the message and delivers its webhook
+...     cw.notes(42)                                   # private notes posted through the API
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+
+ACCOUNT: dict[str, Any] = {"id": 1, "name": "栖木优选"}
+INBOX = {"id": 3, "name": "网店客服"}
+CONTACT = {"id": 7, "name": "王女士", "type": "contact"}
+AGENT = {"id": 2, "name": "小栖", "email": "agent@example.com", "type": "user"}
+API_USER = {"id": 9, "name": "Kefu", "email": "kefu@example.com", "type": "user"}
+_PATH = re.compile(r"^/api/v1/accounts/(\d+)/conversations/(\d+)/messages/?$")
+_TYPES = {"incoming": 0, "outgoing": 1, "activity": 2, "template": 3}
+
+
+@dataclass
+class Delivery:
+    """One webhook POST, kept so that a test can send it again byte for byte."""
+
+    id: str
+    headers: dict[str, str]
+    body: bytes
+    status: int
+    message_id: int
+
+
+@dataclass
+class ApiCall:
+    method: str
+    path: str
+    status: int
+    at: float  # time.monotonic()
+    body: dict[str, Any] | None = None
+
+
+@dataclass
+class _State:
+    token: str
+    account_id: int
+    conversations: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    calls: list[ApiCall] = field(default_factory=list)
+    failures: list[int] = field(default_factory=list)  # statuses the next API calls answer with
+    next_id: int = 100
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class FakeChatwoot:
+    """A Chatwoot account with conversations, an API user whose token is `token`, and one account webhook."""
+
+    def __init__(self, *, token: str, secret: str, webhook_url: str | None = None, account_id: int = 1) -> None:
+        self.secret = secret
+        self.webhook_url = webhook_url
+        self.state = _State(token=token, account_id=int(account_id))
+        self.deliveries: list[Delivery] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # One sender for all deliveries, as Chatwoot's workers keep theirs: a new client per POST costs ~100 ms
+        # here (TLS context set-up), which is the sender's time, not the receiver's.
+        self._sender = httpx.Client(timeout=5)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> FakeChatwoot:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._sender.close()
+
+    # -- what people do in Chatwoot ----------------------------------------------------------------------
+
+    def customer_says(self, conversation_id: int, text: str, *, deliver: bool = True) -> Delivery | None:
+        """A customer message; its webhook is delivered (and returned) unless `deliver` is False."""
+        return self._create(conversation_id, text, "incoming", private=False, sender=CONTACT, deliver=deliver)
+
+    def agent_says(self, conversation_id: int, text: str, *, deliver: bool = True) -> Delivery | None:
+        """An agent's reply to the customer, sent from the dashboard."""
+        return self._create(conversation_id, text, "outgoing", private=False, sender=AGENT, deliver=deliver)
+
+    def fail_next(self, count: int, status: int = 500) -> None:
+        """The next `count` API calls answer `status`."""
+        with self.state.lock:
+            self.state.failures.extend([status] * count)
+
+    def notes(self, conversation_id: int) -> list[dict[str, Any]]:
+        """The private notes of a conversation, oldest first."""
+        with self.state.lock:
+            return [m for m in self.state.conversations.get(conversation_id, []) if m["private"]]
+
+    def calls(self, method: str | None = None) -> list[ApiCall]:
+        with self.state.lock:
+            return [c for c in self.state.calls if method is None or c.method == method]
+
+    def deliver(self, message: dict[str, Any], *, secret: str | None = None, timestamp: int | None = None) -> Delivery:
+        """POST the message's `message_created` webhook, signed with `secret` (default: the webhook's)."""
+        body = json.dumps(self.webhook_data(message), ensure_ascii=False).encode()
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        digest = hmac.new((secret or self.secret).encode(), f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "X-Chatwoot-Delivery": str(uuid.uuid4()),
+            "X-Chatwoot-Timestamp": ts,
+            "X-Chatwoot-Signature": f"sha256={digest}",
+        }
+        return self.send(Delivery(headers["X-Chatwoot-Delivery"], headers, body, 0, int(message["id"])))
+
+    def deliver_quietly(self, message: dict[str, Any]) -> None:
+        """Deliver, as Chatwoot's job does, without raising (a failed delivery is only logged there)."""
+        with contextlib.suppress(httpx.HTTPError):
+            self.deliver(message)
+
+    def send(self, delivery: Delivery) -> Delivery:
+        """(Re)send a delivery as it is."""
+        assert self.webhook_url, "no webhook URL"
+        resp = self._sender.post(self.webhook_url, content=delivery.body, headers=delivery.headers)
+        sent = Delivery(delivery.id, delivery.headers, delivery.body, resp.status_code, delivery.message_id)
+        self.deliveries.append(sent)
+        return sent
+
+    def message(self, conversation_id: int, message_id: int) -> dict[str, Any]:
+        with self.state.lock:
+            return next(m for m in self.state.conversations[conversation_id] if m["id"] == message_id)
+
+    # -- Chatwoot's shapes -------------------------------------------------------------------------------
+
+    def webhook_data(self, message: dict[str, Any]) -> dict[str, Any]:
+        """`Message#webhook_data` merged with the event name (message_type as a word, created_at ISO 8601)."""
+        conversation_id = int(message["conversation_id"])
+        with self.state.lock:
+            chat = [m for m in self.state.conversations[conversation_id] if not m["private"] and m["message_type"] < 2]
+        last = chat[-1] if chat else None
+        now = int(time.time())
+        word = {v: k for k, v in _TYPES.items()}[message["message_type"]]
+        return {
+            "account": ACCOUNT,
+            "additional_attributes": {},
+            "content_attributes": {},
+            "content_type": "text",
+            "content": message["content"],
+            "conversation": {
+                "additional_attributes": {},
+                "can_reply": True,
+                "channel": "Channel::WebWidget",
+                "contact_inbox": {"source_id": "c7-source"},
+                "id": conversation_id,
+                "inbox_id": INBOX["id"],
+                "messages": [last] if last else [],
+                "labels": [],
+                "meta": {"sender": CONTACT, "assignee": AGENT, "assignee_type": "User", "team": None},
+                "status": "open",
+                "custom_attributes": {},
+                "snoozed_until": None,
+                "unread_count": 1,
+                "first_reply_created_at": None,
+                "priority": None,
+                "waiting_since": now,
+                "agent_last_seen_at": now,
+                "contact_last_seen_at": now,
+                "last_activity_at": now,
+                "timestamp": now,
+                "created_at": now,
+                "updated_at": float(now),
+                "account": ACCOUNT,
+            },
+            "created_at": datetime.fromtimestamp(message["created_at"], UTC).isoformat(timespec="milliseconds"),
+            "id": message["id"],
+            "inbox": INBOX,
+            "message_type": word,
+            "private": message["private"],
+            "sender": message["sender"],
+            "source_id": None,
+            "event": "message_created",
+        }
+
+    def _create(
+        self, conversation_id: int, text: str, kind: str, *, private: bool, sender: dict[str, Any], deliver: bool
+    ) -> Delivery | None:
+        with self.state.lock:
+            message = _new_message(self.state, conversation_id, text, kind, private, sender)
+        return self.deliver(message) if deliver and self.webhook_url else None
+
+
+def _new_message(
+    state: _State, conversation_id: int, text: str, kind: str, private: bool, sender: dict[str, Any]
+) -> dict[str, Any]:
+    """A message in the API's shape (app/views/api/v1/models/_message.json.jbuilder); the caller holds the lock."""
+    state.next_id += 1
+    message = {
+        "id": state.next_id,
+        "content": text,
+        "inbox_id": INBOX["id"],
+        "conversation_id": conversation_id,
+        "message_type": _TYPES[kind],
+        "content_type": "text",
+        "status": "sent",
+        "content_attributes": {},
+        "created_at": int(time.time()),
+        "private": private,
+        "source_id": None,
+        "sender": sender,
+    }
+    state.conversations.setdefault(conversation_id, []).append(message)
+    return message
+
+
+def _handler(fake: FakeChatwoot) -> type[BaseHTTPRequestHandler]:
+    state = fake.state
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _answer(self, status: int, payload: Any, body: dict[str, Any] | None = None) -> None:
+            with state.lock:
+                state.calls.append(ApiCall(self.command, self.path, status, time.monotonic(), body))
+            raw = json.dumps(payload, ensure_ascii=False).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json; charset=utf-8")
+            self.send_header("content-length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def _route(self, body: dict[str, Any] | None) -> tuple[int, int] | None:
+            """(account, conversation) of a messages path, after the token, failure and existence checks."""
+            match = _PATH.match(self.path.split("?")[0])
+            if not match:
+                self._answer(404, {"error": "Resource could not be found"}, body)
+                return None
+            if self.headers.get("api_access_token") != state.token:
+                self._answer(401, {"error": "Invalid Access Token"}, body)
+                return None
+            with state.lock:
+                failure = state.failures.pop(0) if state.failures else None
+            if failure is not None:
+                self._answer(failure, {"error": "Internal Server Error"}, body)
+                return None
+            account, conversation = int(match[1]), int(match[2])
+            if account != state.account_id or conversation not in state.conversations:
+                self._answer(404, {"error": "Resource could not be found"}, body)
+                return None
+            return account, conversation
+
+        def do_GET(self) -> None:
+            route = self._route(None)
+            if route is None:
+                return
+            with state.lock:
+                messages = [dict(m) for m in state.conversations[route[1]][-20:]]
+            meta = {"labels": [], "additional_attributes": {}, "contact": CONTACT, "assignee": AGENT}
+            self._answer(200, {"meta": meta, "payload": messages})
+
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                self._answer(400, {"error": "invalid JSON"})
+                return
+            route = self._route(body)
+            if route is None:
+                return
+            if not isinstance(body.get("content"), str) or body.get("message_type", "outgoing") not in _TYPES:
+                self._answer(422, {"message": "content is required"}, body)
+                return
+            with state.lock:
+                message = _new_message(
+                    state, route[1], body["content"], body.get("message_type", "outgoing"),
+                    bool(body.get("private")), API_USER,
+                )  # fmt: skip
+            self._answer(200, message, body)
+            if fake.webhook_url:  # Chatwoot fires message_created for notes too, from a background job
+                threading.Thread(target=fake.deliver_quietly, args=(message,), daemon=True).start()
+
+    return Handler
