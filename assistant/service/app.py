@@ -34,7 +34,7 @@ from assistant.service.auth import Authenticator, Principal
 from assistant.service.browser import LoginThrottleMiddleware, OriginGuardMiddleware, origin_of
 from assistant.service.deps import Agent, ApiError, ServiceState, State
 from assistant.service.holder import AssistantHolder
-from assistant.service.ratelimit import RateLimiter
+from assistant.service.ratelimit import RateLimiter, redis_storage
 from assistant.service.schemas import (
     CheckRequest,
     CheckResponse,
@@ -540,14 +540,15 @@ def create_app(
     is the live assistant holder (`reload_now()` after an editor publish).
     """
     settings = settings or AssistantSettings()
+    shared = redis_storage(settings.redis_url) if settings.redis_url else None
     state = ServiceState(
         holder=holder,
         store=store,
         settings=settings,
         auth=Authenticator(settings.api_keys),
-        limiter=RateLimiter(settings.rate_limit_per_minute),
+        limiter=RateLimiter(settings.rate_limit_per_minute, name="requests", storage=shared),
         retention=Retention(store, days=settings.retention_days),
-        failed_auth=RateLimiter(settings.failed_auth_per_minute),
+        failed_auth=RateLimiter(settings.failed_auth_per_minute, name="failed-auth", storage=shared),
     )
 
     @asynccontextmanager
