@@ -415,8 +415,14 @@ def build_router() -> APIRouter:
         _purge(state)
         return JSONResponse({"request_id": rid, **result.to_dict()})
 
-    @agent.post("/v1/feedback", response_model=FeedbackRow, summary="Record what the agent did with a suggestion")
-    def feedback(body: FeedbackRequest, principal: Agent, state: State) -> dict[str, Any]:
+    @agent.post(
+        "/v1/feedback",
+        response_model=FeedbackRow,
+        summary="Record what the agent did with a suggestion",
+        description="Send each event with its own `X-Request-ID`: an event sent again with the same id (a retry "
+        "after a lost response, on any replica) is stored once, and the stored event is returned.",
+    )
+    def feedback(body: FeedbackRequest, request: Request, principal: Agent, state: State) -> dict[str, Any]:
         final_text = body.final_text.strip() if body.final_text else None
         if body.action == "edited" and not final_text:
             raise ApiError(
@@ -432,6 +438,7 @@ def build_router() -> APIRouter:
                 reason=body.reason,
                 agent_id=body.agent_id,
                 principal=principal.id,
+                request_id=request.state.request_id,
             )
         except FeedbackLimitError as e:
             raise ApiError(429, "too_much_feedback", str(e)) from e

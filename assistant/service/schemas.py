@@ -227,6 +227,7 @@ class FeedbackRow(BaseModel):
     agent_id: str | None = None
     edit_distance: int | None = Field(default=None, description="Characters changed from the suggestion.")
     created_at: str | None = None
+    request_id: str | None = Field(default=None, description="The X-Request-ID the event was sent with.")
 
     model_config = ConfigDict(extra="allow")
 

@@ -529,6 +529,16 @@ def test_feedback_only_from_the_key_that_got_the_suggestion(make_app: Callable[.
         assert own[:-1] == [200] * MAX_FEEDBACK_PER_SUGGESTION and own[-1] == 429
 
 
+def test_feedback_sent_again_with_its_request_id_is_stored_once(client: TestClient, store: FeedbackStore) -> None:
+    sid = suggest(client, RETURN_QUESTION).json()["suggestions"][0]["id"]
+    body = {"suggestion_id": sid, "action": "accepted"}
+    sent = [client.post("/v1/feedback", json=body, headers={"X-Request-ID": "fb-7f3a"}) for _ in range(3)]
+    assert [r.status_code for r in sent] == [200] * 3
+    assert len({r.json()["id"] for r in sent}) == 1 and sent[0].json()["request_id"] == "fb-7f3a"
+    assert client.post("/v1/feedback", json=body).status_code == 200  # without an id: a new event each time
+    assert len(store.feedback_rows(limit=100)) == 2
+
+
 def test_a_request_stores_one_bounded_conversation(client: TestClient, store: FeedbackStore) -> None:
     # (2, 9) the ~64 KB conversation was masked and stored once per suggestion.
     turns = [{"role": "customer", "text": "尺码偏小能退吗？" * 750} for _ in range(3)]  # ~54 KB
