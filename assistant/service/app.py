@@ -11,7 +11,9 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import os
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -34,6 +36,7 @@ from assistant.service.auth import Authenticator, Principal
 from assistant.service.browser import LoginThrottleMiddleware, OriginGuardMiddleware, origin_of
 from assistant.service.deps import Agent, ApiError, ServiceState, State
 from assistant.service.holder import AssistantHolder
+from assistant.service.logs import ACCESS
 from assistant.service.ratelimit import RateLimiter, redis_storage
 from assistant.service.schemas import (
     CheckRequest,
@@ -42,6 +45,7 @@ from assistant.service.schemas import (
     FeedbackRequest,
     FeedbackRow,
     Health,
+    Readiness,
     SearchHit,
     SuggestRequest,
     SuggestResponse,
@@ -120,7 +124,8 @@ async def _send_error(send: Send, status: int, body: dict[str, Any], headers: Se
 
 
 class RequestContextMiddleware:
-    """Gives every request an id (X-Request-ID, echoed back) and turns any unhandled error into a JSON 500."""
+    """Gives every request an id (X-Request-ID, echoed back), turns any unhandled error into a JSON 500, and
+    writes the access record (`logs.ACCESS`: id, method, path without its query, status, duration)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -133,11 +138,14 @@ class RequestContextMiddleware:
         rid = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
         scope.setdefault("state", {})["request_id"] = rid
         started = False
+        status = 500
+        t0 = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal started
+            nonlocal started, status
             if message["type"] == "http.response.start":
                 started = True
+                status = message["status"]
                 message = {
                     **message,
                     "headers": [*message.get("headers", ()), (b"x-request-id", rid.encode())],
@@ -159,6 +167,30 @@ class RequestContextMiddleware:
                         rid,
                     ),
                 )
+        finally:
+            _log_access(scope, rid, status, t0)
+
+
+def _log_access(scope: Scope, rid: str, status: int, t0: float) -> None:
+    if not ACCESS.isEnabledFor(logging.INFO):
+        return
+    method, path = scope.get("method", "-"), scope.get("path", "-")
+    client = scope.get("client")
+    ACCESS.info(
+        "%s %s %d",
+        method,
+        path,
+        status,
+        extra={
+            "request_id": rid,
+            "method": method,
+            "path": path,  # the ASGI path never holds the query string
+            "status": status,
+            "ms": round((time.perf_counter() - t0) * 1000, 1),
+            "client": client[0] if client else None,
+            "pid": os.getpid(),
+        },
+    )
 
 
 # A JSON escape of half a surrogate pair (an emoji cut in two by a client), not part of a pair: preceded by an
@@ -526,8 +558,34 @@ def build_router() -> APIRouter:
         }
         return JSONResponse(body, status_code=200 if store_ok else 503)
 
+    @router.get(
+        "/readyz",
+        tags=["ops"],
+        response_model=Readiness,
+        responses={503: {"model": Readiness}},
+        summary="Whether this replica should get traffic: index loaded, database and shared store reachable",
+    )
+    def readyz(state: State) -> JSONResponse:
+        checks = _readiness(state)
+        ready = all(ok is not False for ok in checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
     router.include_router(agent)
     return router
+
+
+def _readiness(state: ServiceState) -> dict[str, bool | None]:
+    """Each dependency: True reachable, False not, None not configured."""
+    try:
+        database = bool(state.store.ping())
+    except Exception:
+        log.exception("store ping failed")
+        database = False
+    return {
+        "index": state.holder.loaded,
+        "database": database,
+        "redis": state.limiter.reachable() if state.limiter.shared else None,
+    }
 
 
 def create_app(
@@ -563,6 +621,7 @@ def create_app(
         if state.auth.open_mode:
             log.warning(OPEN_MODE_WARNING)
         bot = await anyio.to_thread.run_sync(holder.start)
+        holder.watch()  # every replica picks up a new index generation within seconds, traffic or not
         await anyio.to_thread.run_sync(_purge, state)
         log.info(
             "serving index generation %s (%d chunks, model %s)",
@@ -571,6 +630,7 @@ def create_app(
             bot.index.manifest.model_name,
         )
         yield
+        holder.stop_watching()
         await anyio.to_thread.run_sync(holder.wait_idle, 10)
 
     app = FastAPI(

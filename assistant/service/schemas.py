@@ -283,3 +283,14 @@ class ErrorResponse(BaseModel):
             ]
         }
     )
+
+
+class Readiness(BaseModel):
+    """GET /readyz: 200 when this replica can serve, else 503 (a load balancer then sends traffic elsewhere)."""
+
+    ready: bool
+    checks: dict[str, bool | None] = Field(
+        description="index (loaded), database (the feedback store answers), redis (the shared rate-limit store "
+        "answers; null when KEFU_REDIS_URL is not set)",
+        examples=[{"index": True, "database": True, "redis": True}],
+    )
