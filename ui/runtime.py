@@ -12,6 +12,7 @@ from indexer.builder import BuildReport, build_index, update_index
 from indexer.embedding import Embedder, load_embedder
 from indexer.index import Index
 from indexer.settings import IndexerSettings
+from indexer.writer import writer_lock
 from kb import KnowledgeBase, demo_kb_dir, load_kb
 
 
@@ -63,10 +64,14 @@ class Runtime:
         return {"flat_threshold": s.flat_threshold, "batch_size": s.batch_size, "chunk_chars": s.chunk_chars}
 
     def build(self, *, progress: bool = False) -> BuildReport:
-        return build_index(self.kb, self.embedder, self.index_path, progress=progress, **self._build_options())
+        with writer_lock(self.index_path):
+            self._kb = None  # read under the lock: another writer may have just published
+            return build_index(self.kb, self.embedder, self.index_path, progress=progress, **self._build_options())
 
     def update(self, *, progress: bool = False) -> BuildReport:
-        return update_index(self.kb, self.embedder, self.index_path, progress=progress, **self._build_options())
+        with writer_lock(self.index_path):
+            self._kb = None
+            return update_index(self.kb, self.embedder, self.index_path, progress=progress, **self._build_options())
 
     def index(self, *, auto_build: bool = True) -> Index:
         """The index of the KB; built or brought up to date first when the KB changed (`auto_build`)."""
