@@ -38,6 +38,8 @@ as_postgres psql -qtAc "SELECT 1 FROM pg_roles WHERE rolname='kefu'" | grep -q 1
   || as_postgres psql -qc "CREATE ROLE kefu LOGIN PASSWORD 'kefu'"
 as_postgres psql -qtAc "SELECT 1 FROM pg_database WHERE datname='kefu_test'" | grep -q 1 \
   || as_postgres psql -qc "CREATE DATABASE kefu_test OWNER kefu"
+as_postgres psql -qtAc "SELECT 1 FROM pg_database WHERE datname='kefu_cluster'" | grep -q 1 \
+  || as_postgres psql -qc "CREATE DATABASE kefu_cluster OWNER kefu"
 
 # Redis: shared rate limits across replicas; in memory only (no snapshots), loopback only.
 REDIS_PORT=${KEFU_REDIS_PORT:-6379}
@@ -55,6 +57,8 @@ KEFU_TEST_POSTGRES_URL=postgresql+psycopg://kefu:kefu@127.0.0.1:5432/kefu_test
 KEFU_TEST_CHROMIUM=/usr/bin/chromium
 KEFU_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/15
 KEFU_TEST_NGINX=/usr/sbin/nginx
+KEFU_CLUSTER_DATABASE_URL=postgresql+psycopg://kefu:kefu@127.0.0.1:5432/kefu_cluster
+KEFU_CLUSTER_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/1
 ENV
 echo "services ready: PostgreSQL $ver on 127.0.0.1:5432, Redis on 127.0.0.1:$REDIS_PORT," \
   "Chromium $(/usr/bin/chromium --version 2>/dev/null | awk '{print $2}'), $(/usr/sbin/nginx -v 2>&1)"
