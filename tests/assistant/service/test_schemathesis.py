@@ -23,7 +23,7 @@ from tests.conftest import write_kb
 pytestmark = pytest.mark.slow
 
 OPERATIONS = [("POST", "/v1/suggest"), ("POST", "/v1/feedback"), ("GET", "/v1/search"), ("POST", "/v1/check"),
-              ("GET", "/healthz")]  # fmt: skip
+              ("GET", "/healthz"), ("GET", "/readyz")]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_every_operation_is_covered(api_schema: Any) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "mode"),
     [(m, p, mode) for m, p in OPERATIONS for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
-     if p != "/healthz" or mode is GenerationMode.POSITIVE],  # /healthz takes no input to get wrong
+     if p not in ("/healthz", "/readyz") or mode is GenerationMode.POSITIVE],  # they take no input to get wrong
 )  # fmt: skip
 def test_no_request_makes_the_server_fail(api_schema: Any, method: str, path: str, mode: GenerationMode) -> None:
     operation = next(op.ok() for op in api_schema.get_all_operations()
