@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup model run serve test test-fast lint typecheck services eval-gate eval-smoke eval-test eval-table bench clean
+.PHONY: setup model run serve test test-fast lint typecheck services cluster cluster-stop eval-gate eval-smoke eval-test eval-table bench clean
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found; install Python 3.11"; exit 1; }
@@ -43,6 +43,14 @@ typecheck: $(STAMP)
 services: $(STAMP)
 	bash scripts/services.sh
 
+# Two replicas on one shared KB and index, PostgreSQL, Redis and nginx in front, on loopback (README
+# "Running several replicas"); `make cluster-stop` ends nginx and the replicas.
+cluster: setup
+	bash scripts/cluster.sh start
+
+cluster-stop:
+	bash scripts/cluster.sh stop
+
 test: setup services
 	$(MAKE) lint typecheck
 	set -a; [ -f .kefu/services.env ] && . .kefu/services.env; set +a; \
@@ -50,7 +58,7 @@ test: setup services
 	$(MAKE) eval-gate
 
 test-fast: $(STAMP)
-	$(BIN)/pytest -m "not model and not slow and not postgres and not browser" -n 2
+	$(BIN)/pytest -m "not model and not slow and not postgres and not browser and not cluster" -n 2
 
 # The CI gate: the frozen test shop (never used for tuning) and a dev smoke set, each against its thresholds.
 eval-gate: eval-smoke eval-test

@@ -63,6 +63,8 @@ class AssistantSettings(BaseSettings):
     database_url: str | None = Field(default=None, repr=False)  # default: sqlite in the data directory
     rate_limit_per_minute: int = Field(default=240, ge=0)  # per key (per client IP in open mode); 0 = off
     failed_auth_per_minute: int = Field(default=10, ge=1)  # wrong keys per client IP (API and editor login)
+    # Both limits above shared by every replica (redis://host:6379/0); none = each process counts alone.
+    redis_url: str | None = Field(default=None, repr=False)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     retention_days: int = Field(default=365, ge=0)  # suggestions and feedback older than this are deleted; 0 = keep
     # Browser origins (https://host[:port]) allowed to call the API and the editor besides this service's own.

@@ -16,18 +16,10 @@ import time
 import uuid
 from pathlib import Path
 
-from filelock import FileLock
-
 from indexer.errors import IndexNotFoundError
 
 CURRENT = "CURRENT"
 KEEP_GENERATIONS = 2
-
-
-def index_lock(index_dir: Path, *, timeout: float = 600) -> FileLock:
-    """The lock every writer of `index_dir` holds (the CLI, the editor's publish): one write at a time."""
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
-    return FileLock(index_dir.parent / f".{index_dir.name}.lock", timeout=timeout)
 
 
 def current_generation(index_dir: Path) -> Path:

@@ -13,7 +13,7 @@ from indexer.builder import BuildReport, build_index, compact_index, update_inde
 from indexer.embedding import Embedder, load_embedder
 from indexer.index import Index
 from indexer.settings import IndexerSettings
-from indexer.store import index_lock
+from indexer.writer import writer_lock
 from kb import KnowledgeBase, demo_kb_dir, load_kb
 
 
@@ -65,20 +65,22 @@ class Runtime:
         return {"flat_threshold": s.flat_threshold, "batch_size": s.batch_size, "chunk_chars": s.chunk_chars}
 
     def build(self, *, progress: bool = False) -> BuildReport:
-        with index_lock(self.index_path):
+        with writer_lock(self.index_path):
+            self._kb = None  # read under the lock: another writer may have just published
             return build_index(self.kb, self.embedder, self.index_path, progress=progress, **self._build_options())
 
     def update(self, *, progress: bool = False) -> BuildReport:
         # The query/passage encoder loads (file reads, native code) while the KB is parsed and jieba starts.
         warm = threading.Thread(target=getattr(self.embedder, "warm_up", lambda: None), daemon=True)
         warm.start()
-        with index_lock(self.index_path):
+        with writer_lock(self.index_path):
+            self._kb = None  # read under the lock: another writer may have just published
             kb = self.kb
             warm.join()
             return update_index(kb, self.embedder, self.index_path, progress=progress, **self._build_options())
 
     def compact(self) -> BuildReport:
-        with index_lock(self.index_path):
+        with writer_lock(self.index_path):
             return compact_index(self.index_path, self.embedder, flat_threshold=self.settings.flat_threshold)
 
     def index(self, *, auto_build: bool = True) -> Index:

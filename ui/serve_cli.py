@@ -18,6 +18,7 @@ from starlette.types import ASGIApp
 from assistant.service.app import OPEN_MODE_WARNING, create_app
 from assistant.service.browser import origin_of
 from assistant.service.holder import AssistantHolder
+from assistant.service.logs import ACCESS, configure_json_logging
 from assistant.service.store import FeedbackStore
 from assistant.settings import AssistantSettings
 from indexer.settings import data_home
@@ -147,15 +148,42 @@ def build_app(
     "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True
 )
 @click.option("--allow-open", is_flag=True, help="Serve without API keys on a non-loopback address.")
+@click.option(
+    "--log-format",
+    envvar="KEFU_LOG_FORMAT",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON object a line, with an access record per request (id, path, status, ms).",
+)
+@click.option(
+    "--drain-timeout",
+    envvar="KEFU_DRAIN_TIMEOUT_S",
+    type=click.IntRange(1, 3600),
+    default=30,
+    show_default=True,
+    help="On SIGTERM, seconds to let requests in flight finish (no new ones are accepted).",
+)
 @user_errors
 def serve(
-    host: str | None, port: int | None, log_level: str, allow_open: bool, kb_dir: Path | None, index_dir: Path | None
+    host: str | None,
+    port: int | None,
+    log_level: str,
+    allow_open: bool,
+    log_format: str,
+    drain_timeout: int,
+    kb_dir: Path | None,
+    index_dir: Path | None,
 ) -> None:
     """Start the HTTP API and the agent sidebar (/sidebar)."""
     import uvicorn
 
-    logging.basicConfig(level=log_level.upper(), format="%(levelname)-8s %(name)s: %(message)s")
-    logging.getLogger("uvicorn.access").addFilter(drop_query_strings)
+    if log_format == "json":
+        configure_json_logging(log_level)
+    else:
+        logging.basicConfig(level=log_level.upper(), format="%(levelname)-8s %(name)s: %(message)s")
+        logging.getLogger("uvicorn.access").addFilter(drop_query_strings)
+        ACCESS.setLevel(logging.WARNING)  # uvicorn's own access lines say it in text
     settings = AssistantSettings()
     host = host or settings.host
     port = port or settings.port
@@ -173,4 +201,14 @@ def serve(
         )
     else:
         click.secho(f"WARNING: {OPEN_MODE_WARNING}", fg="yellow", bold=True, err=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    json_logs = log_format == "json"
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        timeout_graceful_shutdown=drain_timeout,
+        # JSON: uvicorn's loggers go through the root handler, and the app writes the access records.
+        log_config=None if json_logs else uvicorn.config.LOGGING_CONFIG,
+        access_log=not json_logs,
+    )

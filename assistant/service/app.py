@@ -11,7 +11,9 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import os
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -35,7 +37,8 @@ from assistant.service.browser import LoginThrottleMiddleware, OriginGuardMiddle
 from assistant.service.deps import Agent, ApiError, ServiceState, State
 from assistant.service.helpdesk import build_helpdesk_router
 from assistant.service.holder import AssistantHolder
-from assistant.service.ratelimit import RateLimiter
+from assistant.service.logs import ACCESS
+from assistant.service.ratelimit import RateLimiter, redis_storage
 from assistant.service.recording import record_served
 from assistant.service.relay import ChatwootRelay
 from assistant.service.schemas import (
@@ -45,6 +48,7 @@ from assistant.service.schemas import (
     FeedbackRequest,
     FeedbackRow,
     Health,
+    Readiness,
     SearchHit,
     SuggestRequest,
     SuggestResponse,
@@ -122,7 +126,8 @@ async def _send_error(send: Send, status: int, body: dict[str, Any], headers: Se
 
 
 class RequestContextMiddleware:
-    """Gives every request an id (X-Request-ID, echoed back) and turns any unhandled error into a JSON 500."""
+    """Gives every request an id (X-Request-ID, echoed back), turns any unhandled error into a JSON 500, and
+    writes the access record (`logs.ACCESS`: id, method, path without its query, status, duration)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -135,11 +140,14 @@ class RequestContextMiddleware:
         rid = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
         scope.setdefault("state", {})["request_id"] = rid
         started = False
+        status = 500
+        t0 = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal started
+            nonlocal started, status
             if message["type"] == "http.response.start":
                 started = True
+                status = message["status"]
                 message = {
                     **message,
                     "headers": [*message.get("headers", ()), (b"x-request-id", rid.encode())],
@@ -161,6 +169,30 @@ class RequestContextMiddleware:
                         rid,
                     ),
                 )
+        finally:
+            _log_access(scope, rid, status, t0)
+
+
+def _log_access(scope: Scope, rid: str, status: int, t0: float) -> None:
+    if not ACCESS.isEnabledFor(logging.INFO):
+        return
+    method, path = scope.get("method", "-"), scope.get("path", "-")
+    client = scope.get("client")
+    ACCESS.info(
+        "%s %s %d",
+        method,
+        path,
+        status,
+        extra={
+            "request_id": rid,
+            "method": method,
+            "path": path,  # the ASGI path never holds the query string
+            "status": status,
+            "ms": round((time.perf_counter() - t0) * 1000, 1),
+            "client": client[0] if client else None,
+            "pid": os.getpid(),
+        },
+    )
 
 
 # A JSON escape of half a surrogate pair (an emoji cut in two by a client), not part of a pair: preceded by an
@@ -367,8 +399,14 @@ def build_router() -> APIRouter:
         _purge(state)
         return JSONResponse({"request_id": rid, **result.to_dict()})
 
-    @agent.post("/v1/feedback", response_model=FeedbackRow, summary="Record what the agent did with a suggestion")
-    def feedback(body: FeedbackRequest, principal: Agent, state: State) -> dict[str, Any]:
+    @agent.post(
+        "/v1/feedback",
+        response_model=FeedbackRow,
+        summary="Record what the agent did with a suggestion",
+        description="Send each event with its own `X-Request-ID`: an event sent again with the same id (a retry "
+        "after a lost response, on any replica) is stored once, and the stored event is returned.",
+    )
+    def feedback(body: FeedbackRequest, request: Request, principal: Agent, state: State) -> dict[str, Any]:
         final_text = body.final_text.strip() if body.final_text else None
         if body.action == "edited" and not final_text:
             raise ApiError(
@@ -384,6 +422,7 @@ def build_router() -> APIRouter:
                 reason=body.reason,
                 agent_id=body.agent_id,
                 principal=principal.id,
+                request_id=request.state.request_id,
             )
         except FeedbackLimitError as e:
             raise ApiError(429, "too_much_feedback", str(e)) from e
@@ -471,8 +510,34 @@ def build_router() -> APIRouter:
         }
         return JSONResponse(body, status_code=200 if store_ok else 503)
 
+    @router.get(
+        "/readyz",
+        tags=["ops"],
+        response_model=Readiness,
+        responses={503: {"model": Readiness}},
+        summary="Whether this replica should get traffic: index loaded, database and shared store reachable",
+    )
+    def readyz(state: State) -> JSONResponse:
+        checks = _readiness(state)
+        ready = all(ok is not False for ok in checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
     router.include_router(agent)
     return router
+
+
+def _readiness(state: ServiceState) -> dict[str, bool | None]:
+    """Each dependency: True reachable, False not, None not configured."""
+    try:
+        database = bool(state.store.ping())
+    except Exception:
+        log.exception("store ping failed")
+        database = False
+    return {
+        "index": state.holder.loaded,
+        "database": database,
+        "redis": state.limiter.reachable() if state.limiter.shared else None,
+    }
 
 
 def create_app(
@@ -492,14 +557,15 @@ def create_app(
     is the live assistant holder (`reload_now()` after an editor publish).
     """
     settings = settings or AssistantSettings()
+    shared = redis_storage(settings.redis_url) if settings.redis_url else None
     state = ServiceState(
         holder=holder,
         store=store,
         settings=settings,
         auth=Authenticator(settings.api_keys),
-        limiter=RateLimiter(settings.rate_limit_per_minute),
+        limiter=RateLimiter(settings.rate_limit_per_minute, name="requests", storage=shared),
         retention=Retention(store, days=settings.retention_days),
-        failed_auth=RateLimiter(settings.failed_auth_per_minute),
+        failed_auth=RateLimiter(settings.failed_auth_per_minute, name="failed-auth", storage=shared),
     )
 
     @asynccontextmanager
@@ -507,6 +573,7 @@ def create_app(
         if state.auth.open_mode:
             log.warning(OPEN_MODE_WARNING)
         bot = await anyio.to_thread.run_sync(holder.start)
+        holder.watch()  # every replica picks up a new index generation within seconds, traffic or not
         await anyio.to_thread.run_sync(_purge, state)
         log.info(
             "serving index generation %s (%d chunks, model %s)",
@@ -515,6 +582,7 @@ def create_app(
             bot.index.manifest.model_name,
         )
         yield
+        holder.stop_watching()
         await anyio.to_thread.run_sync(holder.wait_idle, 10)
         relay.close()
 

@@ -100,6 +100,8 @@ class AssistantHolder:
         self._loaded_at: str | None = None
         self._reloads = 0
         self._last_error: str | None = None
+        self._watcher: threading.Thread | None = None
+        self._stop = threading.Event()
 
     def start(self) -> Assistant:
         """Load the first assistant now (idempotent)."""
@@ -128,6 +130,30 @@ class AssistantHolder:
         with self._lock:
             self._install(bot, sig, seq)
         return bot
+
+    @property
+    def loaded(self) -> bool:
+        """Whether an assistant is being served."""
+        return self._current is not None
+
+    def watch(self) -> None:
+        """Check the index every `check_interval_s` in a background thread, so that a new generation is loaded
+        without waiting for a request (idempotent; `stop_watching` ends it)."""
+        if self._marker is None or (self._watcher is not None and self._watcher.is_alive()):
+            return
+        self._stop.clear()
+        self._watcher = threading.Thread(target=self._watch, name="kefu-index-watch", daemon=True)
+        self._watcher.start()
+
+    def stop_watching(self) -> None:
+        self._stop.set()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.check_interval_s):
+            try:
+                self.get()
+            except Exception:  # a failed first load is retried by the next request or check
+                log.exception("index check failed")
 
     def status(self) -> ReloadStatus:
         building = self._building

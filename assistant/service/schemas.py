@@ -227,6 +227,7 @@ class FeedbackRow(BaseModel):
     agent_id: str | None = None
     edit_distance: int | None = Field(default=None, description="Characters changed from the suggestion.")
     created_at: str | None = None
+    request_id: str | None = Field(default=None, description="The X-Request-ID the event was sent with.")
 
     model_config = ConfigDict(extra="allow")
 
@@ -306,3 +307,14 @@ class SentResult(BaseModel):
     action: Literal["accepted", "edited", "ignored", "none"]
     suggestion_id: str | None = None
     edit_distance: int | None = None
+
+
+class Readiness(BaseModel):
+    """GET /readyz: 200 when this replica can serve, else 503 (a load balancer then sends traffic elsewhere)."""
+
+    ready: bool
+    checks: dict[str, bool | None] = Field(
+        description="index (loaded), database (the feedback store answers), redis (the shared rate-limit store "
+        "answers; null when KEFU_REDIS_URL is not set)",
+        examples=[{"index": True, "database": True, "redis": True}],
+    )

@@ -215,7 +215,11 @@ class SuggestionRow(Base):
 
 class FeedbackRow(Base):
     __tablename__ = "feedback"
-    __table_args__ = (Index(None, "created_at"), Index(None, "suggestion_id"))
+    __table_args__ = (
+        Index(None, "created_at"),
+        Index(None, "suggestion_id"),
+        Index("ux_feedback_suggestion_id_request_id", "suggestion_id", "request_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     suggestion_id: Mapped[str] = mapped_column(String, ForeignKey("suggestions.id", ondelete="CASCADE"))
@@ -225,6 +229,7 @@ class FeedbackRow(Base):
     agent_id: Mapped[str | None] = mapped_column(String)
     edit_distance: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    request_id: Mapped[str | None] = mapped_column(String)  # the sender's X-Request-ID: a retry is stored once
 
 
 @dataclass(frozen=True)
@@ -439,15 +444,35 @@ class FeedbackStore:
         reason: str | None,
         agent_id: str | None,
         principal: str | None = None,
+        request_id: str | None = None,
     ) -> dict[str, Any]:
         """Store what the agent did with a suggestion; returns the stored row.
 
         A suggestion served to a key takes feedback only from that key (`principal`): another key is told it
         does not exist. `edit_distance` is between the stored (masked) suggestion and the masked text sent,
-        None without one.
+        None without one. `request_id` names the event: sent again (a client retrying after a lost
+        response, perhaps to another replica), the event is stored once and the stored row returned.
         """
         if action not in ACTIONS:
             raise InvalidActionError(f"feedback action {action!r} is not one of {', '.join(ACTIONS)}")
+        try:
+            return self._record_feedback(suggestion_id, action, final_text, reason, agent_id, principal, request_id)
+        except StoreError as e:
+            # Two replicas storing the same retried event at once: the unique index let one in.
+            if request_id is None or not isinstance(e.__cause__, IntegrityError):
+                raise
+            return self._record_feedback(suggestion_id, action, final_text, reason, agent_id, principal, request_id)
+
+    def _record_feedback(
+        self,
+        suggestion_id: str,
+        action: str,
+        final_text: str | None,
+        reason: str | None,
+        agent_id: str | None,
+        principal: str | None,
+        request_id: str | None,
+    ) -> dict[str, Any]:
         sent = None if final_text is None else mask_pii(final_text)
         with self._session(write=True) as session:
             found = session.execute(
@@ -460,6 +485,14 @@ class FeedbackStore:
                     f"no suggestion with id {suggestion_id!r} was recorded for this key; send feedback only for "
                     "suggestions the service returned to you"
                 )
+            if request_id is not None:
+                stored = session.scalars(
+                    select(FeedbackRow).where(
+                        FeedbackRow.suggestion_id == suggestion_id, FeedbackRow.request_id == request_id
+                    )
+                ).first()
+                if stored is not None:
+                    return _as_dict(stored)
             given = session.scalar(select(func.count()).where(FeedbackRow.suggestion_id == suggestion_id))
             if (given or 0) >= MAX_FEEDBACK_PER_SUGGESTION:
                 raise FeedbackLimitError(
@@ -474,6 +507,7 @@ class FeedbackStore:
                 reason=None if reason is None else mask_pii(reason),
                 agent_id=None if agent_id is None else mask_pii(agent_id),
                 edit_distance=None if sent is None else edit_distance(suggested, sent),
+                request_id=request_id,
             )
             session.add(row)
             session.flush()

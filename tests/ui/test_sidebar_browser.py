@@ -306,3 +306,41 @@ def test_chatwoot_context_from_another_origin_is_ignored(served: tuple[str, Feed
     wait_for(lambda: page.evaluate("window.timedOut === true"))
     assert page.evaluate("window.asked") == 0  # nothing is sent to an unknown origin
     assert page.frame_locator("iframe").locator("#suggestions .card").count() == 0
+
+
+def test_feedback_whose_answer_was_lost_is_retried_and_stored_once(
+    served: tuple[str, FeedbackStore], browser: Any
+) -> None:
+    # Behind a load balancer a replica may store an event and die before answering (the client sees a 502):
+    # the page sends it again with the same X-Request-ID, and the service keeps one.
+    url, store = served
+    page = browser.new_context(locale="zh-CN").new_page()
+    sent: list[str] = []
+
+    def lose_the_first_answer(route: Any) -> None:
+        request = route.request
+        if (request.post_data_json or {}).get("action") != "accepted":
+            route.continue_()
+            return
+        sent.append(request.headers.get("x-request-id", ""))
+        if len(sent) == 1:
+            route.fetch()  # the server stores it
+            route.fulfill(status=502, body="bad gateway")
+        else:
+            route.continue_()
+
+    page.route("**/v1/feedback", lose_the_first_answer)
+    page.goto(f"{url}/sidebar#key={API_KEY}")
+    page.fill("#conversation", CONVERSATION)
+    page.click("#suggest")
+    card = page.locator("#suggestions .card").first
+    card.wait_for()
+    sid = str(card.get_attribute("data-id"))
+    card.locator("button.accept").click()
+    deadline = time.monotonic() + 10
+    while len(sent) < 2 and time.monotonic() < deadline:
+        page.wait_for_timeout(100)  # lets Playwright run the route handler (time.sleep would not)
+    assert len(sent) == 2 and sent[0] and sent[0] == sent[1]
+    page.wait_for_timeout(500)
+    assert [r["action"] for r in store.feedback_rows(suggestion_id=sid)].count("accepted") == 1
+    assert not page.locator("#notice").is_visible()  # the agent is not told of a failure that was recovered

@@ -18,7 +18,8 @@ from pathlib import Path
 from indexer.builder import BuildReport, update_index
 from indexer.embedding import Embedder
 from indexer.errors import IndexerError
-from indexer.store import fsync_dir, index_lock
+from indexer.store import fsync_dir
+from indexer.writer import writer_lock
 from kb import DocumentError, KBError, KnowledgeBase, load_kb, parse_document
 from ui.editor.documents import set_fields, strip_managed, validate_text
 from ui.editor.errors import ConflictError, EditorError, InvalidTextError, NotFoundError, Problem, ReindexError
@@ -108,7 +109,7 @@ class Workspace:
         self.versions = VersionStore(self.kb_dir / ".kefu" / "history")
         # Across processes: `kefu editor` and `kefu serve` on one KB must not update the index at once (the
         # second would build from a KB read before the first's file was written, dropping that publish).
-        self._index_lock = index_lock(self.index_dir)
+        self._index_lock = writer_lock(self.index_dir)
         self._pending = self.kb_dir / ".kefu" / "reindex-pending"
         if not (self.kb_dir / "docs").is_dir():
             raise KBError(f"{self.kb_dir}: no 'docs' folder; a KB folder holds docs/**/*.md (CONTRACTS.md §1)")

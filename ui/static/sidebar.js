@@ -101,9 +101,10 @@
     n.hidden = !message;
   }
 
-  async function api(method, path, body, { keepalive = false } = {}) {
+  async function api(method, path, body, { keepalive = false, requestId = null } = {}) {
     const headers = { Accept: "application/json" };
     if (apiKey()) headers["X-API-Key"] = apiKey();
+    if (requestId) headers["X-Request-ID"] = requestId;
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let resp;
     try {
@@ -154,11 +155,26 @@
   }
 
   // -- feedback ------------------------------------------------------------------------------------------------
+  const RETRY_STATUSES = new Set([502, 503, 504]); // a replica restarting behind the load balancer
+
+  function newRequestId() {
+    const bytes = new Uint8Array(12); // getRandomValues works on plain-http pages too, randomUUID does not
+    crypto.getRandomValues(bytes);
+    return "fb-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
   function feedback(suggestion, action, extra = {}) {
     if (suggestion.sent[action]) return Promise.resolve();
     suggestion.sent[action] = true;
     const body = { suggestion_id: suggestion.id, action, agent_id: agentId(), ...extra };
-    return api("POST", "v1/feedback", body, { keepalive: true }).catch((e) => {
+    // One id per event: sent again after a lost answer, the service stores it once (on any replica).
+    const requestId = newRequestId();
+    const send = (attempt) =>
+      api("POST", "v1/feedback", body, { keepalive: true, requestId }).catch((e) => {
+        if (attempt >= 2 || (e.status && !RETRY_STATUSES.has(e.status))) throw e;
+        return new Promise((ok) => setTimeout(ok, 1000 * (attempt + 1))).then(() => send(attempt + 1));
+      });
+    return send(0).catch((e) => {
       suggestion.sent[action] = false;
       if (action !== "shown") notice("反馈没有记录成功：" + explain(e));
     });

@@ -469,6 +469,28 @@ def test_reload_now_swaps_synchronously_and_a_broken_index_keeps_the_old_one(kb_
     (index_dir / "CURRENT").write_text(gen)
 
 
+def test_a_watching_holder_loads_a_new_index_without_any_request(kb_dir: Path, index_dir: Path) -> None:
+    # A replica that gets no traffic must still serve the new generation when traffic comes back.
+    from assistant.service.holder import assistant_factory
+
+    holder = AssistantHolder(
+        assistant_factory(kb_dir, index_dir, HashingEmbedder()), index_dir=index_dir, check_interval_s=0.1
+    )
+    holder.start()
+    holder.watch()
+    try:
+        (kb_dir / "docs" / "policy" / "invoice.md").write_text(textwrap.dedent(NEW_DOC), encoding="utf-8")
+        update_index(load_kb(kb_dir), HashingEmbedder(), index_dir)
+        deadline = time.monotonic() + 5
+        while holder.status().reloads == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert holder.status().reloads == 1
+    finally:
+        holder.stop_watching()
+    holder.wait_idle()
+    assert "policy-invoice" in holder.get().index.manifest.documents
+
+
 # -- issue 14: regressions ------------------------------------------------------------------------------------
 
 
@@ -528,6 +550,49 @@ def test_feedback_only_from_the_key_that_got_the_suggestion(make_app: Callable[.
         own = [c.post("/v1/feedback", json=body, headers={"X-API-Key": "agent-key-0123456789"}).status_code
                for _ in range(MAX_FEEDBACK_PER_SUGGESTION + 1)]  # fmt: skip
         assert own[:-1] == [200] * MAX_FEEDBACK_PER_SUGGESTION and own[-1] == 429
+
+
+def test_feedback_sent_again_with_its_request_id_is_stored_once(client: TestClient, store: FeedbackStore) -> None:
+    sid = suggest(client, RETURN_QUESTION).json()["suggestions"][0]["id"]
+    body = {"suggestion_id": sid, "action": "accepted"}
+    sent = [client.post("/v1/feedback", json=body, headers={"X-Request-ID": "fb-7f3a"}) for _ in range(3)]
+    assert [r.status_code for r in sent] == [200] * 3
+    assert len({r.json()["id"] for r in sent}) == 1 and sent[0].json()["request_id"] == "fb-7f3a"
+    assert client.post("/v1/feedback", json=body).status_code == 200  # without an id: a new event each time
+    assert len(store.feedback_rows(limit=100)) == 2
+
+
+def test_readyz_names_each_dependency(make_app: Callable[..., Any]) -> None:
+    with TestClient(make_app()) as c:
+        resp = c.get("/readyz")
+    assert resp.status_code == 200
+    assert resp.json() == {"ready": True, "checks": {"index": True, "database": True, "redis": None}}
+
+
+def test_without_redis_a_replica_is_not_ready_but_still_serves_within_its_own_limit(
+    make_app: Callable[..., Any],
+) -> None:
+    # Nothing listens on port 1: the shared store is down. Requests are limited per process, never refused
+    # with a 500 and never let through unlimited.
+    with TestClient(make_app(api_keys=KEYS, rate_limit_per_minute=3, redis_url="redis://127.0.0.1:1/0")) as c:
+        ready = c.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["checks"]["redis"] is False
+        agent = {"X-API-Key": "agent-key-0123456789"}
+        codes = [c.get("/v1/search", params={"q": "退货"}, headers=agent).status_code for _ in range(5)]
+        assert codes == [200, 200, 200, 429, 429]
+
+
+def test_each_request_gets_one_access_record_without_its_query(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="kefu.access"):
+        resp = client.get("/v1/search", params={"q": "我的手机13812345678"}, headers={"X-Request-ID": "req-42"})
+    records = [r for r in caplog.records if r.name == "kefu.access"]
+    assert len(records) == 1
+    rec = records[0].__dict__
+    assert (rec["request_id"], rec["method"], rec["path"], rec["status"]) == ("req-42", "GET", "/v1/search", 200)
+    assert resp.headers["x-request-id"] == "req-42" and rec["ms"] >= 0
+    assert "13812345678" not in records[0].getMessage() + str(rec)
 
 
 def test_a_request_stores_one_bounded_conversation(client: TestClient, store: FeedbackStore) -> None:

@@ -24,7 +24,7 @@ from tests.conftest import write_kb
 pytestmark = pytest.mark.slow
 
 OPERATIONS = [("POST", "/v1/suggest"), ("POST", "/v1/feedback"), ("GET", "/v1/search"), ("POST", "/v1/check"),
-              ("GET", "/healthz"), ("POST", "/v1/feedback/sent"),
+              ("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/v1/feedback/sent"),
               ("POST", "/v1/integrations/chatwoot/webhook")]  # fmt: skip
 
 
@@ -49,8 +49,8 @@ def test_every_operation_is_covered(api_schema: Any) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "mode"),
     [(m, p, mode) for m, p in OPERATIONS for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
-     if p not in ("/healthz", "/v1/integrations/chatwoot/webhook") or mode is GenerationMode.POSITIVE],
-    # /healthz takes no input to get wrong; the webhook's body is raw bytes, checked by its signature
+     if p not in ("/healthz", "/readyz", "/v1/integrations/chatwoot/webhook") or mode is GenerationMode.POSITIVE],
+    # /healthz and /readyz take no input to get wrong; the webhook's body is raw bytes, checked by its signature
 )  # fmt: skip
 def test_no_request_makes_the_server_fail(api_schema: Any, method: str, path: str, mode: GenerationMode) -> None:
     operation = next(op.ok() for op in api_schema.get_all_operations()

@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, inspect, make_url, text
@@ -66,6 +68,9 @@ def store(store_url: str) -> Iterator[FeedbackStore]:
     store.close()
 
 
+HEAD = ScriptDirectory(str(store_module._MIGRATIONS)).get_current_head()  # the newest migration
+
+
 def raw_rows(url: str, sql: str) -> list[dict[str, Any]]:
     """Rows exactly as stored, read around the store."""
     engine = create_engine(url)
@@ -98,7 +103,7 @@ def suggest(store: FeedbackStore, suggestion_id: str, **overrides: Any) -> None:
 def test_migrate_twice_keeps_schema_and_rows(store: FeedbackStore, store_url: str) -> None:
     suggest(store, "s1")
     store.migrate()
-    assert raw_rows(store_url, "SELECT version_num FROM alembic_version") == [{"version_num": "0003"}]
+    assert raw_rows(store_url, "SELECT version_num FROM alembic_version") == [{"version_num": HEAD}]
     assert [row["id"] for row in store.suggestion_rows()] == ["s1"]
     engine = create_engine(store_url)
     try:
@@ -385,7 +390,7 @@ def test_concurrent_migrations_do_not_collide(store_url: str) -> None:
     for store in stores:
         store.close()
     assert errors == []
-    assert raw_rows(store_url, "SELECT version_num FROM alembic_version") == [{"version_num": "0003"}]
+    assert raw_rows(store_url, "SELECT version_num FROM alembic_version") == [{"version_num": HEAD}]
 
 
 def test_unreachable_database_fails_with_an_actionable_message() -> None:
@@ -452,6 +457,35 @@ def test_feedback_only_from_the_key_that_received_the_suggestion(store: Feedback
         suggestion_id="s1", action="accepted", final_text=None, reason=None, agent_id=None, principal="key:a"
     )
     assert row["action"] == "accepted"
+
+
+def test_a_retried_feedback_event_is_stored_once(store: FeedbackStore) -> None:
+    suggest(store, "s1")
+    event: dict[str, Any] = {"suggestion_id": "s1", "final_text": None, "reason": None, "agent_id": None}
+    first = store.record_feedback(action="accepted", request_id="fb-1", **event)
+    again = store.record_feedback(action="accepted", request_id="fb-1", **event)  # the response was lost
+    other = store.record_feedback(action="shown", request_id="fb-2", **event)
+    unnamed = [store.record_feedback(action="shown", **event) for _ in range(2)]
+    assert again == first and first["request_id"] == "fb-1"
+    assert other["id"] != first["id"] and unnamed[0]["id"] != unnamed[1]["id"]
+    assert len(store.feedback_rows(limit=100)) == 4
+
+
+def test_a_retry_racing_its_original_is_stored_once(store: FeedbackStore) -> None:
+    # Two replicas handling the same retried event at the same moment: the unique index admits one.
+    suggest(store, "s1")
+    barrier = threading.Barrier(4)
+
+    def send() -> dict[str, object]:
+        barrier.wait()
+        return store.record_feedback(
+            suggestion_id="s1", action="accepted", final_text=None, reason=None, agent_id=None, request_id="fb-9"
+        )
+
+    with ThreadPoolExecutor(4) as pool:
+        rows = list(pool.map(lambda _: send(), range(4)))
+    assert len({r["id"] for r in rows}) == 1
+    assert len(store.feedback_rows(limit=100)) == 1
 
 
 def test_feedback_per_suggestion_is_capped(store: FeedbackStore) -> None:

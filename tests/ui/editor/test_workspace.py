@@ -121,3 +121,55 @@ def test_a_failed_reindex_is_reported_and_retried(ws: Workspace, kb_dir: Path, i
     index_dir.with_name("moved").rename(index_dir)
     assert ws.retry_reindex() is None and ws.reindex_pending is None
     assert doc_id in Index.open(index_dir, HashingEmbedder()).manifest.documents
+
+
+# -- issue 16: editors on several replicas publish into one KB ------------------------------------------------
+
+REPLICA_DOCS = {
+    "a": "---\nid: faq-gift-card\ntitle: 礼品卡\ntype: faq\ncategory: general\n---\n## 问：有礼品卡吗？\n\n有，面值100元和200元。\n",
+    "b": "---\nid: faq-night-ship\ntitle: 夜间发货\ntype: faq\ncategory: pre_sale\n---\n## 问：晚上发货吗？\n\n22点前付款当晚发出。\n",
+}
+
+
+def _publish_in_another_process(kb_dir: str, index_dir: str, who: str, start: float) -> None:
+    import time
+
+    from indexer.embedding import HashingEmbedder
+    from ui.editor.workspace import Workspace
+
+    ws = Workspace(Path(kb_dir), Path(index_dir), HashingEmbedder())
+    doc_id, v = ws.create(REPLICA_DOCS[who], author=who)
+    time.sleep(max(0.0, start - time.time()))  # both publish at the same moment
+    ws.publish(doc_id, base=v.n, author=who)
+
+
+def test_two_processes_publishing_at_once_both_land(kb_dir: Path, index_dir: Path) -> None:
+    import multiprocessing
+    import time
+
+    ctx = multiprocessing.get_context("spawn")
+    start = time.time() + 4  # after both processes have imported and created their drafts
+    procs = [
+        ctx.Process(target=_publish_in_another_process, args=(str(kb_dir), str(index_dir), who, start))
+        for who in ("a", "b")
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0, 0]
+    served = Index.open(index_dir, HashingEmbedder()).manifest.documents
+    assert {"faq-gift-card", "faq-night-ship"} <= set(served)  # neither update dropped the other's document
+    ws = Workspace(kb_dir, index_dir, HashingEmbedder())
+    for doc_id in ("faq-gift-card", "faq-night-ship"):
+        assert [(v.n, v.status) for v in ws.versions.log(doc_id)] == [(1, "draft"), (2, "published")]
+
+
+def test_two_processes_publishing_one_document_land_in_order(ws: Workspace, kb_dir: Path, index_dir: Path) -> None:
+    # The second publish of the same head is refused, not silently merged: its editor sees what changed.
+    doc_id, v = ws.create(GIFT_TEXT, author="小王")
+    other = Workspace(kb_dir, index_dir, HashingEmbedder())
+    ws.publish(doc_id, base=v.n, author="小王")
+    with pytest.raises(ConflictError):
+        other.publish(doc_id, base=v.n, author="小李")
+    assert [x.status for x in ws.versions.log(doc_id)] == ["draft", "published"]
