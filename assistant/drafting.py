@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -175,10 +176,17 @@ class TemplateDrafter:
             if s.doc_id == best.doc_id and s.score >= 0.6 * best.score and s.coverage >= 0.05:
                 answer.append(s)
         # The lead's own passage often carries its condition or outcome in the next sentence.
+        rows = Counter(s.text[:4] for s in evidence.sentences if s.chunk_id == best.chunk_id)
         for s in evidence.sentences:
             if len(answer) >= self.max_sentences + 1 or sum(len(a.text) for a in answer) >= self.max_chars:
                 break
-            if s not in answer and s.chunk_id == best.chunk_id and abs(s.order - best.order) <= 2:
+            if s in answer or s.chunk_id != best.chunk_id or abs(s.order - best.order) > 2:
+                continue
+            # Not a parallel row of a table or list (another category, another payment method), and not a
+            # second figure for a figure question whose lead already gives one: those answer other questions.
+            parallel = s.text[:2] == best.text[:2] or rows[s.text[:4]] > 1
+            rival = bool(figure & best.slots) and bool(figure & s.slots)
+            if not parallel and not rival:
                 answer.append(s)
         return answer
 

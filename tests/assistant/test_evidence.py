@@ -4,9 +4,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.evidence import AnswerRules, bigrams, to_customer_voice
+from assistant.evidence import AnswerRules, Evidence, Question, Sentence, bigrams, to_customer_voice
 from assistant.pipeline import Assistant
+from assistant.retrieval import Hit
 from indexer.builder import build_index
+from indexer.chunking import Chunk
 from indexer.embedding import HashingEmbedder
 from indexer.index import Index
 from kb import KBValidationError, load_kb, parse_rules
@@ -201,3 +203,26 @@ def test_no_suggestion_quotes_a_document_it_does_not_cite(shop: Assistant, first
                     said = to_customer_voice(sentence)
                     if len(said) >= 8:
                         assert said not in s.text, f"{s.style} quotes {doc_id} without citing it"
+
+
+def _evidence(question: Question, rows: list[tuple[str, int, float, frozenset[str]]]) -> Evidence:
+    chunk = Chunk("c0ffee0000000001", "policy-warranty", "保修", "保修期", "", "policy", "after_sale", 0)
+    hit = Hit(chunk, 1.0)
+    sentences = [Sentence(t, hit, 0, chunk.chunk_id, order, True, 0.2, slots, score) for t, order, score, slots in rows]
+    return Evidence(question, tuple(sorted(sentences, key=lambda s: -s.score)))
+
+
+def test_the_answer_keeps_its_passages_next_sentence_but_not_parallel_rows_or_rival_figures(shop: Assistant) -> None:
+    q = Question("耳机保修多久", ("duration",), ("duration",), False)
+    lasts = frozenset({"duration"})
+    ev = _evidence(
+        q,
+        [
+            ("品类耳机：保修期12个月。", 1, 2.0, lasts),
+            ("品类手表：保修期12个月。", 2, 1.0, lasts),  # another row of the same table
+            ("维修在7个工作日内完成。", 3, 0.4, lasts),  # another figure of the asked kind
+            ("保修期从签收之日起计算。", 0, 0.3, frozenset()),  # the lead's condition
+        ],
+    )
+    said = [s.text for s in shop.template._answer(ev)]
+    assert said == ["品类耳机：保修期12个月。", "保修期从签收之日起计算。"]
