@@ -43,7 +43,7 @@ def editor(
     from assistant.service.store import FeedbackStore
     from assistant.settings import AssistantSettings
     from indexer.settings import data_home
-    from ui.editor.access import LOGIN_MESSAGE, editor_login
+    from ui.editor.access import editor_login
     from ui.editor.app import build_editor
 
     settings = AssistantSettings()
@@ -68,12 +68,10 @@ def editor(
         chunk_chars=rt.settings.chunk_chars,
         batch_size=rt.settings.batch_size,
     )
+    import uvicorn
+
+    from ui.editor.standalone import guarded_editor
+
+    app = guarded_editor(demo, login, settings)
     click.echo(f"Kefu editor: http://127.0.0.1:{port}  (KB {rt.kb_path}, index {rt.index_path})")
-    demo.queue().launch(
-        server_name="127.0.0.1",
-        server_port=port,
-        auth=login,
-        auth_message=LOGIN_MESSAGE,
-        footer_links=[],
-        quiet=True,
-    )
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")

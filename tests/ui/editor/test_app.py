@@ -29,6 +29,7 @@ from kb import load_kb
 from tests.ui.editor.conftest import GIFT_BODY, GIFT_FRONT
 from ui.editor.access import editor_login
 from ui.editor.app import build_editor
+from ui.editor.standalone import guarded_editor
 from ui.editor.versions import VersionStore
 
 QUESTION = "可以帮忙礼品包装吗？"
@@ -152,6 +153,29 @@ def test_same_site_and_allowed_origins_may_call(editor_app: gr.routes.App) -> No
         preflight = c.options("/v1/suggest", headers={**helpdesk, "Access-Control-Request-Method": "POST"})
         assert preflight.headers["access-control-allow-origin"] == "https://helpdesk.example"
         assert c.get("/healthz", headers=helpdesk).headers["access-control-allow-origin"] == "https://helpdesk.example"
+
+
+@pytest.fixture
+def standalone_editor(kb_dir: Path, index_dir: Path) -> gr.routes.App:
+    """`kefu editor` run alone, as its command assembles it (no server)."""
+    settings = AssistantSettings(api_keys=KEYS, allowed_origins=["https://helpdesk.example"], failed_auth_per_minute=3)
+    blocks = build_editor(kb_dir, index_dir, HashingEmbedder())
+    return guarded_editor(blocks, editor_login(KEYS), settings)
+
+
+def test_the_standalone_editor_refuses_other_sites_and_throttles_logins(standalone_editor: gr.routes.App) -> None:
+    evil = {"Host": "kefu.example", "Origin": "https://evil.example"}
+    with TestClient(standalone_editor) as c:
+        preflight = c.options("/gradio_api/queue/join", headers={**evil, "Access-Control-Request-Method": "POST"})
+        assert "access-control-allow-origin" not in preflight.headers
+        assert c.post("/gradio_api/queue/join", headers=evil, json={}).status_code == 403
+        own = {"Host": "kefu.example", "Origin": "https://kefu.example"}
+        assert (
+            c.post("/login", headers=own, data={"username": "小王", "password": "editor-key-0123456789"}).status_code
+            == 200
+        )
+        codes = [c.post("/login", data={"username": "x", "password": f"guess-{n:012d}"}).status_code for n in range(5)]
+        assert codes == [400, 400, 400, 429, 429]
 
 
 def test_wrong_editor_logins_are_throttled(editor_app: gr.routes.App) -> None:
