@@ -10,13 +10,23 @@ from ui.editor_cli import editor
 
 @pytest.fixture
 def launched(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
-    """Run `kefu editor` with Gradio's launch replaced by a recorder; the launch kwargs are returned."""
+    """Run `kefu editor` with the server replaced by a recorder: the guarded app's login and uvicorn's address."""
+    import uvicorn
+
+    import ui.editor.standalone as standalone
+
     seen: dict[str, Any] = {}
+    guarded = standalone.guarded_editor
 
-    def launch(self: gr.Blocks, **kwargs: Any) -> None:
-        seen.update(kwargs, blocks=self)
+    def record_app(blocks: gr.Blocks, login: Any, settings: Any) -> Any:
+        seen.update(blocks=blocks, auth=login)
+        return guarded(blocks, login, settings)
 
-    monkeypatch.setattr(gr.Blocks, "launch", launch)
+    def run(app: Any, **kwargs: Any) -> None:
+        seen.update(kwargs, app=app)
+
+    monkeypatch.setattr(standalone, "guarded_editor", record_app)
+    monkeypatch.setattr(uvicorn, "run", run)
     monkeypatch.setenv("KEFU_EMBEDDING_MODEL", "hashing")
     monkeypatch.setenv("KEFU_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("KEFU_API_KEYS", raising=False)
@@ -27,7 +37,7 @@ def test_runs_alone_on_loopback(launched: dict[str, Any], kb_dir: Path, tmp_path
     result = CliRunner().invoke(editor, ["--kb", str(kb_dir), "--index", str(tmp_path / "idx"), "--port", "7999"])
     assert result.exit_code == 0, result.output
     assert "http://127.0.0.1:7999" in result.output
-    assert launched["server_name"] == "127.0.0.1" and launched["server_port"] == 7999
+    assert launched["host"] == "127.0.0.1" and launched["port"] == 7999
     assert launched["auth"] is None  # open mode: no API keys configured
     assert (tmp_path / "idx" / "CURRENT").is_file()  # the index was brought up to date first
 
