@@ -23,7 +23,6 @@ from typing import Annotated, Any
 import anyio
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -33,7 +32,7 @@ from assistant.pipeline import Assistant
 from assistant.result import Turn
 from assistant.retrieval import HybridRetriever
 from assistant.service.auth import Authenticator
-from assistant.service.browser import LoginThrottleMiddleware, OriginGuardMiddleware, origin_of
+from assistant.service.browser import add_browser_guards
 from assistant.service.deps import Agent, ApiError, ServiceState, State
 from assistant.service.helpdesk import build_helpdesk_router
 from assistant.service.holder import AssistantHolder
@@ -608,17 +607,13 @@ def create_app(
     for path, sub in mounts:
         app.mount(path, sub)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(LoginThrottleMiddleware, failures=state.failed_auth)
-    # CORS answered here, for the allow-list only; its presence also switches off the Gradio editor's own
-    # CORS layer, which echoes any origin (with credentials) when the host is not localhost.
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=[origin_of(o) for o in settings.allowed_origins],
-        allow_credentials=True,
-        allow_methods=["GET", "POST"],
-        allow_headers=["Content-Type", "X-API-Key", "Authorization", "X-Request-ID"],
-        expose_headers=["X-Request-ID", "Retry-After"],
+    add_browser_guards(
+        app,
+        allowed_origins=settings.allowed_origins,
+        failures=state.failed_auth,
+        login_path="/editor/login",
+        allow_headers=("Content-Type", "X-API-Key", "Authorization", "X-Request-ID"),
+        expose_headers=("X-Request-ID", "Retry-After"),
     )
-    app.add_middleware(OriginGuardMiddleware, allowed=settings.allowed_origins)
     app.add_middleware(RequestContextMiddleware)  # outermost: every response, 413s included, has an id
     return app

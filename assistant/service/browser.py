@@ -11,10 +11,12 @@ state-changing request whose Origin is neither this site nor allowed:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
+from starlette.applications import Starlette
 from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.service.ratelimit import RateLimiter, retry_after_header
@@ -129,3 +131,27 @@ class LoginThrottleMiddleware:
             await send(message)
 
         await self.app(scope, receive, counting)
+
+
+def add_browser_guards(
+    app: Starlette,
+    *,
+    allowed_origins: Sequence[str],
+    failures: RateLimiter,
+    login_path: str,
+    allow_headers: Sequence[str] = ("Content-Type",),
+    expose_headers: Sequence[str] = (),
+) -> None:
+    """The guards every app with the editor needs: failed logins throttled at `login_path`, CORS answered for
+    `allowed_origins` only (its presence also switches off the Gradio editor's own CORS layer, which echoes any
+    origin with credentials when the host is not localhost), and state-changing calls from other sites refused."""
+    app.add_middleware(LoginThrottleMiddleware, failures=failures, path=login_path)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=[origin_of(o) for o in allowed_origins],
+        allow_credentials=True,
+        allow_methods=["GET", "POST"],
+        allow_headers=list(allow_headers),
+        expose_headers=list(expose_headers),
+    )
+    app.add_middleware(OriginGuardMiddleware, allowed=allowed_origins)

@@ -15,9 +15,8 @@ from collections.abc import Callable
 
 import gradio as gr
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
-from assistant.service.browser import LoginThrottleMiddleware, OriginGuardMiddleware, origin_of
+from assistant.service.browser import add_browser_guards
 from assistant.service.ratelimit import RateLimiter
 from assistant.settings import AssistantSettings
 from ui.editor.access import LOGIN_MESSAGE
@@ -27,14 +26,5 @@ def guarded_editor(blocks: gr.Blocks, login: Callable[[str, str], bool] | None, 
     """A parent app serving `blocks` at `/`, with the allow-list CORS, the Origin guard and the login throttle."""
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     failures = RateLimiter(settings.failed_auth_per_minute, name="failed-auth")
-    app.add_middleware(LoginThrottleMiddleware, failures=failures, path="/login")
-    # Its presence also switches Gradio's own echoing CORS layer off (as in `kefu serve`).
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=[origin_of(o) for o in settings.allowed_origins],
-        allow_credentials=True,
-        allow_methods=["GET", "POST"],
-        allow_headers=["Content-Type"],
-    )
-    app.add_middleware(OriginGuardMiddleware, allowed=settings.allowed_origins)
+    add_browser_guards(app, allowed_origins=settings.allowed_origins, failures=failures, login_path="/login")
     return gr.mount_gradio_app(app, blocks, path="", auth=login, auth_message=LOGIN_MESSAGE, footer_links=[])
