@@ -48,6 +48,7 @@ class Plan:
     options: list[Part] = field(default_factory=list)
     steps: list[Part] = field(default_factory=list)
     ask: str | None = None
+    state: str | None = None  # the order's status, from the request's order context
     close: str = ""
     holding: str | None = None
 
@@ -245,6 +246,10 @@ class TemplateDrafter:
                 p.steps.append(Part(s.text, s.hit, rank=s.rank))
                 used.add(s.text)
         does = self._behaviour(intent)
+        status = order.get("status")
+        if does.tell_order_state and isinstance(status, str) and status.strip():
+            named = phrasing.status_names.get(status.strip().lower(), status.strip())
+            p.state = phrasing.order_state.format(status=named[:20])
         if does.ask_order_number and not order.get("order_id"):
             p.ask = phrasing.ask_order_number_and_photos if does.ask_photos else phrasing.ask_order_number
         elif does.ask_photos:
@@ -288,11 +293,13 @@ class TemplateDrafter:
             drafts.append(make("holding", commitment, [plan.holding], []))
         if not plan.answer and not plan.verdict:
             if not plan.holding:
-                lead = [plan.opener] if plan.opener.endswith("？") else [plan.opener, self.phrasing.ask_what]
-                drafts.append(make("concise", [], lead, []))
+                state = [plan.state] if plan.state else []
+                asks = [] if plan.opener.endswith("？") else [self.phrasing.ask_what]
+                drafts.append(make("concise", [], [plan.opener, *state, *asks], []))
             return drafts
         confirm = [plan.confirm] if plan.confirm else []
-        concise = make("concise", [*plan.verdict, *plan.answer], [plan.opener, *confirm], [plan.close])
+        state = [plan.state] if plan.state else []
+        concise = make("concise", [*plan.verdict, *plan.answer], [plan.opener, *state, *confirm], [plan.close])
         drafts.append(concise)
         if plan.options:
             drafts.append(
@@ -309,7 +316,7 @@ class TemplateDrafter:
                 make(
                     "next_steps",
                     [*plan.verdict, *plan.answer[:1], *plan.steps],
-                    [plan.opener],
+                    [plan.opener, *state],
                     [*([plan.ask] if plan.ask else []), *follow],
                 )
             )

@@ -261,15 +261,32 @@ class Phrasing(_Strict):
     brief_close: str  # closes the short second wording
     within_window: str  # "{elapsed}" since delivery, "{window}" as the policy states it (7天, 48小时)
     past_window: str
+    order_state: str  # "{status}": the order's status, named by `status_names` (else as the order gives it)
+    status_names: dict[str, str] = Field(default_factory=dict)  # status code (lower case) → what the customer reads
 
     LATER_KEYS: ClassVar[frozenset[str]] = frozenset(
-        {"ask_what", "confirm_topic", "choose_option", "progress_update", "brief_close", "within_window", "past_window"}
+        {
+            "ask_what",
+            "confirm_topic",
+            "choose_option",
+            "progress_update",
+            "brief_close",
+            "within_window",
+            "past_window",
+            "order_state",
+            "status_names",
+        }
     )
 
     @field_validator("confirm_topic")
     @classmethod
     def _has_topic(cls, text: str) -> str:
         return _placeholders(text, ("{topic}",))
+
+    @field_validator("order_state")
+    @classmethod
+    def _has_status(cls, text: str) -> str:
+        return _placeholders(text, ("{status}",))
 
     @field_validator("within_window", "past_window")
     @classmethod
@@ -294,6 +311,7 @@ class IntentBehaviour(_Strict):
     ask_order_number: StrictBool = False  # ask for the order number when the request carries none
     ask_photos: StrictBool = False  # ask for photos of the problem
     window_key: str | None = None  # check the order against a "N天内" window in a policy sentence with this word
+    tell_order_state: StrictBool = False  # say the order's status (context.order.status) before the answer
 
 
 # -- answers ----------------------------------------------------------------------------------------------
