@@ -24,7 +24,7 @@ from typing import Any
 from assistant.classify import IntentClassifier
 from assistant.errors import FollowupNotConfiguredError
 from assistant.guard import Guard
-from assistant.result import Citation, CheckResult, Turn
+from assistant.result import CheckResult, Citation, Turn
 from indexer.chunking import Chunk
 from indexer.index import Index
 from kb.rules import Followup, FollowupOutcome
