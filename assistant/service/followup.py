@@ -29,6 +29,10 @@ def build_followup_router() -> APIRouter:
             draft = bot.followup(conversation=conversation, resolved_at=body.resolved_at, outcome=body.outcome)
         except FollowupNotConfiguredError as exc:
             raise ApiError(503, "followup_not_configured", str(exc)) from exc
+        except OverflowError as exc:  # a resolution time near year 9999 plus the window
+            raise ApiError(
+                422, "invalid_request", "resolved_at: too far in the future; send when it was resolved"
+            ) from exc
         return JSONResponse(
             {"request_id": request.state.request_id, **draft.to_dict(), "kb_version": bot.kb.fingerprint}
         )

@@ -65,6 +65,7 @@ def test_without_a_resolution_time_the_window_starts_now(client: TestClient) -> 
     ("body", "field"),
     [
         ({"conversation": RESOLVED, "resolved_at": "2026-12-05T10:00:00"}, "resolved_at"),  # no time zone
+        ({"conversation": RESOLVED, "resolved_at": "9999-12-31T23:00:00+00:00"}, "resolved_at"),  # + 48 h overflows
         ({"conversation": []}, "conversation"),
         ({"conversation": RESOLVED, "outcom": "refund"}, "outcom"),
     ],
