@@ -5,8 +5,9 @@ and due within the KB's window after the resolution.
 How the problem and the outcome are found (plain lookups, no model): the problem is the first of the KB's
 `problems` whose regex matches a customer turn, with the product named in the customer's turns (an exact name
 of a product document, `Index.names`) put in front; else the conversation's intent named by `intent_problems`.
-The outcome is the first of `outcomes` whose regex matches the outcome the caller states, or else the
-agent's turns, latest first; else `outcome_default`.
+The outcome is the first of `outcomes` whose regex matches the outcome the caller states, or else a clause of
+the agent's turns (latest turn first) that says something is done and offers or asks nothing (`done`,
+`not_done`); else `outcome_default`.
 
 >>> FollowupDrafter(index, kb.rules, guard, classifier).run(conversation=turns, resolved_at=at)
 FollowupDraft(text='您好，您之前反馈的吹风机使用故障问题已经为您安排维修，请问现在使用还正常吗？…', ...)
@@ -31,6 +32,7 @@ from kb.rules import Followup, FollowupOutcome
 
 MAX_QUOTE_CHARS = 240
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_CLAUSE = re.compile(r"[，,。！!？?；;\n]")
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,11 @@ class FollowupDrafter:
         named = next((p.name for p in self.rules.problems if _first(p.when, customer)), None)
         if named is None:
             by_intent = self.rules.intent_problems.get(intent)
-            return (by_intent, "intent", None) if by_intent else (self.rules.problem_default, "default", None)
+            if by_intent is None:
+                return self.rules.problem_default, "default", None
+            if product and by_intent.startswith("商品"):
+                return product + by_intent.removeprefix("商品"), "intent", product
+            return by_intent, "intent", None
         if product and named.startswith("商品"):
             return product + named.removeprefix("商品"), "lexicon", product
         return (product or "") + named, "lexicon", product
@@ -122,8 +128,14 @@ class FollowupDrafter:
         if stated and stated.strip():
             found = next((o for o in self.rules.outcomes if o.name == stated.strip() or _first(o.when, [stated])), None)
             return (found, "request") if found else (self.rules.outcome_default, "default")
+        done, offer = self.rules.done, self.rules.not_done
         for text in reversed(agent):
-            found = next((o for o in self.rules.outcomes if _first(o.when, [text])), None)
+            clauses = [
+                c
+                for c in _CLAUSE.split(text)
+                if (done is None or re.search(done, c)) and (offer is None or not re.search(offer, c))
+            ]
+            found = next((o for o in self.rules.outcomes if _first(o.when, clauses)), None)
             if found is not None:
                 return found, "conversation"
         return self.rules.outcome_default, "default"

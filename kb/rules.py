@@ -386,8 +386,12 @@ class Followup(_Strict):
     intent_problems: dict[str, str] = Field(default_factory=dict)  # intent → problem name, when none matched
     outcomes: tuple[FollowupOutcome, ...] = ()  # tried in order
     outcome_default: FollowupOutcome
+    # In the agent's turns, an outcome counts only in a clause that says it is done (`done`) and does not
+    # offer or ask (`not_done`): 「可以为您退货或换货」 is an offer, 「退款已经发起」 an outcome. None: any clause.
+    done: str | None = None
+    not_done: str | None = None
 
-    _section = field_validator("section")(_pattern)
+    _section = field_validator("section", "done", "not_done")(_pattern)
 
     @field_validator("window_hours")
     @classmethod

@@ -62,7 +62,8 @@ def test_the_draft_names_the_problem_and_its_outcome(
 
 def test_the_outcome_the_agent_states_wins_over_the_conversation(demo_assistant: Assistant) -> None:
     conversation = _turns("收到的杯子碎了", "您好，可以补发或者退款，您选哪种？")
-    assert demo_assistant.followup(conversation=conversation, resolved_at=AT).outcome_source == "conversation"
+    # an offer is not an outcome
+    assert demo_assistant.followup(conversation=conversation, resolved_at=AT).outcome_source == "default"
     for stated in ("refund", "已全额退款"):
         draft = demo_assistant.followup(conversation=conversation, resolved_at=AT, outcome=stated)
         assert (draft.outcome, draft.outcome_source) == ("refund", "request")
