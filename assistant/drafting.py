@@ -48,6 +48,7 @@ class Plan:
     options: list[Part] = field(default_factory=list)
     steps: list[Part] = field(default_factory=list)
     ask: str | None = None
+    state: str | None = None  # the order's status, from the request's order context
     close: str = ""
     holding: str | None = None
 
@@ -132,15 +133,8 @@ class TemplateDrafter:
             else:
                 continue
             window = f"{m.group(1)}{unit}"
-            if elapsed <= limit:
-                return [Part(f"您的订单签收{shown}，还在{window}的期限内，可以为您办理。", sentence.hit)]
-            return [
-                Part(
-                    f"您的订单签收已经{shown}，超过了{window}的期限，这次暂时无法按这个方式办理，"
-                    "不过我们可以帮您看看其他方案。",
-                    sentence.hit,
-                )
-            ]
+            said = self.phrasing.within_window if elapsed <= limit else self.phrasing.past_window
+            return [Part(said.format(elapsed=shown, window=window), sentence.hit)]
         return []
 
     def _answer(self, evidence: Evidence) -> list[Sentence]:
@@ -223,7 +217,7 @@ class TemplateDrafter:
         sentences = evidence.sentences if evidence else ()
         best = evidence.best if evidence else None
         if 0 < confidence < 0.15 and intent_description and not (best and best.coverage >= 0.1):
-            p.confirm = f"想跟您确认一下，您是想咨询{intent_description.split('、')[0]}方面的问题，对吗？"
+            p.confirm = phrasing.confirm_topic.format(topic=intent_description.split("、")[0])
         p.verdict = self._verdict(intent, order, sentences)
         answer = self._answer(evidence) if evidence else []
         p.answer = [Part(s.text, s.hit, rank=s.rank) for s in answer]
@@ -252,6 +246,10 @@ class TemplateDrafter:
                 p.steps.append(Part(s.text, s.hit, rank=s.rank))
                 used.add(s.text)
         does = self._behaviour(intent)
+        status = order.get("status")
+        if does.tell_order_state and isinstance(status, str) and status.strip():
+            named = phrasing.status_names.get(status.strip().lower(), status.strip())
+            p.state = phrasing.order_state.format(status=named[:20])
         if does.ask_order_number and not order.get("order_id"):
             p.ask = phrasing.ask_order_number_and_photos if does.ask_photos else phrasing.ask_order_number
         elif does.ask_photos:
@@ -295,34 +293,37 @@ class TemplateDrafter:
             drafts.append(make("holding", commitment, [plan.holding], []))
         if not plan.answer and not plan.verdict:
             if not plan.holding:
-                lead = [plan.opener] if plan.opener.endswith("？") else [plan.opener, "请问有什么可以帮您的吗？"]
-                drafts.append(make("concise", [], lead, []))
+                state = [plan.state] if plan.state else []
+                asks = [] if plan.opener.endswith("？") else [self.phrasing.ask_what]
+                drafts.append(make("concise", [], [plan.opener, *state, *asks], []))
             return drafts
         confirm = [plan.confirm] if plan.confirm else []
-        concise = make("concise", [*plan.verdict, *plan.answer], [plan.opener, *confirm], [plan.close])
+        state = [plan.state] if plan.state else []
+        concise = make("concise", [*plan.verdict, *plan.answer], [plan.opener, *state, *confirm], [plan.close])
         drafts.append(concise)
         if plan.options:
             drafts.append(
                 make(
-                    "options", [*plan.verdict, *plan.answer[:1], *plan.options], [plan.opener], ["您看哪种方式更合适？"]
+                    "options",
+                    [*plan.verdict, *plan.answer[:1], *plan.options],
+                    [plan.opener],
+                    [self.phrasing.choose_option],
                 )
             )
         if plan.steps or plan.ask:
-            follow = ["处理过程中有任何进展我们会及时告诉您。"] if plan.steps else []
+            follow = [self.phrasing.progress_update] if plan.steps else []
             drafts.append(
                 make(
                     "next_steps",
                     [*plan.verdict, *plan.answer[:1], *plan.steps],
-                    [plan.opener],
+                    [plan.opener, *state],
                     [*([plan.ask] if plan.ask else []), *follow],
                 )
             )
         if len(drafts) < 2 and len(plan.answer) > 1:
             drafts.append(make("detailed", [*plan.verdict, *plan.answer], [plan.opener], [plan.close]))
         if len(drafts) < 2:  # one fact to give: a shorter, warmer second wording
-            drafts.append(
-                make("brief", [*plan.verdict, *plan.answer[:1]], [], ["感谢您的耐心，还有问题请随时告诉我。"])
-            )
+            drafts.append(make("brief", [*plan.verdict, *plan.answer[:1]], [], [self.phrasing.brief_close]))
         unique: list[Draft] = []
         for d in drafts:
             d = self._with_alternative(d)

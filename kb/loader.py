@@ -27,7 +27,7 @@ from kb.models import (
     KnowledgeBase,
     fingerprint,
 )
-from kb.rules import BEHAVIOUR_SECTIONS, Rules
+from kb.rules import BEHAVIOUR_SECTIONS, Phrasing, Rules
 
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")  # used with fullmatch: `$` would admit a final newline
 REQUIRED = ("id", "title", "type", "category")
@@ -277,7 +277,11 @@ def parse_rules(data: Any, path: Path | str = "rules.yaml", *, intent_names: Ite
         data = {}
     if not isinstance(data, dict):
         raise KBError(f"{path}: expected a mapping of rule kinds (banned_phrases, vague_words, ..., handoff)")
-    merged = {**{k: v for k, v in default_rules_data().items() if k in BEHAVIOUR_SECTIONS}, **data}
+    defaults = default_rules_data()
+    merged = {**{k: v for k, v in defaults.items() if k in BEHAVIOUR_SECTIONS}, **data}
+    if isinstance(data.get("phrasing"), dict):  # sentences added in later releases: a KB's own phrasing keeps working
+        later = {k: v for k, v in defaults["phrasing"].items() if k in Phrasing.LATER_KEYS}
+        merged["phrasing"] = {**later, **data["phrasing"]}
     try:
         rules = Rules.model_validate(merged)
     except ValidationError as e:

@@ -11,7 +11,7 @@ False
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
@@ -232,6 +232,19 @@ class HandoffTable(_Strict):
 # -- phrasing and per-intent behaviour ----------------------------------------------------------------------
 
 
+def _placeholders(text: str, needed: tuple[str, ...]) -> str:
+    missing = [p for p in needed if p not in text]
+    if missing:
+        raise ValueError(f"needs the placeholder(s) {', '.join(missing)}; write them where the values go")
+    try:
+        text.format(**{p.strip("{}"): "" for p in needed})
+    except (KeyError, IndexError, ValueError) as e:
+        raise ValueError(
+            f"has a placeholder other than {', '.join(needed)} ({e}); double a brace to write it"
+        ) from None
+    return text
+
+
 class Phrasing(_Strict):
     """Fixed sentences of the composed replies (the facts always come from the KB)."""
 
@@ -243,6 +256,46 @@ class Phrasing(_Strict):
     ask_order_number: str
     ask_order_number_and_photos: str
     ask_photos: str
+    # The keys below were added after the first release (LATER_KEYS); a KB's own `phrasing` that lacks them gets
+    # the shipped ones (`kb.loader.parse_rules`), so a rules.yaml written before them keeps loading.
+    ask_what: str  # after an opener, when nothing in the KB answers yet
+    confirm_topic: str  # a low-confidence intent: "{topic}" is the intent's first description word
+    choose_option: str  # closes the "options" variant
+    progress_update: str  # closes the "next steps" variant
+    brief_close: str  # closes the short second wording
+    within_window: str  # "{elapsed}" since delivery, "{window}" as the policy states it (7天, 48小时)
+    past_window: str
+    order_state: str  # "{status}": the order's status, named by `status_names` (else as the order gives it)
+    status_names: dict[str, str] = Field(default_factory=dict)  # status code (lower case) → what the customer reads
+
+    LATER_KEYS: ClassVar[frozenset[str]] = frozenset(
+        {
+            "ask_what",
+            "confirm_topic",
+            "choose_option",
+            "progress_update",
+            "brief_close",
+            "within_window",
+            "past_window",
+            "order_state",
+            "status_names",
+        }
+    )
+
+    @field_validator("confirm_topic")
+    @classmethod
+    def _has_topic(cls, text: str) -> str:
+        return _placeholders(text, ("{topic}",))
+
+    @field_validator("order_state")
+    @classmethod
+    def _has_status(cls, text: str) -> str:
+        return _placeholders(text, ("{status}",))
+
+    @field_validator("within_window", "past_window")
+    @classmethod
+    def _has_window(cls, text: str) -> str:
+        return _placeholders(text, ("{elapsed}", "{window}"))
 
     @field_validator("openers")
     @classmethod
@@ -262,6 +315,7 @@ class IntentBehaviour(_Strict):
     ask_order_number: StrictBool = False  # ask for the order number when the request carries none
     ask_photos: StrictBool = False  # ask for photos of the problem
     window_key: str | None = None  # check the order against a "N天内" window in a policy sentence with this word
+    tell_order_state: StrictBool = False  # say the order's status (context.order.status) before the answer
 
 
 # -- answers ----------------------------------------------------------------------------------------------

@@ -147,6 +147,37 @@ def test_an_order_question_with_the_order_at_hand_is_answered(demo_assistant: As
     context = {"order": {"order_id": "[订单1]", "status": "shipped"}}
     result = demo_assistant.run(conversation=customer("我的快递到哪了，怎么还没收到"), context=context)
     assert result.handoff_code != "needs_order_data"
+    # The order's status is told in the customer's words (rules.yaml phrasing.status_names), before the policy.
+    top = result.suggestions[0]
+    said = demo_assistant.kb.rules.phrasing.order_state.format(status="已发货")
+    assert said in top.text and "shipped" not in top.text and top.check.passed
+
+
+@pytest.mark.parametrize(
+    ("order", "said"),
+    [
+        ({"order_id": "[订单2]", "status": "待发货"}, "待发货"),  # a status the table lacks is shown as sent
+        ({"order_id": "[订单3]"}, None),  # no status: nothing said about it
+        ({"order_id": "[订单4]", "status": ["shipped"]}, None),  # not text: ignored, not echoed
+    ],
+)
+def test_the_order_status_is_said_only_when_the_order_gives_one(
+    demo_assistant: Assistant, order: dict[str, Any], said: str | None
+) -> None:
+    result = demo_assistant.run(conversation=customer("我的订单现在什么情况了"), context={"order": order})
+    texts = " ".join(s.text for s in result.suggestions)
+    template = demo_assistant.kb.rules.phrasing.order_state
+    if said is None:
+        assert template.split("{status}")[0] not in texts
+    else:
+        assert template.format(status=said) in texts
+
+
+def test_a_return_question_does_not_recite_the_order_status(demo_assistant: Assistant) -> None:
+    context = {"order": {"order_id": "[订单5]", "status": "delivered", "days_since_delivery": 3}}
+    result = demo_assistant.run(conversation=customer("衣服不喜欢，想申请七天无理由退货"), context=context)
+    said = demo_assistant.kb.rules.phrasing.order_state.format(status="已签收")
+    assert all(said not in s.text for s in result.suggestions)  # intent_behaviour: return_request does not
 
 
 def test_rising_frustration_across_turns_goes_to_a_person(demo_assistant: Assistant) -> None:

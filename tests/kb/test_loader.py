@@ -1,8 +1,11 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from kb import DocumentError, KBError, KBValidationError, demo_kb_dir, load_kb, load_kb_summary, parse_document
+from kb import loader as kb_loader
+from kb.rules import Phrasing
 from tests.conftest import write_kb
 
 GOOD = "---\nid: a-doc\ntitle: 标题\ntype: faq\ncategory: general\n---\n正文。\n"
@@ -222,3 +225,28 @@ def test_bad_rules_and_intents_name_the_file_the_key_and_the_fix(
     [problem] = err.value.errors
     assert problem.path.endswith(name) and problem.field == key
     assert fragment in str(err.value)
+
+
+def test_a_phrasing_written_before_the_later_sentences_gets_them_from_the_defaults(tiny_kb: Path) -> None:
+    defaults = yaml.safe_load((Path(kb_loader.__file__).parent / "defaults" / "rules.yaml").read_text(encoding="utf-8"))
+    older = {k: v for k, v in defaults["phrasing"].items() if k not in Phrasing.LATER_KEYS}
+    older["brief_close"] = "谢谢您，祝您生活愉快。"
+    (tiny_kb / "rules.yaml").write_text(yaml.safe_dump({"phrasing": older}, allow_unicode=True), encoding="utf-8")
+    phrasing = load_kb(tiny_kb).rules.phrasing
+    assert phrasing.brief_close == "谢谢您，祝您生活愉快。"  # its own wording wins
+    assert phrasing.past_window == defaults["phrasing"]["past_window"]  # a key it lacks is filled
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "error"),
+    [
+        ("past_window", "您的订单已经超过期限。", "{elapsed}"),
+        ("within_window", "签收{elapsed}，在{window}内，{days}", "other than"),
+        ("confirm_topic", "您是想问这个吗？", "{topic}"),
+    ],
+)
+def test_a_phrasing_placeholder_mistake_is_named(tiny_kb: Path, key: str, text: str, error: str) -> None:
+    (tiny_kb / "rules.yaml").write_text(yaml.safe_dump({"phrasing": {key: text}}, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(KBValidationError) as e:
+        load_kb(tiny_kb)
+    assert key in str(e.value) and error in str(e.value)
