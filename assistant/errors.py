@@ -15,3 +15,7 @@ class LLMConfigError(AssistantError):
 
 class LLMUnavailableError(AssistantError):
     """The LLM drafter failed or did not answer within its time budget; composed drafts are served instead."""
+
+
+class FollowupNotConfiguredError(AssistantError):
+    """The KB has no follow-up rules (rules.yaml: followup) or lacks the script document they name."""

@@ -8,18 +8,21 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from assistant.answerability import asks_something, unknown_terms
 from assistant.classify import IntentClassifier, angry_turns, detect_emotion
 from assistant.conversation import clean, formulate_query, is_greeting, latest_customer_turns, leans_on_history
 from assistant.drafting import Draft, Plan, TemplateDrafter
-from assistant.errors import BadConversationError, LLMUnavailableError
+from assistant.errors import BadConversationError, FollowupNotConfiguredError, LLMUnavailableError
 from assistant.evidence import AnswerRules, EvidenceFinder
+from assistant.followup import FollowupDraft, FollowupDrafter
 from assistant.guard import Guard
 from assistant.handoff import HandoffPolicy, Signals
 from assistant.result import CheckResult, Result, Suggestion, Turn
 from assistant.retrieval import HybridRetriever
+from assistant.ticket import TicketPolicy
 from indexer.index import Index
 from kb.models import KBSummary, KnowledgeBase
 
@@ -37,8 +40,9 @@ class Drafter(Protocol):
     def run(self, plan: Plan, *, conversation: Sequence[Turn], context: dict[str, Any] | None) -> list[Draft]: ...
 
 
-def parse_conversation(raw: Sequence[Any]) -> list[Turn]:
-    """Validate turns given as dicts or Turn objects; the last one must be the customer's."""
+def parse_conversation(raw: Sequence[Any], *, customer_last: bool = True) -> list[Turn]:
+    """Validate turns given as dicts or Turn objects; the last one must be the customer's (unless not
+    `customer_last`: a resolved conversation often ends with the agent)."""
     if not raw:
         raise BadConversationError("the conversation is empty; send at least one customer turn")
     turns: list[Turn] = []
@@ -49,7 +53,7 @@ def parse_conversation(raw: Sequence[Any]) -> list[Turn]:
         if not isinstance(text, str) or not text.strip():
             raise BadConversationError(f"turn {n}: 'text' must be a non-empty string")
         turns.append(Turn(role, text[:MAX_TURN_CHARS]))
-    if turns[-1].role != "customer":
+    if customer_last and turns[-1].role != "customer":
         raise BadConversationError("the last turn must be the customer's: suggestions answer the customer")
     return turns
 
@@ -79,6 +83,10 @@ class Assistant:
         self.finder = EvidenceFinder(index, self.guard, AnswerRules.from_rules(kb.rules))
         self.template = TemplateDrafter(self.guard, kb.rules, self.finder)
         self.handoff = HandoffPolicy(kb.rules.handoff)
+        self.tickets = TicketPolicy(kb.rules.tickets) if kb.rules.tickets is not None else None
+        self.followups = (
+            FollowupDrafter(index, kb.rules.followup, self.guard, self.classifier) if kb.rules.followup else None
+        )
         self.drafter: Drafter = drafter or self.template
         if answerable_threshold is None:
             fake = index.manifest.model_name.startswith("hashing")
@@ -103,7 +111,10 @@ class Assistant:
         self.retriever.warm_up()
         self.classifier.warm_up()
 
-    def run(self, *, conversation: Sequence[Any], context: dict[str, Any] | None = None) -> Result:
+    def run(
+        self, *, conversation: Sequence[Any], context: dict[str, Any] | None = None, now: datetime | None = None
+    ) -> Result:
+        """`now` (default: the clock) is when the request came: a handoff's ticket is due counted from it."""
         t0 = time.perf_counter()
         turns = parse_conversation(conversation)
         lat: dict[str, float] = {}
@@ -161,6 +172,11 @@ class Assistant:
             )
         )
         lat["retrieval"] = (time.perf_counter() - t) * 1000
+        ticket = (
+            self.tickets.run(reason=handoff.reason.code, intent=intent.name, now=now or datetime.now(UTC))
+            if handoff.reason is not None and self.tickets is not None
+            else None
+        )
 
         t = time.perf_counter()
         quote_kb = handoff.reason is None or handoff.reason.quote_kb
@@ -200,6 +216,7 @@ class Assistant:
             handoff_reason_code=handoff.reason_code,
             handoff_code=handoff.reason_code,
             handoff_signals=handoff.signals,
+            ticket=ticket,
             suggestions=tuple(suggestions),
             retrieved=tuple(h.to_dict() for h in hits),
             latency_ms=lat,
@@ -207,6 +224,17 @@ class Assistant:
             notes=tuple(notes),
             retrieval_confidence=hits.top_dense,
         )
+
+    def followup(
+        self, *, conversation: Sequence[Any], resolved_at: datetime | None = None, outcome: str | None = None
+    ) -> FollowupDraft:
+        """The 回访 draft of a resolved conversation (`resolved_at` default: now; `outcome`: what was done)."""
+        if self.followups is None:
+            raise FollowupNotConfiguredError(
+                "this KB's rules.yaml has no 'followup' section: add one (copy it from the shipped rules.yaml)"
+            )
+        turns = parse_conversation(conversation, customer_last=False)
+        return self.followups.run(conversation=turns, resolved_at=resolved_at or datetime.now(UTC), outcome=outcome)
 
     def check_reply(
         self,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from assistant.ticket import Ticket
+
 EMOTIONS = ("calm", "anxious", "angry")
 
 
@@ -97,6 +99,7 @@ class Result:
     handoff_reason_code: str | None = None  # the code behind `handoff_reason` (e.g. "threat"), for evals
     handoff_code: str | None = None  # the reason's code in the KB's rules.yaml, e.g. needs_order_data
     handoff_signals: tuple[str, ...] = ()  # the conditions that decided it, e.g. ("intent=order_status", ...)
+    ticket: Ticket | None = None  # a handoff's priority, due time and team (the KB's `tickets`)
 
     @property
     def retrieved_doc_ids(self) -> list[str]:
@@ -112,6 +115,8 @@ class Result:
                 "reason": self.handoff_reason,
                 "code": self.handoff_code,
                 "signals": list(self.handoff_signals),
+                # A handoff as a ticket (null without a handoff): priority, due_at (ISO 8601), due_hours, team.
+                **_ticket_fields(self.ticket),
             },
             "suggestions": [s.to_dict() for s in self.suggestions],
             "retrieved": list(self.retrieved),
@@ -120,3 +125,10 @@ class Result:
             "retrieval_confidence": round(self.retrieval_confidence, 4),
             "notes": list(self.notes),
         }
+
+
+def _ticket_fields(ticket: Ticket | None) -> dict[str, Any]:
+    if ticket is None:
+        return {"priority": None, "due_at": None, "due_hours": None, "team": None}
+    fields = ticket.to_dict()
+    return {k: fields[k] for k in ("priority", "due_at", "due_hours", "team")}

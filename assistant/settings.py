@@ -42,6 +42,7 @@ class ChatwootSettings(BaseModel):
     timeout_s: float = Field(default=5.0, gt=0)  # per API call
     retries: int = Field(default=3, ge=0)  # API calls retried on 429, 5xx and network errors, with backoff
     backoff_s: float = Field(default=0.2, ge=0)  # first wait; doubled at each retry
+    timezone: str = "Asia/Shanghai"  # the shop's time zone: due times in notes are shown in it
 
     @property
     def notes_enabled(self) -> bool:

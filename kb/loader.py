@@ -300,6 +300,20 @@ def parse_rules(data: Any, path: Path | str = "rules.yaml", *, intent_names: Ite
         ]
         if errors:
             raise KBValidationError(errors)
+    if "tickets" in data and rules.tickets is not None:  # the file's own table names the file's own reasons
+        codes = {r.code for r in rules.handoff.reasons}
+        bad = [
+            DocumentError(
+                path,
+                f"tickets.{key}",
+                f"names reason(s) {', '.join(sorted(unknown))} that "
+                f"handoff.reasons does not define; use one of {', '.join(sorted(codes))}",
+            )
+            for key, table in (("reasons", rules.tickets.reasons), ("teams", rules.tickets.teams))
+            if (unknown := set(table) - codes)
+        ]
+        if bad:
+            raise KBValidationError(bad)
     return rules
 
 

@@ -27,10 +27,14 @@ BEHAVIOUR_SECTIONS = (
     "answer_slots",
     "polarity",
     "agent_guidance",
+    "tickets",
+    "followup",
 )
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 Emotion = Literal["calm", "anxious", "angry"]
+Priority = Literal["urgent", "high", "normal"]
+PRIORITIES: tuple[Priority, ...] = ("urgent", "high", "normal")  # most urgent first
 PiiKind = Literal["phone", "id_number", "address", "card", "email"]
 
 
@@ -359,6 +363,115 @@ class AgentGuidance(_Strict):
     _patterns = field_validator("sentence", "section")(_pattern)
 
 
+# -- tickets and follow-ups ------------------------------------------------------------------------------
+
+
+class Tickets(_Strict):
+    """How a handoff becomes a ticket (`tickets`): its priority, when it is due, which team takes it.
+
+    A handoff's priority is the more urgent of its reason's (`reasons`) and its intent's (`intents`); neither
+    listed: normal. It is due `due_hours[priority]` hours after the request."""
+
+    due_hours: dict[Priority, float]
+    reasons: dict[str, Priority] = Field(default_factory=dict)  # handoff reason code → priority
+    intents: dict[str, Priority] = Field(default_factory=dict)  # intent → priority of any handoff with it
+    teams: dict[str, str] = Field(default_factory=dict)  # handoff reason code → the helpdesk team that takes it
+
+    @field_validator("due_hours")
+    @classmethod
+    def _every_priority(cls, hours: dict[Priority, float]) -> dict[Priority, float]:
+        missing = [p for p in PRIORITIES if p not in hours]
+        if missing:
+            raise ValueError(f"give the hours for every priority; missing: {', '.join(missing)}")
+        bad = [p for p, h in hours.items() if h <= 0]
+        if bad:
+            raise ValueError(f"hours must be above 0: {', '.join(bad)}")
+        return hours
+
+    @field_validator("reasons", "teams")
+    @classmethod
+    def _codes(cls, table: dict[str, Any]) -> dict[str, Any]:
+        for code in table:
+            if not _CODE.match(code):
+                raise ValueError(f"'{code}' is not a handoff reason code (see handoff.reasons[].code)")
+        return table
+
+    def priority(self, reason: str | None, intent: str | None) -> Priority:
+        found = [p for p in (self.reasons.get(reason or ""), self.intents.get(intent or "")) if p is not None]
+        return min(found, key=PRIORITIES.index) if found else "normal"
+
+
+class FollowupProblem(_Strict):
+    """A kind of problem a customer reports: regexes over the customer's turns, and its name in a draft."""
+
+    when: Regexes = Field(min_length=1)
+    name: str = Field(min_length=1)
+
+    @field_validator("when")
+    @classmethod
+    def _regexes(cls, patterns: Regexes) -> Regexes:
+        for p in patterns:
+            _compile(p)
+        return patterns
+
+
+class FollowupOutcome(FollowupProblem):
+    """How a problem was solved: regexes over the stated outcome or the agent's turns (latest first), what the
+    draft says was done and what it asks to confirm it."""
+
+    name: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")  # a code, e.g. reship
+    says: str = Field(min_length=1)
+    asks: str = Field(min_length=1)
+
+
+_FOLLOWUP_FIELDS = ("problem", "outcome", "check")
+
+
+class Followup(_Strict):
+    """回访 drafts (`followup`): the script they follow and cite, when they are due, and the words they use."""
+
+    script: str = Field(min_length=1)  # id of the KB document with the follow-up script (cited by every draft)
+    section: str = Field(min_length=1)  # regex over the script's section titles: the section the drafts follow
+    window_hours: tuple[float, float]  # (from, to): the follow-up is made this many hours after resolution
+    text: str  # the draft, with {problem}, {outcome} and {check}
+    close: str = ""
+    problem_default: str = Field(min_length=1)  # when neither a problem nor the intent names it
+    problems: tuple[FollowupProblem, ...] = ()  # tried in order over the customer's turns
+    intent_problems: dict[str, str] = Field(default_factory=dict)  # intent → problem name, when none matched
+    outcomes: tuple[FollowupOutcome, ...] = ()  # tried in order
+    outcome_default: FollowupOutcome
+    # In the agent's turns, an outcome counts only in a clause that says it is done (`done`) and does not
+    # offer or ask (`not_done`): 「可以为您退货或换货」 is an offer, 「退款已经发起」 an outcome. None: any clause.
+    done: str | None = None
+    not_done: str | None = None
+
+    _section = field_validator("section", "done", "not_done")(_pattern)
+
+    @field_validator("window_hours")
+    @classmethod
+    def _window(cls, window: tuple[float, float]) -> tuple[float, float]:
+        if not 0 <= window[0] <= window[1]:
+            raise ValueError("give [from, to] hours with 0 <= from <= to, e.g. [24, 48]")
+        return window
+
+    @field_validator("text")
+    @classmethod
+    def _fields(cls, text: str) -> str:
+        used = set(re.findall(r"{(\w*)}", text))
+        unknown = used - set(_FOLLOWUP_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown field(s) {', '.join(sorted(unknown))}; use {{problem}}, {{outcome}}, {{check}}")
+        if not {"problem", "outcome"} <= used:
+            raise ValueError("a follow-up names the customer's problem and its outcome: use {problem} and {outcome}")
+        return text
+
+    @field_validator("outcomes")
+    @classmethod
+    def _unique(cls, outcomes: tuple[FollowupOutcome, ...]) -> tuple[FollowupOutcome, ...]:
+        unique("outcome names", [o.name for o in outcomes])
+        return outcomes
+
+
 # -- the file ---------------------------------------------------------------------------------------------
 
 
@@ -382,6 +495,8 @@ class Rules(_Strict):
     answer_slots: dict[str, AnswerSlot] = Field(default_factory=dict)
     polarity: Polarity = Polarity()
     agent_guidance: AgentGuidance = AgentGuidance()
+    tickets: Tickets | None = None
+    followup: Followup | None = None
 
     @field_validator("vague_words", "absolute_claims", "insult_echo", "negative_framing", mode="before")
     @classmethod
@@ -395,6 +510,10 @@ class Rules(_Strict):
         for r in self.handoff.reasons:
             named.setdefault(f"handoff.{r.code}", set()).update(i for t in r.when for i in (*t.intents, *t.not_intents))
         named.update({f"phrasing.openers.{e}": set(t) - {"*"} for e, t in self.phrasing.openers.items()})
+        if self.tickets is not None:
+            named["tickets"] = set(self.tickets.intents)
+        if self.followup is not None:
+            named["followup"] = set(self.followup.intent_problems)
         return named
 
 

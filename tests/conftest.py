@@ -108,3 +108,21 @@ def real_demo_index(real_model_dir: Path, tmp_path_factory: pytest.TempPathFacto
     path = tmp_path_factory.mktemp("real-index")
     build_index(load_kb(demo_kb_dir()), emb, path)
     return Index.open(path, emb)
+
+
+# A follow-up script in the KB format (CONTRACTS.md §1), for KBs that draft 回访 (rules.yaml: followup.script).
+FOLLOWUP_SCRIPT = {
+    "script/follow-up.md": """\
+        ---
+        id: script-follow-up
+        title: 回访话术
+        type: script
+        category: general
+        tags: [回访]
+        ---
+        ## 售后处理完成后回访
+        问题处理完成后主动回访，说明之前处理了什么，再确认结果：「您好，您之前反馈的商品破损问题已经为您补发，想确认一下新的商品收到了吗？」
+        ## 服务结束语
+        「问题已经为您处理好了，后续有任何疑问随时联系我们，祝您生活愉快。」
+        """,
+}

@@ -186,6 +186,9 @@ def _print_result(data: dict[str, Any]) -> None:
     )
     if handoff["recommended"]:
         click.secho(f"建议转人工：{handoff['reason']}", fg="yellow", bold=True)
+        if handoff.get("priority"):
+            team = f"，交由 {handoff['team']}" if handoff.get("team") else ""
+            click.echo(f"工单：优先级 {handoff['priority']}，{handoff['due_at']} 前处理{team}")
     for n, s in enumerate(data["suggestions"], 1):
         mark = click.style("✓", fg="green") if s["passed"] else click.style("✗", fg="red")
         click.echo(f"\n{n}. [{s['style']}] {mark} {s['text']}")

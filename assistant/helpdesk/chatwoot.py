@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -26,9 +27,14 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from assistant.helpdesk.errors import BadSignatureError, HelpdeskApiError
 
+log = logging.getLogger("kefu.chatwoot")
+
 # message_type: a number in the API and the dashboard (enum order in Chatwoot's Message model), a word in webhooks.
 _ROLES: dict[int | str, str] = {0: "customer", 1: "agent", "incoming": "customer", "outgoing": "agent"}
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+# Our ticket priorities as Chatwoot's conversation priorities (its enum: low, medium, high, urgent; or none).
+PRIORITIES = {"urgent": "urgent", "high": "high", "normal": "medium"}
+_PRIORITY_ORDER: tuple[str | None, ...] = (None, "low", "medium", "high", "urgent")
 MAX_RETRY_AFTER_S = 10.0
 
 
@@ -70,6 +76,14 @@ class _Sender(BaseModel):
     type: str | None = None  # contact | user | agent_bot
 
 
+class _ConversationRef(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: int
+    priority: str | None = None
+    labels: list[str] = []
+    meta: dict[str, Any] = {}
+
+
 class _MessagePayload(BaseModel):
     model_config = ConfigDict(extra="ignore")
     event: str
@@ -78,7 +92,7 @@ class _MessagePayload(BaseModel):
     message_type: str | int
     private: bool = False
     account: _Ref
-    conversation: _Ref
+    conversation: _ConversationRef
     sender: _Sender | None = None
 
 
@@ -94,6 +108,10 @@ class MessageEvent:
     content: str
     sender_type: str | None
     sender_id: int | None
+    # The conversation as the webhook shows it, so that a ticket only raises what an agent set.
+    priority: str | None = None
+    labels: tuple[str, ...] = ()
+    has_team: bool = False
 
     @property
     def conversation_key(self) -> str:
@@ -126,7 +144,58 @@ def parse_message_created(payload: Any) -> MessageEvent | None:
         content=m.content or "",
         sender_type=m.sender.type if m.sender else None,
         sender_id=m.sender.id if m.sender else None,
+        priority=m.conversation.priority,
+        labels=tuple(m.conversation.labels),
+        has_team=bool(m.conversation.meta.get("team")),
     )
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    """A `conversation_status_changed` webhook: the conversation's new status, and when it changed."""
+
+    account_id: int
+    conversation_id: int  # the display id
+    status: str  # open | resolved | pending | snoozed
+    previous: str | None
+    at: float  # unix seconds of the change (the conversation's updated_at)
+
+    @property
+    def conversation_key(self) -> str:
+        return f"chatwoot:{self.account_id}:{self.conversation_id}"
+
+    @property
+    def resolved(self) -> bool:
+        return self.status == "resolved" and self.previous != "resolved"
+
+
+def parse_status_changed(payload: Any) -> StatusEvent | None:
+    """The `conversation_status_changed` event in a webhook payload (the conversation's `webhook_data` with
+    `event` and `changed_attributes: [{"status": {"previous_value", "current_value"}}]`); None otherwise.
+
+    The account is `account.id`, `account_id`, or the `account_id` of the conversation's last message (a
+    conversation payload carries it there in every Chatwoot version read)."""
+    if not isinstance(payload, Mapping) or payload.get("event") != "conversation_status_changed":
+        return None
+    conversation_id, status = payload.get("id"), payload.get("status")
+    if not isinstance(conversation_id, int) or not isinstance(status, str):
+        return None
+    account = payload.get("account")
+    messages = payload.get("messages")
+    candidates = [
+        account.get("id") if isinstance(account, Mapping) else None,
+        payload.get("account_id"),
+        *(m.get("account_id") for m in (messages if isinstance(messages, list) else ()) if isinstance(m, Mapping)),
+    ]
+    account_id = next((a for a in candidates if isinstance(a, int)), None)
+    if account_id is None:
+        return None
+    previous = None
+    for change in payload.get("changed_attributes") or ():
+        if isinstance(change, Mapping) and isinstance(change.get("status"), Mapping):
+            previous = change["status"].get("previous_value")
+    at = payload.get("updated_at") or payload.get("timestamp") or time.time()
+    return StatusEvent(account_id, conversation_id, status, previous, float(at))
 
 
 def turns_of(messages: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
@@ -200,6 +269,86 @@ class ChatwootClient:
         body = {"content": content, "message_type": "outgoing", "private": private}
         data = self._request("POST", f"/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages", body)
         return data if isinstance(data, dict) else {}
+
+    # -- a handoff as a ticket -----------------------------------------------------------------------------
+
+    def toggle_priority(self, *, account_id: int, conversation_id: int, priority: str | None) -> None:
+        """Set the conversation's priority: urgent, high, medium, low, or None to clear it."""
+        path = f"/api/v1/accounts/{account_id}/conversations/{conversation_id}/toggle_priority"
+        self._request("POST", path, {"priority": priority})
+
+    def conversation_labels(self, *, account_id: int, conversation_id: int) -> list[str]:
+        data = self._request("GET", f"/api/v1/accounts/{account_id}/conversations/{conversation_id}/labels")
+        payload = data.get("payload") if isinstance(data, dict) else None
+        return [str(x) for x in payload] if isinstance(payload, list) else []
+
+    def set_conversation_labels(self, *, account_id: int, conversation_id: int, labels: list[str]) -> list[str]:
+        """Replace the conversation's labels (Chatwoot keeps only labels that exist in the account)."""
+        path = f"/api/v1/accounts/{account_id}/conversations/{conversation_id}/labels"
+        data = self._request("POST", path, {"labels": labels})
+        payload = data.get("payload") if isinstance(data, dict) else None
+        return [str(x) for x in payload] if isinstance(payload, list) else []
+
+    def account_labels(self, *, account_id: int) -> list[str]:
+        data = self._request("GET", f"/api/v1/accounts/{account_id}/labels")
+        payload = data.get("payload") if isinstance(data, dict) else None
+        return [str(x.get("title")) for x in payload if isinstance(x, dict)] if isinstance(payload, list) else []
+
+    def create_label(self, *, account_id: int, title: str, description: str) -> None:
+        """Create an account label (needs an administrator's token)."""
+        body = {"title": title, "description": description, "color": "#e5484d", "show_on_sidebar": True}
+        self._request("POST", f"/api/v1/accounts/{account_id}/labels", body)
+
+    def teams(self, *, account_id: int) -> list[dict[str, Any]]:
+        data = self._request("GET", f"/api/v1/accounts/{account_id}/teams")
+        return [t for t in data if isinstance(t, dict)] if isinstance(data, list) else []
+
+    def assign_team(self, *, account_id: int, conversation_id: int, team_id: int) -> None:
+        path = f"/api/v1/accounts/{account_id}/conversations/{conversation_id}/assignments"
+        self._request("POST", path, {"team_id": team_id})
+
+    def file_ticket(self, event: MessageEvent, *, priority: str, label: str, team: str | None, why: str) -> list[str]:
+        """A handoff as a ticket on `event`'s conversation: raise its priority to `priority` (ours: urgent,
+        high, normal), add `label` (created in the account when missing), and assign `team` (by name) when the
+        conversation has none. Returns what was done; a step Chatwoot refuses is logged and skipped."""
+        where = {"account_id": event.account_id, "conversation_id": event.conversation_id}
+        done: list[str] = []
+        wanted = PRIORITIES[priority]
+        if _PRIORITY_ORDER.index(wanted) > _PRIORITY_ORDER.index(event.priority or None):
+            self._step(done, f"priority={wanted}", lambda: self.toggle_priority(**where, priority=wanted))
+        if label not in event.labels:
+            self._step(done, f"label={label}", lambda: self._add_label(event, label, why))
+        if team and not event.has_team:
+            self._step(done, f"team={team}", lambda: self._assign(event, team))
+        return done
+
+    def _step(self, done: list[str], what: str, call: Callable[[], None]) -> None:
+        try:
+            call()
+        except HelpdeskApiError as exc:
+            log.warning("Chatwoot: could not set %s: %s", what, exc)
+        else:
+            done.append(what)
+
+    def _add_label(self, event: MessageEvent, label: str, why: str) -> None:
+        if label not in self.account_labels(account_id=event.account_id):
+            try:
+                self.create_label(account_id=event.account_id, title=label, description=why)
+            except HelpdeskApiError as exc:
+                raise HelpdeskApiError(
+                    f"the label '{label}' does not exist and could not be created ({exc}); create it in Chatwoot "
+                    "(Settings → Labels) or give Kefu an administrator's token",
+                    status=exc.status,
+                ) from exc
+        where = {"account_id": event.account_id, "conversation_id": event.conversation_id}
+        current = self.conversation_labels(**where)
+        self.set_conversation_labels(**where, labels=[*current, label])
+
+    def _assign(self, event: MessageEvent, team: str) -> None:
+        found = next((t for t in self.teams(account_id=event.account_id) if str(t.get("name")) == team), None)
+        if found is None or not isinstance(found.get("id"), int):
+            raise HelpdeskApiError(f"no team named '{team}' in Chatwoot (rules.yaml: tickets.teams names it)")
+        self.assign_team(account_id=event.account_id, conversation_id=event.conversation_id, team_id=found["id"])
 
     def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         attempt = 0

@@ -34,6 +34,7 @@ from assistant.retrieval import HybridRetriever
 from assistant.service.auth import Authenticator
 from assistant.service.browser import add_browser_guards
 from assistant.service.deps import Agent, ApiError, ServiceState, State
+from assistant.service.followup import build_followup_router
 from assistant.service.helpdesk import build_helpdesk_router
 from assistant.service.holder import AssistantHolder
 from assistant.service.logs import ACCESS
@@ -602,6 +603,7 @@ def create_app(
     _install_error_handlers(app)
     app.include_router(build_router())
     app.include_router(build_helpdesk_router())
+    app.include_router(build_followup_router())
     for router in routers:
         app.include_router(router)
     for path, sub in mounts:

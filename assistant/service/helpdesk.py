@@ -2,7 +2,8 @@
 
 `POST /v1/integrations/chatwoot/webhook` takes Chatwoot's signed webhooks (no API key: the signature is the
 credential), acknowledges at once and works after the response: a customer's message gets the suggestions as
-a private note, an agent's reply is recorded against them. `POST /v1/feedback/sent` does the matching for a
+a private note (and a handoff raises the conversation's priority, labels it, assigns the KB's team), an agent's
+reply is recorded against them, a conversation that turns resolved gets its 回访 draft as a note. `POST /v1/feedback/sent` does the matching for a
 helpdesk app that sees the agent's reply itself (the sidebar in Chatwoot).
 """
 
@@ -17,7 +18,13 @@ import anyio
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse
 
-from assistant.helpdesk.chatwoot import MessageEvent, parse_message_created, verify_signature
+from assistant.helpdesk.chatwoot import (
+    MessageEvent,
+    StatusEvent,
+    parse_message_created,
+    parse_status_changed,
+    verify_signature,
+)
 from assistant.helpdesk.errors import BadSignatureError
 from assistant.service.deps import Agent, ApiError, State
 from assistant.service.matching import record_sent
@@ -52,12 +59,21 @@ def _agent(relay: ChatwootRelay, event: MessageEvent) -> None:
         log.info("Chatwoot conversation %s: the agent's reply was %s", event.conversation_key, match.action)
 
 
+def _resolved(relay: ChatwootRelay, event: StatusEvent) -> None:
+    try:
+        outcome = relay.on_resolved(event)
+    except Exception:
+        log.exception("Chatwoot conversation %s, resolved: failed", event.conversation_key)
+        return
+    log.info("Chatwoot conversation %s, resolved: 回访 draft %s", event.conversation_key, outcome)
+
+
 def build_helpdesk_router() -> APIRouter:
     router = APIRouter(tags=["helpdesk"])
 
     @router.post(
         "/v1/integrations/chatwoot/webhook",
-        summary="Chatwoot webhooks (message_created), verified by X-Chatwoot-Signature",
+        summary="Chatwoot webhooks (message_created, conversation_status_changed), verified by X-Chatwoot-Signature",
         responses={401: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
     )
     async def chatwoot_webhook(request: Request, background: BackgroundTasks, state: State) -> JSONResponse:
@@ -85,11 +101,20 @@ def build_helpdesk_router() -> APIRouter:
             payload: Any = json.loads(body)
         except ValueError as exc:
             raise ApiError(400, "invalid_json", "the webhook body is not JSON") from exc
+        relay = relay_of(request)
+        delivery = request.headers.get("x-chatwoot-delivery")
+        status = parse_status_changed(payload)
+        if status is not None:  # a conversation resolved: its 回访 draft as a note
+            if not status.resolved:
+                return JSONResponse({"status": "ignored"})
+            if not await anyio.to_thread.run_sync(relay.take_status, status, delivery):
+                return JSONResponse({"status": "duplicate"})
+            background.add_task(_resolved, relay, status)
+            return JSONResponse({"status": "accepted"})
         event = parse_message_created(payload)
         if event is None or not (event.from_customer or event.from_agent):
             return JSONResponse({"status": "ignored"})
-        relay = relay_of(request)
-        taken = await anyio.to_thread.run_sync(relay.take, event, request.headers.get("x-chatwoot-delivery"))
+        taken = await anyio.to_thread.run_sync(relay.take, event, delivery)
         if not taken:
             return JSONResponse({"status": "duplicate"})
         background.add_task(_customer if event.from_customer else _agent, relay, event)

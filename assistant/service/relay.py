@@ -13,12 +13,14 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, tzinfo
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from assistant.errors import BadConversationError
-from assistant.helpdesk.chatwoot import ChatwootClient, MessageEvent, newest_incoming_id, turns_of
+from assistant.errors import BadConversationError, FollowupNotConfiguredError
+from assistant.helpdesk.chatwoot import ChatwootClient, MessageEvent, StatusEvent, newest_incoming_id, turns_of
 from assistant.helpdesk.errors import HelpdeskApiError
-from assistant.helpdesk.notes import suggestion_note
+from assistant.helpdesk.notes import followup_note, suggestion_note
 from assistant.pipeline import Assistant
 from assistant.service.matching import SentMatch, record_sent
 from assistant.service.recording import record_served
@@ -30,7 +32,7 @@ log = logging.getLogger("kefu.chatwoot")
 # Requests and feedback from webhooks belong to this principal: no API key can send feedback on them.
 PRINCIPAL = "chatwoot"
 
-Outcome = Literal["posted", "recorded", "superseded", "answered", "no_api", "no_turns", "api_failed"]
+Outcome = Literal["posted", "recorded", "superseded", "answered", "no_api", "no_turns", "api_failed", "not_configured"]
 
 
 class ChatwootRelay:
@@ -47,11 +49,13 @@ class ChatwootRelay:
         client: ChatwootClient | None,
         *,
         post_notes: bool = True,
+        tz: tzinfo | None = None,
     ) -> None:
         self.assistant = assistant
         self.store = store
         self.client = client
         self.post_notes = post_notes
+        self.tz = tz  # due times in notes are shown in it (UTC when None)
 
     @classmethod
     def from_settings(
@@ -68,7 +72,14 @@ class ChatwootRelay:
             )
         elif settings.url:
             log.warning("KEFU_CHATWOOT__URL is set without KEFU_CHATWOOT__API_TOKEN: no notes will be posted")
-        return cls(assistant, store, client, post_notes=settings.notes_enabled)
+        try:
+            tz: tzinfo | None = ZoneInfo(settings.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            log.warning(
+                "KEFU_CHATWOOT__TIMEZONE %r is not a time zone (e.g. Asia/Shanghai); notes show UTC", settings.timezone
+            )
+            tz = None
+        return cls(assistant, store, client, post_notes=settings.notes_enabled, tz=tz)
 
     def close(self) -> None:
         if self.client is not None:
@@ -83,6 +94,46 @@ class ChatwootRelay:
             message_id=event.message_id,
             role=event.role or "other",
         )
+
+    def take_status(self, event: StatusEvent, delivery: str | None) -> bool:
+        """Claim a status change once per conversation and moment, and once per delivery."""
+        return self.store.claim_event(
+            message_key=f"{event.conversation_key}:{event.status}:{event.at:.3f}",
+            delivery_key=f"chatwoot:{delivery}" if delivery else None,
+            conversation_key=event.conversation_key,
+            message_id=0,
+            role=event.status,
+        )
+
+    def on_resolved(self, event: StatusEvent) -> Outcome:
+        """Post the 回访 draft of a conversation that was just resolved, with its due time, as a private note."""
+        if self.client is None or not self.post_notes:
+            return "no_api"
+        key = event.conversation_key
+        try:
+            messages = self.client.messages(account_id=event.account_id, conversation_id=event.conversation_id)
+        except HelpdeskApiError as exc:
+            log.error("Chatwoot conversation %s: could not read its messages: %s", key, exc)
+            return "api_failed"
+        turns = turns_of(messages)
+        if not any(t["role"] == "customer" for t in turns):
+            return "no_turns"
+        try:
+            draft = self.assistant().followup(conversation=turns, resolved_at=datetime.fromtimestamp(event.at, UTC))
+        except FollowupNotConfiguredError as exc:
+            log.warning("Chatwoot conversation %s: no 回访 draft: %s", key, exc)
+            return "not_configured"
+        try:
+            self.client.create_message(
+                account_id=event.account_id,
+                conversation_id=event.conversation_id,
+                content=followup_note(draft, tz=self.tz),
+                private=True,
+            )
+        except HelpdeskApiError as exc:
+            log.error("Chatwoot conversation %s: could not post the 回访 draft: %s", key, exc)
+            return "api_failed"
+        return "posted"
 
     def on_customer_message(self, event: MessageEvent) -> Outcome:
         """Fetch the conversation, suggest, record, and post the note unless a newer customer message came."""
@@ -124,12 +175,18 @@ class ChatwootRelay:
             self.client.create_message(
                 account_id=event.account_id,
                 conversation_id=event.conversation_id,
-                content=suggestion_note(result),
+                content=suggestion_note(result, tz=self.tz),
                 private=True,
             )
         except HelpdeskApiError as exc:
             log.error("Chatwoot conversation %s: could not post the suggestions: %s", key, exc)
             return "api_failed"
+        if result.ticket is not None and result.handoff_code is not None:
+            t = result.ticket
+            done = self.client.file_ticket(
+                event, priority=t.priority, label=t.label, team=t.team, why=result.handoff_reason or t.label
+            )
+            log.info("Chatwoot conversation %s: handoff %s filed as a ticket: %s", key, result.handoff_code, done)
         return "posted"
 
     def on_agent_message(self, event: MessageEvent) -> SentMatch | None:

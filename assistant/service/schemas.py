@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
 
 MAX_TURNS = 200
 MAX_TEXT = 20_000  # per turn; the assistant reads at most the first 4,000 characters of a turn
@@ -154,6 +154,12 @@ class HandoffOut(BaseModel):
     reason: str | None  # the label shown to the agent
     code: str | None = None  # the reason's code in the KB's rules.yaml (handoff.reasons)
     signals: list[str] = []  # the conditions that decided it
+    priority: Literal["urgent", "high", "normal"] | None = Field(
+        default=None, description="The handoff as a ticket: its priority (rules.yaml: tickets); null without a handoff."
+    )
+    due_at: str | None = Field(default=None, description="ISO 8601: when the ticket is due (request + due_hours).")
+    due_hours: float | None = None
+    team: str | None = Field(default=None, description="The helpdesk team the KB names for the reason.")
 
 
 class SearchHit(BaseModel):
@@ -318,3 +324,63 @@ class Readiness(BaseModel):
         "answers; null when KEFU_REDIS_URL is not set)",
         examples=[{"index": True, "database": True, "redis": True}],
     )
+
+
+class FollowupRequest(StrictBody):
+    """A resolved conversation whose 回访 (follow-up) is to be drafted."""
+
+    conversation: list[TurnIn] = Field(
+        min_length=1, max_length=MAX_TURNS, description="Oldest first, as /v1/suggest takes it; may end with the agent."
+    )
+    outcome: str | None = Field(
+        default=None,
+        max_length=500,
+        description="What was done: an outcome of the KB's rules.yaml (followup.outcomes: reship, refund, …) or "
+        "in words (已补发); without it, it is read from the agent's turns.",
+    )
+    resolved_at: AwareDatetime | None = Field(
+        default=None, description="When the problem was resolved (ISO 8601 with a time zone); default: now."
+    )
+    context: dict[str, Any] | None = Field(default=None, description="Free-form; kept for symmetry with /v1/suggest.")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "conversation": [
+                        {"role": "customer", "text": "收到的车厘子好多烂的，咋办"},
+                        {"role": "agent", "text": "非常抱歉，已经为您安排补发"},
+                    ],
+                    "outcome": "reship",
+                    "resolved_at": "2026-12-05T10:00:00+08:00",
+                }
+            ]
+        }
+    )
+
+
+class FollowupProblem(BaseModel):
+    text: str = Field(description="The problem as the draft names it, e.g. 车厘子变质")
+    source: Literal["lexicon", "intent", "default"]
+    product: str | None = None
+
+
+class FollowupOutcome(BaseModel):
+    code: str
+    source: Literal["request", "conversation", "default"]
+
+
+class FollowupResponse(BaseModel):
+    request_id: str
+    text: str
+    citations: list[Citation]
+    passed: bool
+    checks: list[RuleCheck]
+    violations: list[Violation]
+    problem: FollowupProblem
+    intent: str
+    outcome: FollowupOutcome
+    resolved_at: str
+    send_after: str = Field(description="ISO 8601: the window opens (resolution + window_hours[0])")
+    due_at: str = Field(description="ISO 8601: the follow-up is due (resolution + window_hours[1])")
+    kb_version: str

@@ -186,6 +186,33 @@ def test_a_section_the_kb_ships_replaces_the_default(tiny_kb: Path) -> None:
         ("rules.yaml", "emotion: {angry: {words: {气: 2}}, anxious: {wrods: {}}}\n", "emotion.anxious", "'words'"),
         ("rules.yaml", "intent_behaviour: {refund: {ask_order_number: true}}\n", "intent_behaviour", "refund_status"),
         ("rules.yaml", "vague_wrods: [可能]\n", None, "did you mean 'vague_words'"),
+        ("rules.yaml", "tickets: {due_hours: {urgent: 2, high: 48}}\n", "tickets.due_hours", "missing: normal"),
+        (
+            "rules.yaml",
+            "tickets: {due_hours: {urgent: 2, high: 48, normal: 24}, reasons: {threats: urgent}}\n",
+            "tickets.reasons",
+            "threats",
+        ),
+        (
+            "rules.yaml",
+            "tickets: {due_hours: {urgent: 2, high: 4, normal: 8}, intents: {complain: urgent}}\n",
+            "tickets",
+            "complaint",
+        ),
+        (
+            "rules.yaml",
+            "followup: {script: s, section: 回访, window_hours: [24, 48], text: '您好，{outcome}', problem_default: 售后,"
+            " outcome_default: {name: done, when: ['.'], says: 已处理, asks: 好了吗}}\n",
+            "followup.text",
+            "{problem} and {outcome}",
+        ),
+        (
+            "rules.yaml",
+            "followup: {script: s, section: 回访, window_hours: [48, 24], text: '{problem}{outcome}', problem_default: 售后,"
+            " outcome_default: {name: done, when: ['.'], says: 已处理, asks: 好了吗}}\n",
+            "followup.window_hours",
+            "from <= to",
+        ),
         ("intents.yaml", "intents:\n  - name: a\n    exmaples: [你好]\n", "intents[0]", "did you mean 'examples'"),
     ],
 )

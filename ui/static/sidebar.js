@@ -21,6 +21,7 @@
     human_handoff: "转人工", other: "其他",
   };
   const EMOTIONS = { calm: "平静", anxious: "着急", angry: "生气" };
+  const PRIORITIES = { urgent: "紧急", high: "高", normal: "普通" };
   const STYLES = { concise: "简洁", options: "多方案", detailed: "详细", next_steps: "下一步", holding: "先安抚" };
   const RULES = {
     banned_phrases: "禁用语", vague_words: "模糊措辞", negative_framing: "只说不能", politeness: "礼貌用语",
@@ -38,7 +39,9 @@
   const helpdeskOrigins = [location.origin, ...((meta && meta.content) || "").split(/\s+/).filter(Boolean)];
   let parentOrigin = null; // learnt from the first accepted message; nothing is posted to "*"
 
-  const state = { conversation: null, context: null, result: null, busy: false };
+  // resolved: the host says the conversation is resolved (Chatwoot status, or `status` in kefu:conversation);
+  // the 回访 button shows then, and always for a pasted conversation (the agent decides).
+  const state = { conversation: null, context: null, result: null, busy: false, resolved: false };
   // Chatwoot mode: the conversation shown in Chatwoot, its newest customer message suggested for, and the
   // newest agent reply already seen (older replies are not matched against new suggestions).
   const chatwoot = { active: false, conversationId: null, customerId: null, agentId: null, timer: 0 };
@@ -235,7 +238,8 @@
       el("span", { class: "chip " + data.emotion, text: "情绪：" + (EMOTIONS[data.emotion] || data.emotion) }));
     const h = $("handoff");
     h.hidden = !(data.handoff && data.handoff.recommended);
-    h.textContent = h.hidden ? "" : "⚠ 建议转人工：" + (data.handoff.reason || "请人工确认后回复");
+    h.querySelector(".reason").textContent = h.hidden ? "" : "⚠ 建议转人工：" + (data.handoff.reason || "请人工确认后回复");
+    renderTicket(h.querySelector(".ticket"), h.hidden ? null : data.handoff);
     // The reason's code and the signals that decided it, for an agent who wants to know why.
     h.dataset.reason = h.hidden ? "" : data.handoff.code || "";
     h.title = h.hidden ? "" : (data.handoff.signals || []).join(" · ");
@@ -251,6 +255,24 @@
     if (!state.suggestions.length) list.append(el("li", { class: "muted", text: "没有可用的建议，请自行回复。" }));
     $("meta").textContent = `知识库版本 ${String(data.kb_version || "").slice(0, 8)} · 用时 ${Math.round((data.latency_ms || {}).total || 0)} ms`;
     $("result").hidden = false;
+  }
+
+  function shortTime(iso) {
+    const d = new Date(iso);
+    const pad = (n) => String(n).padStart(2, "0");
+    return `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  }
+
+  // A handoff as a ticket: its priority, when it is due (in the agent's local time) and the team it goes to.
+  function renderTicket(node, handoff) {
+    node.replaceChildren();
+    node.hidden = !(handoff && handoff.priority);
+    if (node.hidden) return;
+    node.dataset.priority = handoff.priority;
+    node.dataset.due = handoff.due_at || "";
+    node.append(el("span", { class: "prio " + handoff.priority, text: "优先级 " + (PRIORITIES[handoff.priority] || handoff.priority) }),
+      document.createTextNode(handoff.due_at ? `${shortTime(handoff.due_at)} 前处理` : ""),
+      handoff.team ? document.createTextNode(` · 交由 ${handoff.team}`) : null);
   }
 
   function renderCard(s) {
@@ -389,6 +411,37 @@
     }
   }
 
+  // -- 回访 draft of a resolved conversation -------------------------------------------------------------------
+  function showFollowupButton() {
+    $("followup").hidden = embedded && !state.resolved;
+  }
+
+  async function followup() {
+    const conversation = currentConversation();
+    if (!conversation) return notice("请先粘贴已解决的对话，每行以“客户：”或“客服：”开头", "info");
+    $("followup").disabled = true;
+    notice("");
+    try {
+      const body = { conversation };
+      if (state.context) body.context = state.context;
+      const data = await api("POST", "v1/followup", body);
+      state.followup = data;
+      $("followup-text").textContent = data.text;
+      const due = $("followup-due");
+      due.textContent = `${shortTime(data.send_after)} 至 ${shortTime(data.due_at)} 回访`;
+      due.dataset.due = data.due_at;
+      $("followup-badge").replaceChildren(badge(data.passed, data.violations || []));
+      $("followup-findings").replaceChildren(...findingItems(data.violations || []));
+      $("followup-cites").replaceChildren(...(data.citations || []).map((c) =>
+        el("details", {}, el("summary", { text: c.title, title: c.doc_id }), el("blockquote", { text: c.quote }))));
+      $("followup-result").hidden = false;
+    } catch (e) {
+      notice(explain(e));
+    } finally {
+      $("followup").disabled = false;
+    }
+  }
+
   // -- live check of the agent's own reply ----------------------------------------------------------------------
   function debounce(fn, ms) {
     let t = 0;
@@ -491,7 +544,10 @@
       Object.assign(chatwoot, { conversationId: conversation.id, customerId: null, agentId: newest(1) });
       state.result = null;
       state.context = null;
+      $("followup-result").hidden = true;
     }
+    state.resolved = conversation.status === "resolved";
+    showFollowupButton();
     const agent = data.currentAgent || {};
     if (!agentId() && agent.id !== undefined) settings.set("kefu.agentId", `chatwoot-${agent.id}`);
     $("source").textContent = `来自 Chatwoot 会话 #${conversation.id}`;
@@ -502,6 +558,7 @@
       if (state.result && state.result.conversationId === conversation.id) reportSent(replies[0].content);
     }
     const turns = messages.map((m) => ({ role: m.message_type === 0 ? "customer" : "agent", text: m.content.trim() }));
+    if (state.resolved) $("conversation").value = formatConversation(turns);  // what the 回访 button reads
     const customerId = newest(0);
     const waiting = turns.length && turns[turns.length - 1].role === "customer";
     if (waiting && customerId !== chatwoot.customerId && !state.busy) {  // busy: the next look retries
@@ -533,12 +590,19 @@
       .filter((t) => t && (t.role === "customer" || t.role === "agent") && typeof t.text === "string" && t.text.trim())
       .map((t) => ({ role: t.role, text: t.text.trim() }));
     state.context = data.context && typeof data.context === "object" ? data.context : null;
+    state.resolved = data.status === "resolved";
+    showFollowupButton();
     $("conversation").value = formatConversation(turns);
     $("source").textContent = "来自坐席系统";
-    suggest();
+    if (turns.length && turns[turns.length - 1].role === "customer") suggest();
   });
 
   $("suggest").addEventListener("click", suggest);
+  $("followup").addEventListener("click", followup);
+  $("followup-copy").addEventListener("click", async () => {
+    if (state.followup) toast((await copyText(state.followup.text)) ? "已复制回访草稿" : "复制失败，请手动复制");
+  });
+  showFollowupButton();
   $("conversation").addEventListener("input", () => {
     $("source").textContent = "";
     state.context = null;

@@ -19,20 +19,20 @@ from assistant.settings import AssistantSettings, ChatwootSettings
 from indexer.builder import build_index
 from indexer.embedding import HashingEmbedder
 from kb import load_kb
-from tests.conftest import write_kb
+from tests.conftest import FOLLOWUP_SCRIPT, write_kb
 
 pytestmark = pytest.mark.slow
 
 OPERATIONS = [("POST", "/v1/suggest"), ("POST", "/v1/feedback"), ("GET", "/v1/search"), ("POST", "/v1/check"),
               ("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/v1/feedback/sent"),
-              ("POST", "/v1/integrations/chatwoot/webhook")]  # fmt: skip
+              ("POST", "/v1/integrations/chatwoot/webhook"), ("POST", "/v1/followup")]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The schema of the app on the tiny KB; schemathesis calls the app in process (ASGI)."""
     root: Path = tmp_path_factory.mktemp("schemathesis")
-    kb_dir = write_kb(root / "kb")
+    kb_dir = write_kb(write_kb(root / "kb"), FOLLOWUP_SCRIPT)  # with the script /v1/followup drafts from
     build_index(load_kb(kb_dir), HashingEmbedder(), root / "index")
     holder = AssistantHolder(assistant_factory(kb_dir, root / "index", HashingEmbedder()), index_dir=root / "index")
     store = FeedbackStore(f"sqlite:///{root / 'kefu.db'}")
