@@ -27,6 +27,7 @@ BEHAVIOUR_SECTIONS = (
     "answer_slots",
     "polarity",
     "agent_guidance",
+    "qa",
 )
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -359,6 +360,47 @@ class AgentGuidance(_Strict):
     _patterns = field_validator("sentence", "section")(_pattern)
 
 
+# -- 质检 (quality checks of agents' own replies) -------------------------------------------------------------
+
+
+class ResponseTime(_Strict):
+    """How fast an agent answers: the first reply of a conversation, and every later reply to a customer."""
+
+    enabled: StrictBool = True
+    first_s: float = Field(default=15, gt=0)  # first response, seconds after the customer's first message
+    next_s: float = Field(default=30, gt=0)  # later responses, seconds after the customer's message
+    message: str = "响应超时"
+
+
+class Empathy(_Strict):
+    """An agent's reply to a customer message that reads as angry (the `emotion` cues) acknowledges the feeling."""
+
+    enabled: StrictBool = True
+    words: tuple[str, ...] = Field(min_length=1)  # one of these shows the feeling was acknowledged
+    message: str = "客户生气时先接纳情绪"
+
+
+class NextStep(_Strict):
+    """In a complaint, the agent tells the customer what happens next and by when."""
+
+    enabled: StrictBool = True
+    intents: tuple[str, ...] = ("complaint",)  # a customer message classified as one of these is a complaint
+    handoff_reasons: tuple[str, ...] = ()  # ... and so is one for which one of these handoff reasons applies
+    time: str = Field(min_length=1)  # a regex: a reply matching it names a time (24小时内, 今天, 3个工作日)
+    message: str = "投诉处理要告诉客户下一步和时间"
+
+    _time = field_validator("time")(_pattern)
+
+
+class QualityChecks(_Strict):
+    """What `kefu qa run` holds agents' replies to besides the guard's rule kinds, and the pass-rate line."""
+
+    target_pass_rate: float = Field(default=0.95, ge=0, le=1)  # 质检合格率 line in the report
+    response_time: ResponseTime = ResponseTime()
+    empathy: Empathy | None = None
+    next_step: NextStep | None = None
+
+
 # -- the file ---------------------------------------------------------------------------------------------
 
 
@@ -382,6 +424,7 @@ class Rules(_Strict):
     answer_slots: dict[str, AnswerSlot] = Field(default_factory=dict)
     polarity: Polarity = Polarity()
     agent_guidance: AgentGuidance = AgentGuidance()
+    qa: QualityChecks = QualityChecks()
 
     @field_validator("vague_words", "absolute_claims", "insult_echo", "negative_framing", mode="before")
     @classmethod
@@ -389,12 +432,25 @@ class Rules(_Strict):
         """A bare list of words is the short form of {words: [...]}."""
         return {"words": value} if isinstance(value, list) else value
 
+    @model_validator(mode="after")
+    def _qa_reasons(self) -> Rules:
+        step = self.qa.next_step
+        unknown = sorted(set(step.handoff_reasons) - {r.code for r in self.handoff.reasons}) if step else []
+        if unknown:
+            raise ValueError(
+                f"qa.next_step.handoff_reasons names {', '.join(unknown)}, which handoff.reasons does not define; "
+                f"use codes of handoff.reasons ({', '.join(r.code for r in self.handoff.reasons)})"
+            )
+        return self
+
     def intents_named(self) -> dict[str, set[str]]:
         """Intent names these rules refer to, by the key that names them (for a check against intents.yaml)."""
         named: dict[str, set[str]] = {"intent_behaviour": set(self.intent_behaviour)}
         for r in self.handoff.reasons:
             named.setdefault(f"handoff.{r.code}", set()).update(i for t in r.when for i in (*t.intents, *t.not_intents))
         named.update({f"phrasing.openers.{e}": set(t) - {"*"} for e, t in self.phrasing.openers.items()})
+        if self.qa.next_step is not None:
+            named["qa.next_step"] = set(self.qa.next_step.intents)
         return named
 
 
