@@ -170,7 +170,10 @@ class QualityChecker:
         if section is None or not section.enabled or not angry or any(w in text for w in section.words):
             return None
         return Violation(
-            "empathy", _first_clause(text), f"{section.message}（客户：「{angry[-1][:40]}」）", f"先说：{section.words[0]}…"
+            "empathy",
+            _first_clause(text),
+            f"{section.message}（客户：「{angry[-1][:40]}」）",
+            f"先说：{section.words[0]}…",
         )
 
     def run(self, conversation: QAConversation) -> ConversationReview:
@@ -229,8 +232,10 @@ class QualityChecker:
         if complaint_from is not None and not next_step_given and self.standards.next_step is not None:
             last = reviews[-1]
             missing = Violation(
-                "next_step", _first_clause(last.text), self.standards.next_step.message, "例如：我们会在24小时内给您回复"
+                "next_step",
+                _first_clause(last.text),
+                self.standards.next_step.message,
+                "例如：我们会在24小时内给您回复",
             )
             reviews[-1] = replace(last, violations=(*last.violations, missing))
         return ConversationReview(conversation, tuple(reviews))
-

@@ -86,7 +86,7 @@ def parse_conversation(raw: Any, where: str = "") -> QAConversation:
         raise ValueError("a conversation is a JSON object with id, agent_id and turns")
     missing = [k for k in KEYS if k not in raw]
     if missing:
-        raise ValueError(f"lacks {', '.join(missing)} (a line is {{\"id\", \"agent_id\", \"turns\": [...]}})")
+        raise ValueError(f'lacks {", ".join(missing)} (a line is {{"id", "agent_id", "turns": [...]}})')
     for key in ("id", "agent_id"):
         if not isinstance(raw[key], str | int) or isinstance(raw[key], bool) or not str(raw[key]).strip():
             raise ValueError(f"'{key}' must be a non-empty string")

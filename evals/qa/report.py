@@ -71,7 +71,9 @@ def pass_rate_chart(days: Sequence[dict[str, Any]], target: float) -> str:
             f'<text x="{left - 6}" y="{y(tick) + 4}" text-anchor="end" fill="#656d76">{tick * 100:.0f}%</text>'
         )
     for day in dates:
-        parts.append(f'<text x="{x(day)}" y="{top + plot_h + 18}" text-anchor="middle" fill="#656d76">{esc(day)}</text>')
+        parts.append(
+            f'<text x="{x(day)}" y="{top + plot_h + 18}" text-anchor="middle" fill="#656d76">{esc(day)}</text>'
+        )
     parts.append(
         f'<line x1="{left}" y1="{y(target)}" x2="{left + plot_w}" y2="{y(target)}" stroke="#cf222e" '
         f'stroke-dasharray="6 4" stroke-width="1.5"/><text x="{left + plot_w - 4}" y="{y(target) - 6}" '
@@ -79,7 +81,9 @@ def pass_rate_chart(days: Sequence[dict[str, Any]], target: float) -> str:
     )
     for n, agent in enumerate(agents):
         color = COLORS[n % len(COLORS)]
-        points = [(x(d["day"]), y(d["pass_rate"]), d) for d in days if d["agent_id"] == agent and d["pass_rate"] is not None]
+        points = [
+            (x(d["day"]), y(d["pass_rate"]), d) for d in days if d["agent_id"] == agent and d["pass_rate"] is not None
+        ]
         points.sort(key=lambda p: p[0])
         if len(points) > 1:
             path = " ".join(f"{px:.1f},{py:.1f}" for px, py, _ in points)
@@ -124,7 +128,8 @@ def _rules_table(team: dict[str, Any]) -> str:
     if not team["violations_by_rule"]:
         return '<p class="pass">没有发现问题。</p>'
     rows = "".join(
-        f"<tr><td>{esc(label(rule))}</td><td class='num'>{n}</td></tr>" for rule, n in team["violations_by_rule"].items()
+        f"<tr><td>{esc(label(rule))}</td><td class='num'>{n}</td></tr>"
+        for rule, n in team["violations_by_rule"].items()
     )
     return f"<table><tr><th>规则</th><th>违规回复数</th></tr>{rows}</table>"
 
@@ -153,7 +158,7 @@ def _turn_card(t: TurnReview) -> str:
     waited = f" · 等待 {t.response_s:.0f} 秒" if t.response_s is not None else ""
     return (
         f'<article class="qa-turn"><header><b>{esc(t.conversation_id)}</b> · 客服 {esc(t.agent_id)} · '
-        f"{esc(t.at.isoformat(timespec='seconds'))}{waited} {rules}</header><div class=\"cols\">"
+        f'{esc(t.at.isoformat(timespec="seconds"))}{waited} {rules}</header><div class="cols">'
         f"<section><h3>客户</h3>{asked or '<p class=muted>（客服连续回复）</p>'}</section>"
         f'<section><h3>客服回复</h3><div class="reply">{highlight(t.text, [v.span for v in t.violations])}</div>'
         f"<ul>{found}</ul></section>"
@@ -165,16 +170,17 @@ def render_report(report: dict[str, Any], turns: Sequence[TurnReview], *, worst:
     target = float(report["standards"]["target_pass_rate"])
     config = report["config"]
     rt = report["standards"]["response_time"]
-    meta = " · ".join(
-        f"{k} {esc(v)}" for k, v in config.items() if v not in (None, "") and k in ("source", "kb", "sample", "seed")
-    )
     bad = worst_turns(turns, worst)
     team = report["team"]
+    meta = [f"{k} {esc(config[k])}" for k in ("source", "kb", "sample", "seed") if config.get(k) not in (None, "")]
+    meta += [
+        f"检查 {team['conversations']} 个会话、{team['turns_checked']} 条客服回复",
+        f"全队合格率 <b>{_pct(team['pass_rate'])}</b>（合格线 {target * 100:g}%）",
+        f"响应标准：首次 ≤ {rt['first_s']:g} 秒，后续 ≤ {rt['next_s']:g} 秒",
+    ]
     body = (
         f"<style>{EXTRA_CSS}</style><h1>质检报告</h1>"
-        f'<p class="meta">{meta} · 抽检 {team["conversations"]} 个会话、{team["turns_checked"]} 条客服回复 · '
-        f"全队合格率 <b>{_pct(team['pass_rate'])}</b>（合格线 {target * 100:g}%）· 响应标准：首次 ≤ {rt['first_s']:g} 秒，"
-        f"后续 ≤ {rt['next_s']:g} 秒</p>"
+        f'<p class="meta">{" · ".join(meta)}</p>'
         f"<h2>每位客服每天的合格率</h2>{pass_rate_chart(report['days'], target)}"
         f"<h2>客服指标</h2>{_figures_table(report, target)}"
         f"<h2>问题分布</h2>{_rules_table(team)}"

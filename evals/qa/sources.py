@@ -78,7 +78,9 @@ def from_store(
         agents: Counter[str] = Counter()
         for row in rows:
             asked = _latest_customer(stored_turns(row["conversation_text"]))
-            turns += [{"role": "customer", "text": t, "at": row["requested_at"].isoformat()} for t in asked if t.strip()]
+            turns += [
+                {"role": "customer", "text": t, "at": row["requested_at"].isoformat()} for t in asked if t.strip()
+            ]
             if (row["text"] or "").strip():
                 turns.append({"role": "agent", "text": row["text"], "at": row["sent_at"].isoformat()})
                 agents[row["agent_id"] or row["principal"] or "unknown"] += 1

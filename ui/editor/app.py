@@ -52,7 +52,12 @@ def editor_context(
     ws = Workspace(kb_dir, index_dir, embedder, on_change=on_change, chunk_chars=chunk_chars, batch_size=batch_size)
     previewer = Previewer(ws, k=k, mode=mode, answerable_threshold=answerable_threshold)
     return h.EditorContext(
-        ws, previewer, feedback, eval_set or default_eval_set(), login=login, qa_dir=qa_dir or QASettings().resolved_dir()
+        ws,
+        previewer,
+        feedback,
+        eval_set or default_eval_set(),
+        login=login,
+        qa_dir=qa_dir or QASettings().resolved_dir(),
     )
 
 
