@@ -1,26 +1,28 @@
-"""Conversations for 质检 from the feedback store (a real SQLite file) and from Chatwoot (the fake)."""
+"""Conversations for 质检 from the feedback store (a real SQLite file; PostgreSQL when marked) and from Chatwoot (the
+fake)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, update
+from sqlalchemy import create_engine, select, update
 
 from assistant.helpdesk.chatwoot import ChatwootClient
-from assistant.service.store import FeedbackRow, FeedbackStore, RequestRow, ServedSuggestion
+from assistant.service.store import FeedbackRow, FeedbackStore, RequestRow, ServedSuggestion, SuggestionRow
 from evals.qa.checks import QualityChecker
 from evals.qa.sources import from_chatwoot, from_store, stored_turns
+from tests.assistant.service import test_store
 from tests.fakes.chatwoot import FakeChatwoot
 
+store_url = test_store.store_url  # the store tests' databases: a SQLite file, and PostgreSQL under `postgres`
 T0 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[FeedbackStore]:
-    s = FeedbackStore(f"sqlite:///{tmp_path / 'kefu.db'}")
+def store(store_url: str) -> Iterator[FeedbackStore]:
+    s = FeedbackStore(store_url)
     s.migrate()
     yield s
     s.close()
@@ -45,19 +47,20 @@ def _at(url: str, request_id: str, asked: datetime, sent: datetime) -> None:
     engine = create_engine(url)
     with engine.begin() as c:
         c.execute(update(RequestRow).where(RequestRow.id == request_id).values(created_at=asked))
-        c.execute(update(FeedbackRow).where(FeedbackRow.request_id == request_id).values(created_at=sent))
+        served = select(SuggestionRow.id).where(SuggestionRow.request_id == request_id)
+        c.execute(update(FeedbackRow).where(FeedbackRow.suggestion_id.in_(served)).values(created_at=sent))
     engine.dispose()
 
 
-def test_stored_conversations_keep_the_replies_their_agents_and_times(store: FeedbackStore, tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'kefu.db'}"
+def test_stored_conversations_keep_the_replies_their_agents_and_times(store: FeedbackStore, store_url: str) -> None:
+    url = store_url
     key = "chatwoot:1:42"
     _serve(store, "r1", "客户：衣服偏小能退吗", key, "s1", "您好，签收后7天内可以申请无理由退货。")
     store.record_feedback(suggestion_id="s1", action="accepted", final_text=None, reason=None, agent_id="小栖",
-                          principal="agent-key", request_id="r1")  # fmt: skip
+                          principal="agent-key", request_id="e1")  # fmt: skip
     _serve(store, "r2", "客户：衣服偏小能退吗\n客服：您好……\n客户：运费谁出", key, "s2", "退货运费由买家承担。")
     store.record_feedback(suggestion_id="s2", action="ignored", final_text="运费您出，等着吧", reason=None,
-                          agent_id="小栖", principal="agent-key", request_id="r2")  # fmt: skip
+                          agent_id="小栖", principal="agent-key", request_id="e2")  # fmt: skip
     _serve(store, "r3", "客户：在吗", None, "s3", "您好，请问有什么可以帮您？")  # never answered: not a reply
     _at(url, "r1", T0, T0 + timedelta(seconds=9))
     _at(url, "r2", T0 + timedelta(seconds=60), T0 + timedelta(seconds=100))
@@ -76,12 +79,12 @@ def test_stored_conversations_keep_the_replies_their_agents_and_times(store: Fee
 
 
 def test_a_stored_reply_is_checked_like_a_file_one(
-    store: FeedbackStore, checker: QualityChecker, tmp_path: Path
+    store: FeedbackStore, store_url: str, checker: QualityChecker
 ) -> None:
     _serve(store, "r1", "客户：发货了吗", None, "s1", "您好，已经发货了。")
     store.record_feedback(suggestion_id="s1", action="ignored", final_text="发了", reason=None, agent_id=None,
                           principal="agent-key", request_id="e1")  # fmt: skip
-    _at(f"sqlite:///{tmp_path / 'kefu.db'}", "r1", T0, T0 + timedelta(seconds=40))
+    _at(store_url, "r1", T0, T0 + timedelta(seconds=40))
     (conv,) = from_store(store)
     assert conv.agent_id == "agent-key"  # no agent id recorded: the key that asked
     (turn,) = checker.run(conv).turns
