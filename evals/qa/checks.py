@@ -141,9 +141,9 @@ class QualityChecker:
         step = standards.next_step
         self._time = re.compile(step.time) if step is not None and step.enabled else None
 
-    def _read(self, turns: Sequence[QATurn]) -> tuple[Reading | None, str | None]:
+    def _read(self, turns: Sequence[QATurn], context: dict[str, Any] | None) -> tuple[Reading | None, str | None]:
         try:
-            return Reading.of(self.assistant.run(conversation=[t.as_turn() for t in turns])), None
+            return Reading.of(self.assistant.run(conversation=[t.as_turn() for t in turns], context=context)), None
         except Exception as e:  # one moment the assistant cannot read must not lose a day's review
             log.warning("qa: the assistant failed on a moment: %s", e)
             return None, f"{type(e).__name__}: {e}"
@@ -191,12 +191,12 @@ class QualityChecker:
                 last_customer = i
                 continue
             history = [t.as_turn() for t in turns[:i]]
-            check = self.assistant.check_reply(turn.text, conversation=history)
+            check = self.assistant.check_reply(turn.text, conversation=history, context=conversation.context)
             found = list(check.violations)
             reading, error = None, None
             if last_customer is not None:
                 if last_customer not in readings:
-                    readings[last_customer] = self._read(turns[: last_customer + 1])
+                    readings[last_customer] = self._read(turns[: last_customer + 1], conversation.context)
                 reading, error = readings[last_customer]
             seconds, first = None, False
             if waiting:

@@ -5,7 +5,8 @@
         {"role": "agent", "text": "您好，非常抱歉……", "at": "2026-12-01T09:30:14+08:00"}]}
 
 `at` is ISO 8601 with a time zone (a time without one is ambiguous across shops and servers); turns are oldest
-first. Every problem is reported with its file and line before anything is checked or written.
+first. `context` is optional, as in an eval set (CONTRACTS.md §3): `context.order` holds what the agent saw of the
+order, so its figures count as supported. Every problem is reported with its file and line before anything is checked or written.
 
 >>> conversations = read_conversations(Path("tests/evals/qa/conversations.jsonl"))
 """
@@ -44,6 +45,7 @@ class QAConversation:
     agent_id: str
     turns: tuple[QATurn, ...]
     where: str = ""  # file:line (or the source's own reference) for messages
+    context: dict[str, Any] | None = None  # e.g. {"order": {...}}, as in an eval set
 
     @property
     def day(self) -> date:
@@ -95,13 +97,16 @@ def parse_conversation(raw: Any, where: str = "") -> QAConversation:
         raise ValueError("'turns' must be a non-empty list")
     if len(turns) > MAX_TURNS:
         raise ValueError(f"has {len(turns)} turns; the limit is {MAX_TURNS}: split the conversation")
+    context = raw.get("context")
+    if context is not None and not isinstance(context, dict):
+        raise ValueError("'context' must be an object (e.g. {\"order\": {...}}) when given")
     parsed = [_turn(n, t) for n, t in enumerate(turns)]
     for n in range(1, len(parsed)):
         if parsed[n].at < parsed[n - 1].at:
             raise ValueError(
                 f"turns[{n}].at {parsed[n].at.isoformat()} is before turns[{n - 1}].at; turns go oldest first"
             )
-    return QAConversation(str(raw["id"]).strip(), str(raw["agent_id"]).strip(), tuple(parsed), where)
+    return QAConversation(str(raw["id"]).strip(), str(raw["agent_id"]).strip(), tuple(parsed), where, context)
 
 
 def validate_records(

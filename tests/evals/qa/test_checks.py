@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -111,3 +112,10 @@ def test_the_model_answer_is_kefus_reading_of_that_moment(reviews) -> None:  # t
     turn = reviews["fault-banned"].turns[0]
     assert turn.reading is not None and turn.reading.suggestion
     assert "亲，这不符合" not in turn.reading.suggestion  # Kefu's own answer passes its own guard
+
+
+def test_figures_of_the_order_the_agent_saw_are_supported(checker: QualityChecker) -> None:
+    conv = _conversation(("customer", "我那单实付多少？", 0), ("agent", "您好，您这笔订单实付258元。", 8))
+    assert checker.run(conv).turns[0].rules_failed == ("unsupported_facts",)
+    with_order = replace(conv, context={"order": {"order_id": "A1", "paid": 258}})
+    assert checker.run(with_order).turns[0].passed

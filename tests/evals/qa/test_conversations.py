@@ -67,3 +67,10 @@ def test_every_problem_is_reported_at_once_and_ids_are_unique(tmp_path: Path) ->
 def test_an_empty_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(QAInputError, match="no conversations"):
         read_conversations(_write(tmp_path, ""))
+
+
+def test_context_is_optional_and_must_be_an_object(tmp_path: Path) -> None:
+    (conv,) = read_conversations(_write(tmp_path, {**GOOD, "context": {"order": {"paid": 258}}}))
+    assert conv.context == {"order": {"paid": 258}}
+    with pytest.raises(QAInputError, match="'context' must be an object"):
+        read_conversations(_write(tmp_path, {**GOOD, "context": "A1"}))
