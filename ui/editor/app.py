@@ -1,4 +1,4 @@
-"""The Gradio knowledge editor: five tabs wired to `handlers`.
+"""The Gradio knowledge editor: six tabs wired to `handlers` (质检 reads `kefu qa run` reports).
 
 `kefu serve` mounts it at /editor (`gr.mount_gradio_app(app, build_editor(...), path="/editor")`);
 `kefu editor` runs it alone.
