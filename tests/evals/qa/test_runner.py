@@ -6,8 +6,10 @@ import json
 import re
 from pathlib import Path
 
-from evals.qa.checks import QualityChecker
+from assistant.guard import RULES
+from evals.qa.checks import QA_RULES, QualityChecker
 from evals.qa.conversations import read_conversations
+from evals.qa.report import RULE_LABELS
 from evals.qa.runner import run_qa
 from tests.evals.qa.conftest import CONVERSATIONS
 
@@ -49,3 +51,7 @@ def test_the_page_shows_the_target_line_the_worst_turns_and_kefus_answers(
     # Nothing to fetch: no external URL of any kind (the SVG namespace is an identifier, not a request).
     assert re.findall(r"(?:src|href)=", page) == []
     assert [u for u in re.findall(r"https?://[^\s\"'<>]+", page) if u != "http://www.w3.org/2000/svg"] == []
+
+
+def test_every_rule_has_a_label_in_the_report() -> None:
+    assert set(RULES) | set(QA_RULES) == set(RULE_LABELS)
