@@ -176,6 +176,12 @@ class QualityChecker:
             f"先说：{section.words[0]}…",
         )
 
+    def _answer_standards(self, text: str, waiting: Sequence[QATurn], seconds: float, first: bool) -> list[Violation]:
+        """The standards of a reply to customer messages: in time, and acknowledging anger."""
+        angry = [t.text for t in waiting if self._angry(t.text)]
+        found = (self._response_time(seconds, first), self._empathy(text, angry))
+        return [v for v in found if v is not None]
+
     def run(self, conversation: QAConversation) -> ConversationReview:
         turns = conversation.turns
         reviews: list[TurnReview] = []
@@ -203,12 +209,7 @@ class QualityChecker:
                 seconds = (turn.at - waiting[0].at).total_seconds()
                 first = not answered_once
                 answered_once = True
-                late = self._response_time(seconds, first)
-                if late is not None:
-                    found.append(late)
-                cold = self._empathy(turn.text, [t.text for t in waiting if self._angry(t.text)])
-                if cold is not None:
-                    found.append(cold)
+                found += self._answer_standards(turn.text, waiting, seconds, first)
                 if complaint_from is None and self._complaint(reading):
                     complaint_from = len(reviews)
             if complaint_from is not None and self._time is not None and self._time.search(turn.text):
