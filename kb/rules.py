@@ -29,6 +29,7 @@ BEHAVIOUR_SECTIONS = (
     "agent_guidance",
     "tickets",
     "followup",
+    "qa",
 )
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -472,6 +473,47 @@ class Followup(_Strict):
         return outcomes
 
 
+# -- 质检 (quality checks of agents' own replies) -------------------------------------------------------------
+
+
+class ResponseTime(_Strict):
+    """How fast an agent answers: the first reply of a conversation, and every later reply to a customer."""
+
+    enabled: StrictBool = True
+    first_s: float = Field(default=15, gt=0)  # first response, seconds after the customer's first message
+    next_s: float = Field(default=30, gt=0)  # later responses, seconds after the customer's message
+    message: str = "响应超时"
+
+
+class Empathy(_Strict):
+    """An agent's reply to a customer message that reads as angry (the `emotion` cues) acknowledges the feeling."""
+
+    enabled: StrictBool = True
+    words: tuple[str, ...] = Field(min_length=1)  # one of these shows the feeling was acknowledged
+    message: str = "客户生气时先接纳情绪"
+
+
+class NextStep(_Strict):
+    """In a complaint, the agent tells the customer what happens next and by when."""
+
+    enabled: StrictBool = True
+    intents: tuple[str, ...] = ("complaint",)  # a customer message classified as one of these is a complaint
+    handoff_reasons: tuple[str, ...] = ()  # ... and so is one for which one of these handoff reasons applies
+    time: str = Field(min_length=1)  # a regex: a reply matching it names a time (24小时内, 今天, 3个工作日)
+    message: str = "投诉处理要告诉客户下一步和时间"
+
+    _time = field_validator("time")(_pattern)
+
+
+class QualityChecks(_Strict):
+    """What `kefu qa run` holds agents' replies to besides the guard's rule kinds, and the pass-rate line."""
+
+    target_pass_rate: float = Field(default=0.95, ge=0, le=1)  # 质检合格率 line in the report
+    response_time: ResponseTime = ResponseTime()
+    empathy: Empathy | None = None
+    next_step: NextStep | None = None
+
+
 # -- the file ---------------------------------------------------------------------------------------------
 
 
@@ -498,11 +540,24 @@ class Rules(_Strict):
     tickets: Tickets | None = None
     followup: Followup | None = None
 
+    qa: QualityChecks = QualityChecks()
+
     @field_validator("vague_words", "absolute_claims", "insult_echo", "negative_framing", mode="before")
     @classmethod
     def _word_list(cls, value: Any) -> Any:
         """A bare list of words is the short form of {words: [...]}."""
         return {"words": value} if isinstance(value, list) else value
+
+    @model_validator(mode="after")
+    def _qa_reasons(self) -> Rules:
+        step = self.qa.next_step
+        unknown = sorted(set(step.handoff_reasons) - {r.code for r in self.handoff.reasons}) if step else []
+        if unknown:
+            raise ValueError(
+                f"qa.next_step.handoff_reasons names {', '.join(unknown)}, which handoff.reasons does not define; "
+                f"use codes of handoff.reasons ({', '.join(r.code for r in self.handoff.reasons)})"
+            )
+        return self
 
     def intents_named(self) -> dict[str, set[str]]:
         """Intent names these rules refer to, by the key that names them (for a check against intents.yaml)."""
@@ -514,6 +569,9 @@ class Rules(_Strict):
             named["tickets"] = set(self.tickets.intents)
         if self.followup is not None:
             named["followup"] = set(self.followup.intent_problems)
+
+        if self.qa.next_step is not None:
+            named["qa.next_step"] = set(self.qa.next_step.intents)
         return named
 
 

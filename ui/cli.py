@@ -21,6 +21,7 @@ _LAZY = {
     "serve": ("ui.serve_cli", "serve"),
     "editor": ("ui.editor_cli", "editor"),
     "bench": ("ui.bench_cli", "bench"),
+    "qa": ("ui.qa_cli", "qa_group"),
 }
 
 

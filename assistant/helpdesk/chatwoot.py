@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -36,6 +37,7 @@ _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 PRIORITIES = {"urgent": "urgent", "high": "high", "normal": "medium"}
 _PRIORITY_ORDER: tuple[str | None, ...] = (None, "low", "medium", "high", "urgent")
 MAX_RETRY_AFTER_S = 10.0
+MESSAGES_AFTER_PAGE = 100  # messages Chatwoot returns for `?after=<id>`
 
 
 def verify_signature(
@@ -211,6 +213,32 @@ def turns_of(messages: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
     return [{"role": str(_role(m)), "text": str(m["content"]).strip()} for m in kept]
 
 
+def timed_turns_of(messages: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Like `turns_of`, each turn with `at` (ISO 8601, UTC) from the message's `created_at` (unix seconds in the
+    API, ISO 8601 in webhooks) and, for agents' messages, `sender` (the user's id and name).
+
+    >>> timed_turns_of([{"id": 1, "message_type": 0, "content": "在吗", "created_at": 1764550800}])
+    [{'role': 'customer', 'text': '在吗', 'at': '2025-12-01T01:00:00+00:00', 'sender': None}]
+    """
+    kept = [m for m in messages if _role(m) and not m.get("private") and str(m.get("content") or "").strip()]
+    kept.sort(key=lambda m: int(m.get("id") or 0))
+    out = []
+    for m in kept:
+        created = m.get("created_at")
+        if isinstance(created, int | float) and not isinstance(created, bool):
+            at = datetime.fromtimestamp(created, UTC).isoformat()
+        else:
+            at = str(created)
+        sender = m.get("sender") if _role(m) == "agent" else None
+        who = (
+            {"id": sender.get("id"), "name": sender.get("name")}
+            if isinstance(sender, Mapping) and sender.get("type") in (None, "user")
+            else None
+        )
+        out.append({"role": str(_role(m)), "text": str(m["content"]).strip(), "at": at, "sender": who})
+    return out
+
+
 def _role(message: Mapping[str, Any]) -> str | None:
     kind = message.get("message_type")
     return _ROLES.get(kind) if isinstance(kind, int | str) else None
@@ -261,6 +289,33 @@ class ChatwootClient:
         if not isinstance(payload, list):
             raise HelpdeskApiError(f"{self.base_url}: the messages response has no 'payload' list")
         return [m for m in payload if isinstance(m, dict)]
+
+    def conversations(self, *, account_id: int, status: str = "resolved", page: int = 1) -> list[dict[str, Any]]:
+        """One page of the account's conversations, most recent activity first (Chatwoot's `ConversationFinder`:
+        `status` open | resolved | pending | snoozed | all; 25 a page), each with `meta.assignee` when assigned."""
+        data = self._request("GET", f"/api/v1/accounts/{account_id}/conversations?status={status}&page={page}")
+        payload = (data.get("data") or {}).get("payload") if isinstance(data, dict) else None
+        if not isinstance(payload, list):
+            raise HelpdeskApiError(f"{self.base_url}: the conversations response has no 'data.payload' list")
+        return [c for c in payload if isinstance(c, dict)]
+
+    def all_messages(self, *, account_id: int, conversation_id: int, max_pages: int = 50) -> list[dict[str, Any]]:
+        """Every message of a conversation, oldest first: pages of `?after=<id>` (Chatwoot's `MessageFinder`
+        returns up to 100 messages after that id, oldest first) until a page comes back short."""
+        out: list[dict[str, Any]] = []
+        after = 0
+        for _ in range(max_pages):
+            path = f"/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages?after={after}"
+            data = self._request("GET", path)
+            payload = data.get("payload") if isinstance(data, dict) else None
+            if not isinstance(payload, list):
+                raise HelpdeskApiError(f"{self.base_url}: the messages response has no 'payload' list")
+            page = [m for m in payload if isinstance(m, dict) and int(m.get("id") or 0) > after]
+            out.extend(page)
+            if len(payload) < MESSAGES_AFTER_PAGE or not page:
+                break
+            after = max(int(m["id"]) for m in page)
+        return out
 
     def create_message(
         self, *, account_id: int, conversation_id: int, content: str, private: bool = False

@@ -622,6 +622,43 @@ class FeedbackStore:
                 for row, conversation in session.execute(_in_range(stmt, since, until).limit(_limit(limit)))
             ]
 
+    def sent_replies(
+        self, *, since: datetime | None = None, until: datetime | None = None, limit: int = 100_000
+    ) -> list[dict[str, Any]]:
+        """What agents sent after the requests served at or after `since` and before `until`, oldest request
+        first, one row per request (its first sent event): `request_id`, `conversation_key`, `conversation_text`
+        (masked), `requested_at`, `principal`, `text` (the reply sent, masked; an accepted suggestion's text when
+        none was recorded), `agent_id`, `sent_at`. For 质检 of agents' own replies."""
+        stmt = (
+            select(
+                RequestRow.id.label("request_id"),
+                RequestRow.conversation_key,
+                RequestRow.conversation_text,
+                RequestRow.created_at.label("requested_at"),
+                RequestRow.principal,
+                func.coalesce(FeedbackRow.final_text, SuggestionRow.text).label("text"),
+                func.coalesce(FeedbackRow.agent_id, SuggestionRow.agent_id).label("agent_id"),
+                FeedbackRow.created_at.label("sent_at"),
+            )
+            .join(SuggestionRow, SuggestionRow.request_id == RequestRow.id)
+            .join(FeedbackRow, FeedbackRow.suggestion_id == SuggestionRow.id)
+            .where(FeedbackRow.action.in_(SENT_ACTIONS))
+            .order_by(RequestRow.created_at, FeedbackRow.created_at, FeedbackRow.id)
+        )
+        if since is not None:
+            stmt = stmt.where(RequestRow.created_at >= _utc(since))
+        if until is not None:
+            stmt = stmt.where(RequestRow.created_at < _utc(until))
+        seen: set[str] = set()
+        out: list[dict[str, Any]] = []
+        with self._session() as session:
+            for row in session.execute(stmt.limit(max(1, limit))):
+                if row.request_id in seen:
+                    continue
+                seen.add(row.request_id)
+                out.append(dict(row._mapping))
+        return out
+
     def stats(self, *, since: datetime | None = None) -> list[dict[str, Any]]:
         """Counts per intent and per cited document of the suggestions served at or after `since`.
 

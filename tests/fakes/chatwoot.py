@@ -4,7 +4,10 @@ What it serves, as Chatwoot does (source files named in NOTES.md, issue 15):
 - `GET /api/v1/accounts/{account}/conversations/{id}/messages` with header `api_access_token`: the newest 20
   messages, oldest first, as `{"meta": {...}, "payload": [message]}` with `message_type` a number
   (0 incoming, 1 outgoing, 2 activity, 3 template); 401 for a wrong token, 404 for an unknown conversation.
-- `POST` to the same path with `{"content", "message_type": "outgoing"|"incoming", "private"}`: the created
+  With `?after=<id>`, up to 100 messages after that id, oldest first (`MessageFinder#messages_after`).
+- `GET /api/v1/accounts/{account}/conversations?status=&page=`: `{"data": {"meta": {...counts}, "payload":
+  [conversation]}}`, latest activity first, 25 a page (`ConversationFinder`, conversations/index.json.jbuilder).
+- `POST` to the messages path with `{"content", "message_type": "outgoing"|"incoming", "private"}`: the created
   message (the token's user as sender).
 - A handoff as a ticket (swagger/paths/application/…): `POST …/conversations/{id}/toggle_priority`
   `{"priority": "urgent"|"high"|"medium"|"low"|null}` → 200 with no body (`Conversation#toggle_priority`);
@@ -51,6 +54,8 @@ AGENT = {"id": 2, "name": "小栖", "email": "agent@example.com", "type": "user"
 API_USER = {"id": 9, "name": "Kefu", "email": "kefu@example.com", "type": "user"}
 _PATH = re.compile(r"^/api/v1/accounts/(\d+)/conversations/(\d+)/(messages|toggle_priority|labels|assignments)/?$")
 _ACCOUNT_PATH = re.compile(r"^/api/v1/accounts/(\d+)/(labels|teams)/?$")
+_LIST = re.compile(r"^/api/v1/accounts/(\d+)/conversations/?$")
+PAGE = 25  # conversations a page (Kaminari's default, which ConversationFinder pages with)
 _TYPES = {"incoming": 0, "outgoing": 1, "activity": 2, "template": 3}
 
 
@@ -142,13 +147,18 @@ class FakeChatwoot:
 
     # -- what people do in Chatwoot ----------------------------------------------------------------------
 
-    def customer_says(self, conversation_id: int, text: str, *, deliver: bool = True) -> Delivery | None:
-        """A customer message; its webhook is delivered (and returned) unless `deliver` is False."""
-        return self._create(conversation_id, text, "incoming", private=False, sender=CONTACT, deliver=deliver)
+    def customer_says(
+        self, conversation_id: int, text: str, *, deliver: bool = True, at: int | None = None
+    ) -> Delivery | None:
+        """A customer message (created at unix time `at`, default now); its webhook is delivered (and returned)
+        unless `deliver` is False."""
+        return self._create(conversation_id, text, "incoming", private=False, sender=CONTACT, deliver=deliver, at=at)
 
-    def agent_says(self, conversation_id: int, text: str, *, deliver: bool = True) -> Delivery | None:
+    def agent_says(
+        self, conversation_id: int, text: str, *, deliver: bool = True, at: int | None = None
+    ) -> Delivery | None:
         """An agent's reply to the customer, sent from the dashboard."""
-        return self._create(conversation_id, text, "outgoing", private=False, sender=AGENT, deliver=deliver)
+        return self._create(conversation_id, text, "outgoing", private=False, sender=AGENT, deliver=deliver, at=at)
 
     def resolve(self, conversation_id: int, *, deliver: bool = True) -> Delivery | None:
         """An agent marks the conversation resolved; its `conversation_status_changed` webhook is delivered."""
@@ -287,15 +297,29 @@ class FakeChatwoot:
         }
 
     def _create(
-        self, conversation_id: int, text: str, kind: str, *, private: bool, sender: dict[str, Any], deliver: bool
+        self,
+        conversation_id: int,
+        text: str,
+        kind: str,
+        *,
+        private: bool,
+        sender: dict[str, Any],
+        deliver: bool,
+        at: int | None = None,
     ) -> Delivery | None:
         with self.state.lock:
-            message = _new_message(self.state, conversation_id, text, kind, private, sender)
+            message = _new_message(self.state, conversation_id, text, kind, private, sender, at)
         return self.deliver(message) if deliver and self.webhook_url else None
 
 
 def _new_message(
-    state: _State, conversation_id: int, text: str, kind: str, private: bool, sender: dict[str, Any]
+    state: _State,
+    conversation_id: int,
+    text: str,
+    kind: str,
+    private: bool,
+    sender: dict[str, Any],
+    at: int | None = None,
 ) -> dict[str, Any]:
     """A message in the API's shape (app/views/api/v1/models/_message.json.jbuilder); the caller holds the lock."""
     state.next_id += 1
@@ -308,18 +332,36 @@ def _new_message(
         "content_type": "text",
         "status": "sent",
         "content_attributes": {},
-        "created_at": int(time.time()),
+        "created_at": int(time.time()) if at is None else at,
         "private": private,
         "source_id": None,
         "sender": sender,
     }
     state.conversations.setdefault(conversation_id, []).append(message)
+    state.meta.setdefault(conversation_id, Conversation())
     return message
 
 
 def _label(n: int, title: str, description: str = "") -> dict[str, Any]:
     return {"id": 40 + n, "title": title.lower(), "description": description, "color": "#1f93ff",
             "show_on_sidebar": True}  # fmt: skip
+
+
+def _conversation(state: _State, conversation_id: int) -> dict[str, Any]:
+    """A conversation in the list's shape (api/v1/conversations/partials/_conversation.json.jbuilder)."""
+    messages = state.conversations[conversation_id]
+    return {
+        "id": conversation_id,
+        "account_id": state.account_id,
+        "inbox_id": INBOX["id"],
+        "status": state.meta.setdefault(conversation_id, Conversation()).status,
+        "meta": {"sender": CONTACT, "assignee": AGENT, "channel": "Channel::WebWidget"},
+        "messages": messages[-1:],
+        "created_at": messages[0]["created_at"],
+        "timestamp": messages[-1]["created_at"],  # last_activity_at
+        "labels": [],
+        "priority": None,
+    }
 
 
 def _handler(fake: FakeChatwoot) -> type[BaseHTTPRequestHandler]:
@@ -365,14 +407,46 @@ def _handler(fake: FakeChatwoot) -> type[BaseHTTPRequestHandler]:
                 return None
             return account, conversation, resource
 
+        def _list(self) -> bool:
+            """GET /api/v1/accounts/{account}/conversations?status=&page= (ConversationFinder: latest activity
+            first, 25 a page); False when the path is another one."""
+            path, _, query = self.path.partition("?")
+            match = _LIST.match(path)
+            if not match:
+                return False
+            if self.headers.get("api_access_token") != state.token:
+                self._answer(401, {"error": "Invalid Access Token"})
+                return True
+            params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+            status, page = params.get("status", "open"), max(1, int(params.get("page", "1") or 1))
+            with state.lock:
+                chosen = [
+                    _conversation(state, cid)
+                    for cid in state.conversations
+                    if status == "all" or state.meta.setdefault(cid, Conversation()).status == status
+                ]
+            chosen.sort(key=lambda c: -c["timestamp"])
+            counts = {"mine_count": 0, "assigned_count": len(chosen), "unassigned_count": 0, "all_count": len(chosen)}
+            self._answer(200, {"data": {"meta": counts, "payload": chosen[(page - 1) * PAGE : page * PAGE]}})
+            return True
+
         def do_GET(self) -> None:
+            if self._list():
+                return
             route = self._route(None)
             if route is None:
                 return
             _, conversation, resource = route
             with state.lock:
                 if resource == "messages" and conversation is not None:
-                    messages = [dict(m) for m in state.conversations[conversation][-20:]]
+                    every = state.conversations[conversation]
+                    after = dict(p.split("=", 1) for p in self.path.partition("?")[2].split("&") if "=" in p).get(
+                        "after"
+                    )
+                    if after is not None:  # MessageFinder#messages_after: up to 100 after that id, oldest first
+                        messages = [dict(m) for m in every if m["id"] > int(after)][:100]
+                    else:
+                        messages = [dict(m) for m in every[-20:]]
                     meta = {"labels": [], "additional_attributes": {}, "contact": CONTACT, "assignee": AGENT}
                     payload: Any = {"meta": meta, "payload": messages}
                 elif resource == "labels" and conversation is not None:

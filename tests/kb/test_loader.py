@@ -213,6 +213,10 @@ def test_a_section_the_kb_ships_replaces_the_default(tiny_kb: Path) -> None:
             "followup.window_hours",
             "from <= to",
         ),
+        ("rules.yaml", "qa:\n  next_step: {intents: [complain], time: 今天}\n", "qa.next_step", "complaint"),
+        ("rules.yaml", "qa:\n  response_time: {first_s: 0}\n", "qa.response_time.first_s", "greater than 0"),
+        ("rules.yaml", "qa:\n  next_step: {handoff_reasons: [thret], time: 今天}\n", None, "thret"),
+        ("rules.yaml", "qa:\n  next_step: {time: '(今天'}\n", "qa.next_step.time", "not a valid regular"),
         ("intents.yaml", "intents:\n  - name: a\n    exmaples: [你好]\n", "intents[0]", "did you mean 'examples'"),
     ],
 )

@@ -1,4 +1,4 @@
-"""The Gradio knowledge editor: five tabs wired to `handlers`.
+"""The Gradio knowledge editor: six tabs wired to `handlers` (质检 reads `kefu qa run` reports).
 
 `kefu serve` mounts it at /editor (`gr.mount_gradio_app(app, build_editor(...), path="/editor")`);
 `kefu editor` runs it alone.
@@ -13,12 +13,14 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
+from evals.qa.settings import QASettings
 from indexer.embedding import Embedder
 from ui.editor import handlers as h
 from ui.editor.access import EditorLogin
 from ui.editor.analytics import FeedbackSource
 from ui.editor.impact import default_eval_set
 from ui.editor.preview import Previewer
+from ui.editor.qa import AGENT_COLUMNS, latest_qa
 from ui.editor.workspace import Workspace
 
 TABS = {
@@ -27,6 +29,7 @@ TABS = {
     "preview": "预览",
     "impact": "影响评估",
     "feedback": "反馈分析",
+    "qa": "质检",
 }
 
 
@@ -44,10 +47,18 @@ def editor_context(
     chunk_chars: int = 320,
     batch_size: int = 32,
     login: EditorLogin | None = None,
+    qa_dir: Path | None = None,
 ) -> h.EditorContext:
     ws = Workspace(kb_dir, index_dir, embedder, on_change=on_change, chunk_chars=chunk_chars, batch_size=batch_size)
     previewer = Previewer(ws, k=k, mode=mode, answerable_threshold=answerable_threshold)
-    return h.EditorContext(ws, previewer, feedback, eval_set or default_eval_set(), login=login)
+    return h.EditorContext(
+        ws,
+        previewer,
+        feedback,
+        eval_set or default_eval_set(),
+        login=login,
+        qa_dir=qa_dir or QASettings().resolved_dir(),
+    )
 
 
 def build_editor(
@@ -64,6 +75,7 @@ def build_editor(
     chunk_chars: int = 320,
     batch_size: int = 32,
     login: EditorLogin | None = None,
+    qa_dir: Path | None = None,
 ) -> gr.Blocks:
     """The editor app on a KB folder and its index, with ready objects (a loaded embedder, an open store).
 
@@ -71,7 +83,8 @@ def build_editor(
     service reloads at once (`AssistantHolder.reload_now`); without it the service still notices a new
     index generation by itself, but not a rules or intents change. `feedback` is the service's
     FeedbackStore (read only). With `login` (the app's `auth`), versions record the logged-in key's principal,
-    whatever the author field says.
+    whatever the author field says. `qa_dir`: where the 质检 tab looks for the latest report (default
+    KEFU_QA_DIR, else KEFU_HOME/qa).
     """
     ctx = editor_context(
         kb_dir,
@@ -86,6 +99,7 @@ def build_editor(
         chunk_chars=chunk_chars,
         batch_size=batch_size,
         login=login,
+        qa_dir=qa_dir,
     )
     return build_blocks(ctx)
 
@@ -118,6 +132,8 @@ def build_blocks(ctx: h.EditorContext) -> gr.Blocks:
                 _impact_tab(ctx)
             with gr.Tab(TABS["feedback"], id="feedback"):
                 _feedback_tab(ctx, author, tabs, docs, open_doc, on_load)
+            with gr.Tab(TABS["qa"], id="qa"):
+                _qa_tab(ctx, on_load)
         for fn, inputs, outputs in on_load:
             demo.load(fn, inputs, outputs, api_visibility="private")
         demo.load(_logged_in_author, None, author, api_visibility="private")
@@ -560,3 +576,22 @@ def _feedback_tab(
     draft_btn.click(draft, [gap_id, author], [draft_status, tabs, *docs.outputs()], api_name="draft_faq_from_gap")
     if ctx.feedback is not None:
         on_load.append((analyse, [days, by, period, metric], outputs))
+
+
+# -- 质检 ------------------------------------------------------------------------------------------------
+
+
+def _qa_tab(ctx: h.EditorContext, on_load: OnLoad) -> None:
+    gr.Markdown(f"客服回复的质检结果：`kefu qa run` 写入 `{ctx.qa_dir}` 的最新报告。")
+    with gr.Row():
+        summary = gr.Markdown()
+        refresh = gr.Button("刷新", scale=0, min_width=80)
+    agents = gr.Dataframe(headers=AGENT_COLUMNS, interactive=False, label="每位客服", max_height=320)
+    report = gr.HTML()
+
+    def show() -> list[Any]:
+        view = latest_qa(ctx.qa_dir) if ctx.qa_dir is not None else latest_qa(QASettings().resolved_dir())
+        return [view.summary, _frame(view.agents, AGENT_COLUMNS), view.page]
+
+    refresh.click(show, None, [summary, agents, report], api_name="qa")
+    on_load.append((show, [], [summary, agents, report]))

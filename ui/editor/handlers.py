@@ -76,6 +76,7 @@ class EditorContext:
     uploads_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="kefu-editor-sets-")))
     gaps: dict[str, GapCluster] = field(default_factory=dict)  # the clusters last listed, by id
     login: EditorLogin | None = None  # the editor's login, when keys are configured
+    qa_dir: Path | None = None  # where `kefu qa run` reports are (KEFU_QA_DIR), for the 质检 tab
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,10 @@ from kb import DocumentError, parse_document
 
 pytestmark = pytest.mark.slow
 
-CPU_LIMIT_S = 1.0
+# One second of CPU is the promise; the check allows two, because on a 2-core machine running the suite on both
+# cores (and the services beside it) a legitimate request was measured at just over one. A quadratic blow-up on
+# these inputs costs tens of seconds, so the check still catches what it is for.
+CPU_LIMIT_S = 2.0
 FUZZ = settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 
 # Pieces that once stalled or broke a request, repeated into long runs, mixed with random text.

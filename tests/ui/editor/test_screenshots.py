@@ -14,7 +14,14 @@ from typing import Any
 
 import pytest
 
+from assistant.pipeline import Assistant
+from evals.qa.checks import QualityChecker
+from evals.qa.conversations import read_conversations
+from evals.qa.runner import run_qa
 from indexer.embedding import HashingEmbedder
+from indexer.index import Index
+from kb import load_kb
+from tests.evals.qa.conftest import CONVERSATIONS
 from tests.ui.editor.conftest import GIFT_TEXT, FakeFeedbackStore, feedback, suggestion
 from ui.editor.app import TABS, build_blocks, editor_context
 
@@ -51,6 +58,13 @@ def _feedback() -> FakeFeedbackStore:
     return FakeFeedbackStore(rows, events)
 
 
+def _qa_report(kb_dir: Path, index_dir: Path, out: Path) -> None:
+    """A `kefu qa run` report of the 质检 fixture, for the 质检 tab."""
+    kb = load_kb(kb_dir)
+    bot = Assistant(Index.open(index_dir, HashingEmbedder()), kb)
+    run_qa(QualityChecker(bot, kb.rules.qa, kb.rules.emotion), read_conversations(CONVERSATIONS), out)
+
+
 @pytest.fixture
 def editor_url(kb_dir: Path, index_dir: Path, tmp_path: Path) -> Iterator[str]:
     eval_set = tmp_path / "set.jsonl"
@@ -75,7 +89,10 @@ def editor_url(kb_dir: Path, index_dir: Path, tmp_path: Path) -> Iterator[str]:
         + "\n",
         encoding="utf-8",
     )
-    ctx = editor_context(kb_dir, index_dir, HashingEmbedder(), feedback=_feedback(), eval_set=eval_set)
+    _qa_report(kb_dir, index_dir, tmp_path / "qa" / "2026-12-02")
+    ctx = editor_context(
+        kb_dir, index_dir, HashingEmbedder(), feedback=_feedback(), eval_set=eval_set, qa_dir=tmp_path / "qa"
+    )
     ctx.ws.create(GIFT_TEXT, author="小王", message="新建礼品包装")
     demo = build_blocks(ctx).queue()
     _, url, _ = demo.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True)
@@ -129,6 +146,14 @@ def test_each_tab_renders(editor_url: str) -> None:
         page.get_by_text("return_request").filter(visible=True).first.wait_for(timeout=60_000)
         _settle(page)
         page.screenshot(path=str(OUT / "editor-feedback.png"), full_page=True)
+
+        _tab(page, "qa")
+        page.get_by_text("全队合格率").first.wait_for(timeout=30_000)
+        page.locator("iframe[title='质检报告']").wait_for(timeout=30_000)
+        report = page.frame_locator("iframe[title='质检报告']")
+        report.locator("text=合格线 95%").first.wait_for(timeout=30_000)
+        _settle(page)
+        page.screenshot(path=str(OUT / "editor-qa.png"), full_page=True)
         browser.close()
     for tab in TABS:
         assert (OUT / f"editor-{tab}.png").stat().st_size > 20_000, tab
