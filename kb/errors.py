@@ -19,6 +19,10 @@ class DocumentError(KBError):
         where = f"{self.path}: " + (f"'{field}': " if field else "")
         super().__init__(where + message)
 
+    def __reduce__(self) -> tuple[type[DocumentError], tuple[str, str | None, str]]:
+        # Raised in a worker process (kefu bench builds in one), it must survive pickling back to the parent.
+        return (type(self), (self.path, self.field, self.reason))
+
 
 class KBValidationError(KBError):
     """A KB with one or more bad files; `errors` holds one DocumentError per problem."""

@@ -254,3 +254,10 @@ def test_a_phrasing_placeholder_mistake_is_named(tiny_kb: Path, key: str, text: 
     with pytest.raises(KBValidationError) as e:
         load_kb(tiny_kb)
     assert key in str(e.value) and error in str(e.value)
+
+
+def test_a_document_error_survives_a_trip_through_a_worker_process() -> None:
+    import pickle
+
+    e = pickle.loads(pickle.dumps(DocumentError("docs/x.md", "id", "is missing")))
+    assert (e.path, e.field, e.reason, str(e)) == ("docs/x.md", "id", "is missing", "docs/x.md: 'id': is missing")
