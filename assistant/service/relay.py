@@ -123,17 +123,19 @@ class ChatwootRelay:
         except FollowupNotConfiguredError as exc:
             log.warning("Chatwoot conversation %s: no 回访 draft: %s", key, exc)
             return "not_configured"
+        return "posted" if self._post_note(event, followup_note(draft, tz=self.tz), "the 回访 draft") else "api_failed"
+
+    def _post_note(self, event: MessageEvent | StatusEvent, content: str, what: str) -> bool:
+        """A private note on the event's conversation; False (logged) when Chatwoot's API refuses it."""
+        assert self.client is not None
         try:
             self.client.create_message(
-                account_id=event.account_id,
-                conversation_id=event.conversation_id,
-                content=followup_note(draft, tz=self.tz),
-                private=True,
+                account_id=event.account_id, conversation_id=event.conversation_id, content=content, private=True
             )
         except HelpdeskApiError as exc:
-            log.error("Chatwoot conversation %s: could not post the 回访 draft: %s", key, exc)
-            return "api_failed"
-        return "posted"
+            log.error("Chatwoot conversation %s: could not post %s: %s", event.conversation_key, what, exc)
+            return False
+        return True
 
     def on_customer_message(self, event: MessageEvent) -> Outcome:
         """Fetch the conversation, suggest, record, and post the note unless a newer customer message came."""
@@ -171,15 +173,7 @@ class ChatwootRelay:
         )
         if self.store.superseded(conversation_key=key, message_id=event.message_id):
             return "superseded"
-        try:
-            self.client.create_message(
-                account_id=event.account_id,
-                conversation_id=event.conversation_id,
-                content=suggestion_note(result, tz=self.tz),
-                private=True,
-            )
-        except HelpdeskApiError as exc:
-            log.error("Chatwoot conversation %s: could not post the suggestions: %s", key, exc)
+        if not self._post_note(event, suggestion_note(result, tz=self.tz), "the suggestions"):
             return "api_failed"
         if result.ticket is not None and result.handoff_code is not None:
             t = result.ticket
