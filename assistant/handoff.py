@@ -11,7 +11,11 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from kb.rules import HandoffTable, Reason, Trigger
+from assistant.handoff_model import HandoffModel
+from kb.rules import HandoffModelWeights, HandoffTable, Reason, Trigger
+
+# Signals that cost something to compute and that the fitted model reads.
+MODEL_SIGNALS = frozenset({"unknown_terms", "asked_found"})
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,15 @@ class Signals:
     answerable: bool = True
     greeting: bool = False
     unknown_terms: tuple[str, ...] = ()  # content words of the latest message that the KB never uses
+    # Read by the fitted model (assistant.handoff_model) only:
+    stage: str = "general"  # the intent's stage: pre_sale, in_sale, after_sale, general
+    agent_turns: int = 0  # replies the shop already gave in this conversation
+    asks: bool = True  # the latest message asks something (a question word or an answer slot)
+    top_dense: float = 0.0  # retrieval's best cosine
+    best_coverage: float = 0.0  # share of the question's wording the best evidence sentence holds
+    answers_slot: bool = True  # False when a figure is asked for and no good sentence holds one
+    asked_found: float = 1.0  # share of the nouns the latest message asks about that the retrieved passages use
+    agent_said: tuple[str, ...] = ()  # the shop's replies so far, oldest first
 
 
 @dataclass(frozen=True)
@@ -103,22 +116,23 @@ def _holds(trigger: Trigger, signals: Signals) -> tuple[str, ...] | None:
 
 
 class HandoffPolicy:
-    """Applies one KB's handoff table.
+    """Applies one KB's handoff table, then (when no trigger holds) its fitted model, if it has one.
 
     >>> HandoffPolicy(kb.rules.handoff).run(Signals(latest="转人工")).reason_code
     'customer_request'
     """
 
-    def __init__(self, table: HandoffTable) -> None:
+    def __init__(self, table: HandoffTable, model: HandoffModelWeights | None = None) -> None:
         unknown = {n for r in table.reasons for t in r.when for n in t.conditions()} - set(_CHECKS)
         if unknown:  # a condition added to kb.rules.Trigger without a check here
             raise ValueError(f"no check for trigger condition(s) {', '.join(sorted(unknown))}")
         self.table = table
         self.conditions = frozenset(n for r in table.reasons for t in r.when for n in t.conditions())
+        self.model = HandoffModel(model, table.cues) if model is not None and model.reasons else None
 
     def uses(self, condition: str) -> bool:
         """Whether some trigger of the table has this condition (a signal not used need not be computed)."""
-        return condition in self.conditions
+        return condition in self.conditions or (self.model is not None and condition in MODEL_SIGNALS)
 
     def run(self, signals: Signals) -> Handoff:
         for reason in self.table.reasons:
@@ -126,4 +140,8 @@ class HandoffPolicy:
                 seen = _holds(trigger, signals)
                 if seen is not None:
                     return Handoff(True, reason, seen)
+        decision = self.model.decide(signals) if self.model is not None else None
+        fitted = self.table.get(decision.reason) if decision is not None else None
+        if decision is not None and fitted is not None:
+            return Handoff(True, fitted, decision.signals)
         return Handoff(False)

@@ -7,24 +7,24 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from assistant.answerability import asks_something, unknown_terms
-from assistant.classify import IntentClassifier, angry_turns, detect_emotion
+from assistant.answerability import asks_something, clauses, content_words, unknown_terms
+from assistant.classify import IntentClassifier, IntentPrediction, angry_turns, detect_emotion
 from assistant.conversation import clean, formulate_query, is_greeting, latest_customer_turns, leans_on_history
 from assistant.drafting import Draft, Plan, TemplateDrafter
 from assistant.errors import BadConversationError, FollowupNotConfiguredError, LLMUnavailableError
-from assistant.evidence import AnswerRules, EvidenceFinder
+from assistant.evidence import AnswerRules, Evidence, EvidenceFinder
 from assistant.followup import FollowupDraft, FollowupDrafter
 from assistant.guard import Guard
 from assistant.handoff import HandoffPolicy, Signals
 from assistant.result import CheckResult, Result, Suggestion, Turn
-from assistant.retrieval import HybridRetriever
+from assistant.retrieval import Hit, Hits, HybridRetriever
 from assistant.ticket import TicketPolicy
 from indexer.index import Index
-from kb.models import KBSummary, KnowledgeBase
+from kb.models import Intent, KBSummary, KnowledgeBase
 
 log = logging.getLogger("kefu.assistant")
 
@@ -58,6 +58,22 @@ def parse_conversation(raw: Sequence[Any], *, customer_last: bool = True) -> lis
     return turns
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """What `Assistant._read` understood of a conversation."""
+
+    query: str
+    latest: str
+    intent: IntentPrediction
+    spec: Intent | None
+    emotion: str
+    hits: Hits
+    evidence: Evidence
+    answerable: bool
+    greeting: bool
+    signals: Signals
+
+
 class Assistant:
     """Turns a conversation into two or three grounded, guarded reply suggestions.
 
@@ -82,7 +98,7 @@ class Assistant:
         self.guard = Guard(kb.rules)
         self.finder = EvidenceFinder(index, self.guard, AnswerRules.from_rules(kb.rules))
         self.template = TemplateDrafter(self.guard, kb.rules, self.finder)
-        self.handoff = HandoffPolicy(kb.rules.handoff)
+        self.handoff = HandoffPolicy(kb.rules.handoff, kb.rules.handoff_model)
         self.tickets = TicketPolicy(kb.rules.tickets) if kb.rules.tickets is not None else None
         self.followups = (
             FollowupDrafter(index, kb.rules.followup, self.guard, self.classifier) if kb.rules.followup else None
@@ -103,6 +119,15 @@ class Assistant:
         """A word of the KB's text or of the intent taxonomy."""
         return self.index.knows(word) or word in self._service_words
 
+    def _asked_found(self, latest: str, hits: Sequence[Hit]) -> float:
+        """The share of the nouns the latest message asks about (its asking clauses) that the retrieved
+        passages use: 1.0 when it asks about none."""
+        asked = [w for c in clauses(latest) if self._asks(c) for w in content_words(c)]
+        if not asked:
+            return 1.0
+        text = "\n".join(c.text for h in hits for c in (h.chunk, *h.extra_chunks)).lower()
+        return sum(w in text for w in asked) / len(asked)
+
     def _asks(self, clause: str) -> bool:
         """Whether a clause asks for some kind of answer (the KB's `answer_slots`)."""
         return asks_something(clause) or bool(self.finder.question(clause).slots)
@@ -111,13 +136,15 @@ class Assistant:
         self.retriever.warm_up()
         self.classifier.warm_up()
 
-    def run(
-        self, *, conversation: Sequence[Any], context: dict[str, Any] | None = None, now: datetime | None = None
-    ) -> Result:
-        """`now` (default: the clock) is when the request came: a handoff's ticket is due counted from it."""
-        t0 = time.perf_counter()
-        turns = parse_conversation(conversation)
-        lat: dict[str, float] = {}
+    def signals(self, *, conversation: Sequence[Any], context: dict[str, Any] | None = None) -> Signals:
+        """What the handoff decision looks at for this conversation (`kefu handoff fit` learns from these)."""
+        return self._read(parse_conversation(conversation), context, {}, every_signal=True).signals
+
+    def _read(
+        self, turns: list[Turn], context: dict[str, Any] | None, lat: dict[str, float], *, every_signal: bool = False
+    ) -> _Reading:
+        """Query, intent, emotion, retrieval, evidence and the handoff signals of a conversation (the costlier
+        signals only when the handoff table or model reads them, or `every_signal`)."""
         query = formulate_query(turns, names=self.index.names)
         latest = " ".join(latest_customer_turns(turns))
 
@@ -143,55 +170,78 @@ class Assistant:
             prefer_category=spec.stage if confident and spec else None,
         )
         greeting = is_greeting(latest) or (intent.name == "other" and len(clean(latest)) <= 6)
-        # Computed only when a trigger of the KB's handoff table looks at it (the shipped one does not).
+        # Computed only when the KB's handoff table or model looks at them.
         unknown = (
             unknown_terms(latest, self._known, self._asks)
-            if not greeting and self.handoff.uses("unknown_terms")
+            if not greeting and (every_signal or self.handoff.uses("unknown_terms"))
             else ()
+        )
+        asked_found = (
+            self._asked_found(latest, hits.hits[:3])
+            if not greeting and (every_signal or self.handoff.uses("asked_found"))
+            else 1.0
         )
         # The question as asked: the latest messages, or the resolved query when they lean on earlier turns.
         evidence = self.finder.run(
             intent_text, query, hits.hits, keywords=spec.keywords if spec else (), dense=hits.dense
         )
         answerable = hits.top_dense >= self.answerable_threshold and bool(hits.hits) and evidence.answers_slot
-        history = [x.text for x in turns[: len(turns) - len(latest_customer_turns(turns))] if x.role == "customer"]
+        n_latest = len(latest_customer_turns(turns))
+        history = [x.text for x in turns[: len(turns) - n_latest] if x.role == "customer"]
         order = (context or {}).get("order")
-        handoff = self.handoff.run(
-            Signals(
-                latest=latest,
-                earlier=tuple(history),
-                intent=intent.name,
-                intent_confidence=intent.confidence,
-                emotion=emotion,
-                angry_turns=angry_turns([*history, latest], self.kb.rules.emotion),
-                customer_turns=len(history) + 1,
-                order_context=isinstance(order, dict) and bool(order),
-                answerable=answerable,
-                greeting=greeting,
-                unknown_terms=unknown,
-            )
+        signals = Signals(
+            latest=latest,
+            earlier=tuple(history),
+            intent=intent.name,
+            intent_confidence=intent.confidence,
+            emotion=emotion,
+            angry_turns=angry_turns([*history, latest], self.kb.rules.emotion),
+            customer_turns=len(history) + 1,
+            order_context=isinstance(order, dict) and bool(order),
+            answerable=answerable,
+            greeting=greeting,
+            unknown_terms=unknown,
+            stage=spec.stage if spec else "general",
+            agent_turns=sum(1 for x in turns if x.role == "agent"),
+            asks=any(self._asks(c) for c in clauses(latest)),
+            top_dense=hits.top_dense,
+            best_coverage=evidence.best.coverage if evidence.best else 0.0,
+            answers_slot=evidence.answers_slot,
+            asked_found=asked_found,
+            agent_said=tuple(x.text for x in turns if x.role == "agent"),
         )
         lat["retrieval"] = (time.perf_counter() - t) * 1000
+        return _Reading(query, latest, intent, spec, emotion, hits, evidence, answerable, greeting, signals)
+
+    def run(
+        self, *, conversation: Sequence[Any], context: dict[str, Any] | None = None, now: datetime | None = None
+    ) -> Result:
+        """`now` (default: the clock) is when the request came: a handoff's ticket is due counted from it."""
+        t0 = time.perf_counter()
+        turns = parse_conversation(conversation)
+        lat: dict[str, float] = {}
+        r = self._read(turns, context, lat)
+        handoff = self.handoff.run(r.signals)
         ticket = (
-            self.tickets.run(reason=handoff.reason.code, intent=intent.name, now=now or datetime.now(UTC))
+            self.tickets.run(reason=handoff.reason.code, intent=r.intent.name, now=now or datetime.now(UTC))
             if handoff.reason is not None and self.tickets is not None
             else None
         )
 
         t = time.perf_counter()
         quote_kb = handoff.reason is None or handoff.reason.quote_kb
-        usable = answerable and quote_kb
-        seed = hashlib.md5(latest.encode()).hexdigest()
+        usable = r.answerable and quote_kb
+        seed = hashlib.md5(r.latest.encode()).hexdigest()
         plan = self.template.plan(
-            intent=intent.name,
-            intent_description=spec.description if spec else "",
-            confidence=intent.confidence,
-            emotion=emotion,
-            evidence=evidence if usable else None,
+            intent=r.intent.name,
+            intent_description=r.spec.description if r.spec else "",
+            confidence=r.intent.confidence,
+            emotion=r.emotion,
+            evidence=r.evidence if usable else None,
             context=context,
             seed=seed,
             holding_reason=handoff.reason_code if handoff.recommended else None,
-            greeting=greeting,
+            greeting=r.greeting,
         )
         notes: list[str] = []
         try:
@@ -207,10 +257,10 @@ class Assistant:
         lat["guard"] = (time.perf_counter() - t) * 1000
         lat["total"] = (time.perf_counter() - t0) * 1000
         return Result(
-            query=query,
-            intent=intent.name,
-            intent_confidence=intent.confidence,
-            emotion=emotion,
+            query=r.query,
+            intent=r.intent.name,
+            intent_confidence=r.intent.confidence,
+            emotion=r.emotion,
             handoff=handoff.recommended,
             handoff_reason=handoff.label,
             handoff_reason_code=handoff.reason_code,
@@ -218,11 +268,11 @@ class Assistant:
             handoff_signals=handoff.signals,
             ticket=ticket,
             suggestions=tuple(suggestions),
-            retrieved=tuple(h.to_dict() for h in hits),
+            retrieved=tuple(h.to_dict() for h in r.hits),
             latency_ms=lat,
             kb_version=self.kb.fingerprint,
             notes=tuple(notes),
-            retrieval_confidence=hits.top_dense,
+            retrieval_confidence=r.hits.top_dense,
         )
 
     def followup(

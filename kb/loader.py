@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import json
 import re
 from collections.abc import Iterable, Iterator
 from datetime import date
@@ -27,7 +28,7 @@ from kb.models import (
     KnowledgeBase,
     fingerprint,
 )
-from kb.rules import BEHAVIOUR_SECTIONS, Phrasing, Rules
+from kb.rules import BEHAVIOUR_SECTIONS, NOT_SECTIONS, HandoffModelWeights, Phrasing, Rules
 
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")  # used with fullmatch: `$` would admit a final newline
 REQUIRED = ("id", "title", "type", "category")
@@ -58,6 +59,9 @@ def safe_yaml(text: str) -> Any:
 def demo_kb_dir() -> Path:
     """The demo KB shipped with the project (the `kb` package folder itself)."""
     return Path(str(resources.files("kb")))
+
+
+HANDOFF_MODEL = "handoff_model.json"  # the fitted handoff model's weights, beside rules.yaml
 
 
 def _defaults_file(name: str) -> Path:
@@ -277,6 +281,11 @@ def parse_rules(data: Any, path: Path | str = "rules.yaml", *, intent_names: Ite
         data = {}
     if not isinstance(data, dict):
         raise KBError(f"{path}: expected a mapping of rule kinds (banned_phrases, vague_words, ..., handoff)")
+    misplaced = [k for k in NOT_SECTIONS if k in data]
+    if misplaced:
+        raise KBError(
+            f"{path}: '{misplaced[0]}' is not a section of rules.yaml; it is read from {HANDOFF_MODEL} beside it"
+        )
     defaults = default_rules_data()
     merged = {**{k: v for k, v in defaults.items() if k in BEHAVIOUR_SECTIONS}, **data}
     if isinstance(data.get("phrasing"), dict):  # sentences added in later releases: a KB's own phrasing keeps working
@@ -358,8 +367,22 @@ def _check(root: Path, errors: list[DocumentError], n_docs: int, *, strict: bool
         raise KBError(f"{root / 'docs'}: no documents found (expected Markdown files with front matter)")
 
 
+def load_handoff_model(path: Path) -> HandoffModelWeights:
+    """Read a handoff_model.json (weights of the fitted handoff model, written by `kefu handoff fit`)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise KBError(f"{path}: cannot read the handoff model: {e} (re-fit it with `kefu handoff fit`)") from e
+    try:
+        return HandoffModelWeights.model_validate(data)
+    except ValidationError as e:
+        raise _explain(e, path, HandoffModelWeights, hint=" (re-fit it with `kefu handoff fit`)") from None
+
+
 def load_rules_and_intents(root: Path | str | None = None) -> tuple[Rules, tuple[Intent, ...]]:
-    """A KB folder's rules.yaml and intents.yaml, or the defaults where it lacks them; no document is read."""
+    """A KB folder's rules.yaml and intents.yaml, or the defaults where it lacks them; no document is read.
+    The handoff model's weights come from the folder's handoff_model.json, or the shipped one (restricted to
+    the reasons the handoff table defines)."""
     root = _kb_root(root)
     rules_path = root / "rules.yaml"
     intents_path = root / "intents.yaml"
@@ -367,6 +390,10 @@ def load_rules_and_intents(root: Path | str | None = None) -> tuple[Rules, tuple
     rules = load_rules(
         rules_path if rules_path.is_file() else _defaults_file("rules.yaml"), intent_names=[i.name for i in intents]
     )
+    model_path = root / HANDOFF_MODEL if (root / HANDOFF_MODEL).is_file() else _defaults_file(HANDOFF_MODEL)
+    if model_path.is_file():
+        weights = load_handoff_model(model_path).only(r.code for r in rules.handoff.reasons)
+        rules = rules.model_copy(update={"handoff_model": weights})
     return rules, intents
 
 

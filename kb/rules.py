@@ -11,6 +11,7 @@ False
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
@@ -216,9 +217,22 @@ class Reason(_Strict):
 
 
 class HandoffTable(_Strict):
-    """Reasons in order: the first whose trigger holds is the one reported."""
+    """Reasons in order: the first whose trigger holds is the one reported. `cues`: named classes of
+    wording (a list of regexes each, e.g. third_party, refusal) that the fitted handoff model reads as
+    signals — whether one matches the latest message, whether one matches an earlier turn."""
 
     reasons: tuple[Reason, ...] = Field(min_length=1)
+    cues: dict[str, Regexes] = Field(default_factory=dict)
+
+    @field_validator("cues")
+    @classmethod
+    def _cue_classes(cls, cues: dict[str, Regexes]) -> dict[str, Regexes]:
+        for name, patterns in cues.items():
+            if not _CODE.match(name):
+                raise ValueError(f"cue class '{name}' is not a name: use lowercase letters, digits and _")
+            for p in patterns:
+                _compile(p)
+        return cues
 
     @field_validator("reasons")
     @classmethod
@@ -228,6 +242,33 @@ class HandoffTable(_Strict):
 
     def get(self, code: str) -> Reason | None:
         return next((r for r in self.reasons if r.code == code), None)
+
+
+class LogisticWeights(_Strict):
+    """A logistic regression: p = 1 / (1 + exp(-(bias + Σ weight·feature)))."""
+
+    bias: float
+    weights: dict[str, float]  # feature name → weight; a feature not named weighs 0
+
+
+class HandoffModelWeights(_Strict):
+    """A KB's `handoff_model.json`, fitted by `kefu handoff fit` on labelled eval sets and consulted when no
+    trigger of the handoff table holds: `detector` gives the probability that a person is needed (a handoff
+    when it reaches `threshold`); `reasons` (one model per reason, fitted on the conversations that needed a
+    person) pick which reason."""
+
+    version: Literal[1] = 1
+    detector: LogisticWeights
+    threshold: float = Field(gt=0.0, lt=1.0)
+    reasons: dict[str, LogisticWeights]
+    fitted_on: tuple[str, ...] = ()  # the eval sets it was fitted on
+    l2: float = Field(default=1.0, ge=0.0)
+    fit_report: dict[str, Any] = Field(default_factory=dict)  # figures of the fit (cross-validated), for people
+
+    def only(self, codes: Iterable[str]) -> HandoffModelWeights:
+        """These weights restricted to the reasons of a handoff table (a KB may define fewer)."""
+        keep = set(codes)
+        return self.model_copy(update={"reasons": {c: w for c, w in self.reasons.items() if c in keep}})
 
 
 # -- phrasing and per-intent behaviour ----------------------------------------------------------------------
@@ -539,6 +580,8 @@ class Rules(_Strict):
     agent_guidance: AgentGuidance = AgentGuidance()
     tickets: Tickets | None = None
     followup: Followup | None = None
+    # Not a section of rules.yaml: the loader reads it from handoff_model.json beside it (or the shipped one).
+    handoff_model: HandoffModelWeights | None = None
 
     qa: QualityChecks = QualityChecks()
 
@@ -575,4 +618,6 @@ class Rules(_Strict):
         return named
 
 
-GUARD_SECTIONS = tuple(k for k in Rules.model_fields if k not in BEHAVIOUR_SECTIONS)
+# Fields of Rules that are not sections of rules.yaml (the loader fills them from files beside it).
+NOT_SECTIONS = ("handoff_model",)
+GUARD_SECTIONS = tuple(k for k in Rules.model_fields if k not in (*BEHAVIOUR_SECTIONS, *NOT_SECTIONS))

@@ -22,6 +22,7 @@ _LAZY = {
     "editor": ("ui.editor_cli", "editor"),
     "bench": ("ui.bench_cli", "bench"),
     "qa": ("ui.qa_cli", "qa_group"),
+    "handoff": ("ui.handoff_cli", "handoff_group"),
 }
 
 

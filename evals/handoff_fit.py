@@ -1,0 +1,64 @@
+"""Fit the handoff model (`assistant.handoff_model`) on labelled eval sets: `kefu handoff fit`.
+
+Every case with `expected.handoff` (true or false) is one example: its signals as the assistant reads them on
+the KB the set was written for, and as label the reason a person was needed (`expected.handoff_reason`), or
+none. Cases a trigger of the handoff table already hands over stay in: the model learns what a conversation
+that needs a person looks like, and the table still decides first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from assistant.handoff import HandoffPolicy
+from assistant.handoff_model import FitReport, HandoffModel, features, fit
+from assistant.pipeline import Assistant
+from evals.cases import EvalCase
+
+UNNAMED = "unnamed"  # label of a case that needs a person but names no reason
+
+
+@dataclass(frozen=True)
+class Example:
+    set_name: str
+    case_id: str
+    features: dict[str, float]
+    label: str | None  # the reason a person was needed, or None
+    by_table: bool  # a trigger of the handoff table already hands it over
+
+
+def collect(
+    assistant: Assistant, cases: Iterable[EvalCase], set_name: str, *, tick: Callable[[], None] = lambda: None
+) -> list[Example]:
+    """The labelled examples of one eval set (cases without `expected.handoff` are skipped)."""
+    cues = HandoffModel.compile_cues(assistant.kb.rules.handoff.cues)
+    table = HandoffPolicy(assistant.kb.rules.handoff)  # the triggers alone, without a fitted model
+    out = []
+    for case in cases:
+        tick()
+        if case.expected.handoff is None:
+            continue
+        signals = assistant.signals(conversation=case.conversation, context=case.context)
+        label = (case.expected.handoff_reason or UNNAMED) if case.expected.handoff else None
+        out.append(Example(set_name, case.id, features(signals, cues), label, table.run(signals).recommended))
+    return out
+
+
+def fit_examples(
+    examples: Sequence[Example],
+    *,
+    reasons: Sequence[str],
+    l2: float = 1.0,
+    min_precision: float = 0.85,
+) -> FitReport:
+    """Fit the detector and the models of the reasons with enough examples."""
+    return fit(
+        [e.features for e in examples],
+        [e.label for e in examples],
+        reasons=reasons,
+        l2=l2,
+        min_precision=min_precision,
+        by_table=[e.by_table for e in examples],
+        fitted_on=sorted({e.set_name for e in examples}),
+    )
