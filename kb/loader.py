@@ -369,14 +369,17 @@ def _check(root: Path, errors: list[DocumentError], n_docs: int, *, strict: bool
 
 def load_handoff_model(path: Path) -> HandoffModelWeights:
     """Read a handoff_model.json (weights of the fitted handoff model, written by `kefu handoff fit`)."""
+    mend = "the file is written by `kefu handoff fit`: re-fit it, or delete it to use the shipped weights"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise KBError(f"{path}: cannot read the handoff model: {e} (re-fit it with `kefu handoff fit`)") from e
+        raise KBError(f"{path}: cannot read the handoff model: {e}; {mend}") from e
     try:
         return HandoffModelWeights.model_validate(data)
     except ValidationError as e:
-        raise _explain(e, path, HandoffModelWeights, hint=" (re-fit it with `kefu handoff fit`)") from None
+        raise KBValidationError(
+            [*_explain(e, path, HandoffModelWeights).errors, DocumentError(path, None, mend)]
+        ) from None
 
 
 def load_rules_and_intents(root: Path | str | None = None) -> tuple[Rules, tuple[Intent, ...]]:

@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from assistant.errors import BadConversationError
+from assistant.handoff import HandoffPolicy
 from assistant.pipeline import Assistant
 from assistant.result import Result
 from indexer.builder import build_index
@@ -14,6 +15,7 @@ from indexer.embedding import HashingEmbedder
 from indexer.index import Index
 from kb import demo_kb_dir, load_kb
 from kb.loader import default_rules_data, parse_rules
+from kb.rules import HandoffModelWeights, LogisticWeights
 
 
 def customer(text: str) -> list[dict[str, str]]:
@@ -222,3 +224,24 @@ def test_a_kb_whose_rules_change_changes_the_assistant(tiny_kb: Path, tmp_path: 
     assert before.handoff_code != "bulk_order" and before.emotion != "angry"
     assert after.handoff_code == "bulk_order" and after.emotion == "angry"
     assert after.suggestions[0].text.startswith("您好，批量采购由大客户经理")
+
+
+def test_the_fitted_model_hands_over_what_no_trigger_catches_and_says_why(demo_assistant: Assistant) -> None:
+    shipped = load_kb(demo_kb_dir())
+    weights = HandoffModelWeights(
+        detector=LogisticWeights(bias=-4.0, weights={"verdict@latest": 3.0, "disagree@latest": 3.0}),
+        threshold=0.7,
+        reasons={
+            "dispute": LogisticWeights(bias=0.0, weights={"verdict@latest": 1.0}),
+            "repeated": LogisticWeights(bias=0.0, weights={}),
+        },
+    )
+    kb = dataclasses.replace(shipped, rules=shipped.rules.model_copy(update={"handoff_model": weights}))
+    bot = Assistant(demo_assistant.index, kb)
+    text = "检测结果说是进水了，我根本没沾过水"
+    assert HandoffPolicy(kb.rules.handoff).run(bot.signals(conversation=customer(text))).recommended is False
+    result = bot.run(conversation=customer(text))
+    assert result.handoff_code == "dispute"
+    assert result.handoff_signals[0].startswith("model p=") and "verdict@latest+3.0" in result.handoff_signals
+    assert [s.style for s in result.suggestions] == ["holding"]  # dispute quotes no policy
+    assert bot.run(conversation=customer("退货运费谁出")).handoff is False

@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -261,3 +262,57 @@ def test_a_document_error_survives_a_trip_through_a_worker_process() -> None:
 
     e = pickle.loads(pickle.dumps(DocumentError("docs/x.md", "id", "is missing")))
     assert (e.path, e.field, e.reason, str(e)) == ("docs/x.md", "id", "is missing", "docs/x.md: 'id': is missing")
+
+
+# -- the fitted handoff model's weights (handoff_model.json) ---------------------------------------------
+
+
+def _weights(reasons: dict[str, dict[str, float]]) -> str:
+    return json.dumps(
+        {
+            "detector": {"bias": -1.0, "weights": {"refusal@latest": 2.0}},
+            "threshold": 0.6,
+            "reasons": {code: {"bias": 0.0, "weights": w} for code, w in reasons.items()},
+        }
+    )
+
+
+def test_a_kb_without_weights_gets_the_shipped_ones(tiny_kb: Path) -> None:
+    weights = load_kb(tiny_kb).rules.handoff_model
+    assert weights is not None and weights.fitted_on and weights.reasons
+    assert set(weights.reasons) <= {r.code for r in load_kb(tiny_kb).rules.handoff.reasons}
+
+
+def test_a_kb_s_own_weights_replace_the_shipped_ones_for_the_reasons_it_defines(tiny_kb: Path) -> None:
+    (tiny_kb / "handoff_model.json").write_text(
+        _weights({"dispute": {"refusal@latest": 1.0}, "made_up": {}}), encoding="utf-8"
+    )
+    weights = load_kb(tiny_kb).rules.handoff_model
+    assert weights is not None and weights.threshold == 0.6 and set(weights.reasons) == {"dispute"}
+    assert load_kb_summary(tiny_kb).rules.handoff_model == weights
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("{not json", "cannot read the handoff model"),
+        (json.dumps({"detector": {"bias": 0, "weights": {}}, "threshold": 1.5, "reasons": {}}), "threshold"),
+    ],
+)
+def test_broken_weights_say_how_to_mend_them(tiny_kb: Path, content: str, says: str) -> None:
+    (tiny_kb / "handoff_model.json").write_text(content, encoding="utf-8")
+    with pytest.raises(KBError) as e:
+        load_kb(tiny_kb)
+    assert says in str(e.value) and "kefu handoff fit" in str(e.value)
+
+
+def test_weights_are_not_a_section_of_rules_yaml() -> None:
+    with pytest.raises(KBError, match=r"handoff_model\.json"):
+        kb_loader.parse_rules({"handoff_model": {}})
+
+
+def test_a_cue_class_with_a_bad_regex_is_named() -> None:
+    data = kb_loader.default_rules_data()
+    handoff = {**data["handoff"], "cues": {"refusal": ["不给("]}}
+    with pytest.raises(KBValidationError, match="not a valid regular expression"):
+        kb_loader.parse_rules({**data, "handoff": handoff})
