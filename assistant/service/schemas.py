@@ -135,7 +135,7 @@ class Violation(BaseModel):
 
 class SuggestionOut(BaseModel):
     id: str
-    style: str = Field(description="concise | options | detailed | next_steps | holding")
+    style: str = Field(description="concise | options | detailed | next_steps | holding | brief")
     text: str
     drafter: str
     citations: list[Citation]

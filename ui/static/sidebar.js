@@ -22,7 +22,7 @@
   };
   const EMOTIONS = { calm: "平静", anxious: "着急", angry: "生气" };
   const PRIORITIES = { urgent: "紧急", high: "高", normal: "普通" };
-  const STYLES = { concise: "简洁", options: "多方案", detailed: "详细", next_steps: "下一步", holding: "先安抚" };
+  const STYLES = { concise: "简洁", options: "多方案", detailed: "详细", next_steps: "下一步", holding: "先安抚", brief: "简短" };
   const RULES = {
     banned_phrases: "禁用语", vague_words: "模糊措辞", negative_framing: "只说不能", politeness: "礼貌用语",
     absolute_claims: "绝对化承诺", unsupported_facts: "无依据的数字", over_promising: "超权限承诺",
