@@ -6,7 +6,7 @@ import yaml
 
 from kb import DocumentError, KBError, KBValidationError, demo_kb_dir, load_kb, load_kb_summary, parse_document
 from kb import loader as kb_loader
-from kb.rules import Phrasing
+from kb.rules import Followup, Phrasing
 from tests.conftest import write_kb
 
 GOOD = "---\nid: a-doc\ntitle: 标题\ntype: faq\ncategory: general\n---\n正文。\n"
@@ -240,6 +240,24 @@ def test_a_phrasing_written_before_the_later_sentences_gets_them_from_the_defaul
     phrasing = load_kb(tiny_kb).rules.phrasing
     assert phrasing.brief_close == "谢谢您，祝您生活愉快。"  # its own wording wins
     assert phrasing.past_window == defaults["phrasing"]["past_window"]  # a key it lacks is filled
+
+
+def test_a_followup_written_before_the_later_keys_gets_them_from_the_defaults(tiny_kb: Path) -> None:
+    defaults = yaml.safe_load((Path(kb_loader.__file__).parent / "defaults" / "rules.yaml").read_text(encoding="utf-8"))
+    older = {k: v for k, v in defaults["followup"].items() if k not in Followup.LATER_KEYS}
+    older["product_word"] = "产品"
+    (tiny_kb / "rules.yaml").write_text(yaml.safe_dump({"followup": older}, allow_unicode=True), encoding="utf-8")
+    followup = load_kb(tiny_kb).rules.followup
+    assert followup is not None
+    assert followup.product_word == "产品"  # its own word wins
+    assert followup.script_search == defaults["followup"]["script_search"]  # a key it lacks is filled
+
+
+def test_an_empty_followup_product_word_is_named(tiny_kb: Path) -> None:
+    rules = {"followup": {**kb_loader.default_rules_data()["followup"], "product_word": ""}}
+    (tiny_kb / "rules.yaml").write_text(yaml.safe_dump(rules, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(KBValidationError, match=r"followup\.product_word"):
+        load_kb(tiny_kb)
 
 
 @pytest.mark.parametrize(
