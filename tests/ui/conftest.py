@@ -18,6 +18,12 @@ API_KEY = "browser-test-key"
 HELPDESK = "http://helpdesk.example"  # served by Playwright's router: another origin than the service
 
 
+def open_helpdesk(page: Any, html: str) -> None:
+    """Serve `html` at HELPDESK (Playwright's router) and open it in `page`."""
+    page.route(f"{HELPDESK}/**", lambda route: route.fulfill(content_type="text/html; charset=utf-8", body=html))
+    page.goto(f"{HELPDESK}/")
+
+
 @pytest.fixture
 def sidebar_kb(tmp_path: Path) -> Path:
     """The KB the sidebar's service answers from (the tiny KB; a module overrides it to add documents)."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from assistant.service.store import FeedbackStore
 from tests.helpers.browser import BROWSER, SCREENSHOTS
-from tests.ui.conftest import API_KEY, HELPDESK
+from tests.ui.conftest import API_KEY, open_helpdesk
 
 SCREENSHOT = SCREENSHOTS / "sidebar.png"
 CONVERSATION = "客户：衣服收到了，尺码偏小，能退吗？\n客服：您好，请问是哪天签收的呢？\n客户：3天前签收的，还没穿过"
@@ -94,11 +94,9 @@ def test_pasted_conversation_gets_suggestions_and_accepting_records_feedback(
 
 def helpdesk(page: Any, url: str) -> None:
     """Open a helpdesk page at HELPDESK framing the sidebar; it sends a conversation when the sidebar is ready."""
-    page.route(
-        f"{HELPDESK}/**",
-        lambda route: route.fulfill(
-            content_type="text/html",
-            body=f"""
+    open_helpdesk(
+        page,
+        f"""
         <script>
           window.received = [];
           addEventListener("message", (ev) => {{
@@ -111,9 +109,7 @@ def helpdesk(page: Any, url: str) -> None:
           }});
         </script>
         <iframe src="{url}/sidebar#key={API_KEY}" width="400" height="860"></iframe>""",
-        ),
     )
-    page.goto(f"{HELPDESK}/")
 
 
 def test_a_helpdesk_embeds_the_sidebar_and_receives_inserted_replies(
@@ -156,11 +152,9 @@ def test_conversations_from_other_origins_are_ignored(served: tuple[str, Feedbac
 def chatwoot(page: Any, url: str) -> None:
     """A page at HELPDESK that behaves like Chatwoot's dashboard-app frame (Frame.vue): it frames the sidebar and
     answers "chatwoot-dashboard-app:fetch-info" with a JSON string {event: "appContext", data} posted to "*"."""
-    page.route(
-        f"{HELPDESK}/**",
-        lambda route: route.fulfill(
-            content_type="text/html; charset=utf-8",
-            body=f"""
+    open_helpdesk(
+        page,
+        f"""
         <script>
           window.asked = 0;
           window.chat = {{id: 42, inbox_id: 3, status: "open", meta: {{sender: {{id: 7, name: "王女士"}}}},
@@ -187,9 +181,7 @@ def chatwoot(page: Any, url: str) -> None:
           }});
         </script>
         <iframe src="{url}/sidebar#key={API_KEY}" width="400" height="860" onload="window.appContext()"></iframe>""",
-        ),
     )
-    page.goto(f"{HELPDESK}/")
 
 
 def test_chatwoot_dashboard_app_gets_the_conversation_and_learns_from_what_the_agent_sends(

@@ -13,7 +13,7 @@ import pytest
 from assistant.service.store import FeedbackStore
 from tests.conftest import FOLLOWUP_SCRIPT, write_kb
 from tests.helpers.browser import BROWSER
-from tests.ui.conftest import API_KEY, HELPDESK
+from tests.ui.conftest import API_KEY, open_helpdesk
 from tests.ui.test_sidebar_browser import wait_for
 
 RESOLVED = "客户：收到的水壶外壳摔坏了，裂了一道缝\n客服：非常抱歉，已经为您安排补发，今天发出"
@@ -76,11 +76,9 @@ def test_the_followup_button_shows_the_draft_with_its_window(url: str, browser: 
 
 def chatwoot_with_status(page: Any, url: str, status: str) -> None:
     """A page like Chatwoot's dashboard-app frame whose conversation has `status` and ends with the agent."""
-    page.route(
-        f"{HELPDESK}/**",
-        lambda route: route.fulfill(
-            content_type="text/html; charset=utf-8",
-            body=f"""
+    open_helpdesk(
+        page,
+        f"""
         <script>
           window.appContext = () => {{
             const conversation = {{id: 42, status: "{status}", messages: [
@@ -91,9 +89,7 @@ def chatwoot_with_status(page: Any, url: str, status: str) -> None:
           }};
         </script>
         <iframe src="{url}/sidebar#key={API_KEY}" width="400" height="860" onload="window.appContext()"></iframe>""",
-        ),
     )
-    page.goto(f"{HELPDESK}/")
 
 
 @pytest.mark.parametrize("status", ["resolved", "open"])
