@@ -15,6 +15,7 @@ from assistant.handoff import HandoffPolicy
 from assistant.handoff_model import FitReport, HandoffModel, features, fit
 from assistant.pipeline import Assistant
 from evals.cases import EvalCase
+from kb.rules import HandoffModelWeights
 
 UNNAMED = "unnamed"  # label of a case that needs a person but names no reason
 
@@ -62,3 +63,27 @@ def fit_examples(
         by_table=[e.by_table for e in examples],
         fitted_on=sorted({e.set_name for e in examples}),
     )
+
+
+@dataclass(frozen=True)
+class HoldOut:
+    """How the table alone, and the table with the fitted model, hand over on examples the fit did not see."""
+
+    cases: int
+    need_a_person: int
+    table: tuple[float | None, float]  # precision, recall
+    with_model: tuple[float | None, float]
+
+
+def _precision_recall(chosen: Sequence[bool], needed: Sequence[bool]) -> tuple[float | None, float]:
+    tp = sum(c and n for c, n in zip(chosen, needed, strict=True))
+    return (round(tp / sum(chosen), 3) if any(chosen) else None), round(tp / max(sum(needed), 1), 3)
+
+
+def evaluate(weights: HandoffModelWeights, examples: Sequence[Example]) -> HoldOut:
+    """Precision and recall of handing over on `examples` (by the table, or by the table then the model)."""
+    model = HandoffModel(weights, {})
+    needed = [e.label is not None for e in examples]
+    table = [e.by_table for e in examples]
+    both = [e.by_table or model.decide_on(e.features) is not None for e in examples]
+    return HoldOut(len(examples), sum(needed), _precision_recall(table, needed), _precision_recall(both, needed))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import click
 
 from evals.cases import read_cases
-from evals.handoff_fit import Example, collect, fit_examples
+from evals.handoff_fit import Example, collect, evaluate, fit_examples
 from ui.options import emit_json, user_errors
 from ui.runtime import Runtime
 
@@ -50,6 +51,14 @@ def handoff_group() -> None:
     show_default=True,
     help="Of the handoffs the model adds (held out in 5-fold cross-validation), the share that must need a person.",
 )
+@click.option(
+    "--hold-out",
+    "hold_out",
+    default=None,
+    metavar="SET",
+    help="Fit without this set (its file name without .jsonl) and report how the table and the model hand over "
+    "on it: how well the fit generalises to cases it did not see.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the fit summary as JSON.")
 @user_errors
 def handoff_fit(
@@ -58,6 +67,7 @@ def handoff_fit(
     out_path: Path,
     l2: float,
     min_precision: float,
+    hold_out: str | None,
     as_json: bool,
 ) -> None:
     """Fit the handoff model on labelled eval sets and write its weights (handoff_model.json)."""
@@ -78,7 +88,15 @@ def handoff_fit(
             length=len(cases), label=f"reading {set_path.name}", file=sys.stderr, hidden=not sys.stderr.isatty()
         ) as bar:
             examples += collect(assistant, cases, set_path.stem, tick=lambda: bar.update(1))
-    report = fit_examples(examples, reasons=sorted(reasons), l2=l2, min_precision=min_precision)
+    held = [e for e in examples if e.set_name == hold_out]
+    if hold_out is not None and not held:
+        names = ", ".join(sorted({e.set_name for e in examples}))
+        raise click.BadParameter(f"no --set is named {hold_out!r}; the sets are {names}", param_hint="--hold-out")
+    train = [e for e in examples if e.set_name != hold_out]
+    report = fit_examples(train, reasons=sorted(reasons), l2=l2, min_precision=min_precision)
+    if held:
+        h = evaluate(report.weights, held)
+        report.summary["hold_out"] = {"set": hold_out, **dataclasses.asdict(h)}
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(
         json.dumps(report.weights.model_dump(mode="json"), ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
@@ -96,3 +114,8 @@ def handoff_fit(
     click.echo(f"  reasons it can name: {', '.join(f'{c} ({n})' for c, n in s['reasons'].items()) or 'none'}")
     top = sorted(report.weights.detector.weights.items(), key=lambda x: -abs(x[1]))[:12]
     click.echo("  strongest signals: " + ", ".join(f"{n} {w:+.2f}" for n, w in top))
+    if held:
+        click.echo(
+            f"  held out {hold_out} ({h.cases} cases, {h.need_a_person} needing a person): precision / recall "
+            f"{h.table[0]} / {h.table[1]} by the table alone, {h.with_model[0]} / {h.with_model[1]} with the model"
+        )

@@ -88,3 +88,18 @@ def test_fit_on_cases_of_one_kind_is_an_error_a_person_can_act_on(
         main, ["handoff", "fit", "--set", str(cases), "--kb", str(tiny_kb), "--out", str(tmp_path / "m.json")]
     )
     assert result.exit_code == 1 and "expected.handoff true / false" in result.output
+
+
+def test_hold_out_fits_without_a_set_and_reports_on_it(runner: CliRunner, tiny_kb: Path, tmp_path: Path) -> None:
+    a = write_set(tmp_path / "a.jsonl")
+    b = write_set(tmp_path / "b.jsonl")
+    args = ["handoff", "fit", "--set", str(a), "--set", str(b), "--kb", str(tiny_kb), "--out", str(tmp_path / "m.json")]
+    result = runner.invoke(main, [*args, "--hold-out", "b", "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["cases"] == len(CASES)  # fitted on set a only
+    held = summary["hold_out"]
+    assert held["set"] == "b" and held["cases"] == len(CASES) and held["need_a_person"] == 7
+    assert held["table"][1] <= held["with_model"][1]  # the model only adds handoffs to the table's
+    wrong = runner.invoke(main, [*args, "--hold-out", "c"])
+    assert wrong.exit_code != 0 and "the sets are a, b" in wrong.output
