@@ -4,7 +4,9 @@ and due within the KB's window after the resolution.
 
 How the problem and the outcome are found (plain lookups, no model): the problem is the first of the KB's
 `problems` whose regex matches a customer turn, with the product named in the customer's turns (an exact name
-of a product document, `Index.names`) put in front; else the conversation's intent named by `intent_problems`.
+of a product document, `Index.names`) in place of the KB's `product_word` (商品破损 → 吹风机破损) or else put in
+front; else the conversation's intent named by `intent_problems`. The script's passages are found by a search
+for the words of `section`, then for `script_search`.
 The outcome is the first of `outcomes` whose regex matches the outcome the caller states, or else a clause of
 the agent's turns (latest turn first) that says something is done and offers or asks nothing (`done`,
 `not_done`); else `outcome_default`.
@@ -85,7 +87,7 @@ class FollowupDrafter:
     def script(self) -> list[Chunk]:
         """The follow-up script's passages, in document order (found once per index generation)."""
         doc = self.rules.script
-        for query in (re.sub(r"\W+", " ", self.rules.section), "回访 跟进"):
+        for query in (re.sub(r"\W+", " ", self.rules.section), self.rules.script_search):
             hit = next((h.chunk for h in self.index.search_sparse(query, 100) if h.chunk.doc_id == doc), None)
             if hit is not None:
                 return self.index.document_chunks(hit)
@@ -112,16 +114,17 @@ class FollowupDrafter:
 
     def _problem(self, customer: Sequence[str], intent: str) -> tuple[str, str, str | None]:
         product = self._product(customer)
+        word = self.rules.product_word
         named = next((p.name for p in self.rules.problems if _first(p.when, customer)), None)
         if named is None:
             by_intent = self.rules.intent_problems.get(intent)
             if by_intent is None:
                 return self.rules.problem_default, "default", None
-            if product and by_intent.startswith("商品"):
-                return product + by_intent.removeprefix("商品"), "intent", product
+            if product and by_intent.startswith(word):
+                return product + by_intent.removeprefix(word), "intent", product
             return by_intent, "intent", None
-        if product and named.startswith("商品"):
-            return product + named.removeprefix("商品"), "lexicon", product
+        if product and named.startswith(word):
+            return product + named.removeprefix(word), "lexicon", product
         return (product or "") + named, "lexicon", product
 
     def _outcome(self, stated: str | None, agent: Sequence[str]) -> tuple[FollowupOutcome, str]:

@@ -10,13 +10,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
 from assistant.result import Result, Turn
 from evals.cases import EvalCase
 from evals.gate import Threshold
 from evals.metrics import CaseScore, compute_metrics, score_case
+from evals.progress import tracked
 from evals.report import write_report
 
 METRICS_FILE = "metrics.json"
@@ -143,27 +141,13 @@ def run_eval(
     scores: list[CaseScore] = []
     records: list[dict[str, Any]] = []
     started = time.perf_counter()
-    with (
-        Progress(
-            TextColumn("eval {task.fields[case]:<16}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),  # stdout may carry `--json` output
-            disable=not progress,
-            transient=True,
-        ) as bar,
-        (out / CASES_FILE).open("w", encoding="utf-8") as f,
-    ):
-        task = bar.add_task("eval", total=len(cases), case="")
-        for case in cases:
-            bar.update(task, case=case.id)
+    with (out / CASES_FILE).open("w", encoding="utf-8") as f:
+        for case in tracked(cases, label="eval", name=lambda c: c.id, enabled=progress):
             result, score = run_case(assistant, case, baseline)
             record = case_record(case, result, score)
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
             scores.append(score)
             records.append(record)
-            bar.advance(task)
     metrics = compute_metrics(scores)
     metrics["config"] = {**(config or {}), "seconds": round(time.perf_counter() - started, 2)}
     (out / METRICS_FILE).write_text(json.dumps(metrics, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

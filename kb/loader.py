@@ -28,7 +28,7 @@ from kb.models import (
     KnowledgeBase,
     fingerprint,
 )
-from kb.rules import BEHAVIOUR_SECTIONS, NOT_SECTIONS, HandoffModelWeights, Phrasing, Rules
+from kb.rules import BEHAVIOUR_SECTIONS, NOT_SECTIONS, Followup, HandoffModelWeights, Phrasing, Rules
 
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")  # used with fullmatch: `$` would admit a final newline
 REQUIRED = ("id", "title", "type", "category")
@@ -273,6 +273,11 @@ def default_rules_data() -> dict[str, Any]:
     return data
 
 
+# Sections that gained keys after the first release (`LATER_KEYS`): a KB's own copy that lacks them gets the shipped
+# ones, so a rules.yaml written before them keeps loading.
+LATER_KEYED: tuple[tuple[str, type[Phrasing] | type[Followup]], ...] = (("phrasing", Phrasing), ("followup", Followup))
+
+
 def parse_rules(data: Any, path: Path | str = "rules.yaml", *, intent_names: Iterable[str] | None = None) -> Rules:
     """Validate the content of a rules.yaml (CONTRACTS.md §4) into typed `Rules`. Behaviour sections the file
     lacks come from the shipped defaults; with `intent_names`, the file's own sections may name only those
@@ -288,9 +293,10 @@ def parse_rules(data: Any, path: Path | str = "rules.yaml", *, intent_names: Ite
         )
     defaults = default_rules_data()
     merged = {**{k: v for k, v in defaults.items() if k in BEHAVIOUR_SECTIONS}, **data}
-    if isinstance(data.get("phrasing"), dict):  # sentences added in later releases: a KB's own phrasing keeps working
-        later = {k: v for k, v in defaults["phrasing"].items() if k in Phrasing.LATER_KEYS}
-        merged["phrasing"] = {**later, **data["phrasing"]}
+    for section, model in LATER_KEYED:
+        if isinstance(data.get(section), dict):
+            later = {k: v for k, v in defaults[section].items() if k in model.LATER_KEYS}
+            merged[section] = {**later, **data[section]}
     try:
         rules = Rules.model_validate(merged)
     except ValidationError as e:

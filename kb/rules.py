@@ -486,6 +486,16 @@ class Followup(_Strict):
     # offer or ask (`not_done`): 「可以为您退货或换货」 is an offer, 「退款已经发起」 an outcome. None: any clause.
     done: str | None = None
     not_done: str | None = None
+    # The keys below were added after the first release (LATER_KEYS); a KB's own `followup` that lacks them gets
+    # the shipped ones (`kb.loader.parse_rules`), so a rules.yaml written before them keeps loading.
+    # Words a search for the script uses when the words of `section` find none of its passages.
+    script_search: str = Field(min_length=1)
+    # The word that stands for the product in a problem's name: replaced by the product the customer named
+    # (商品破损 → 吹风机破损). A matched problem without it gets the product in front (吹风机 + 使用故障); an
+    # intent's problem without it is used as it is.
+    product_word: str = Field(min_length=1)
+
+    LATER_KEYS: ClassVar[frozenset[str]] = frozenset({"script_search", "product_word"})
 
     _section = field_validator("section", "done", "not_done")(_pattern)
 

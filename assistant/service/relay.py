@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from assistant.errors import BadConversationError, FollowupNotConfiguredError
@@ -109,11 +109,8 @@ class ChatwootRelay:
         """Post the 回访 draft of a conversation that was just resolved, with its due time, as a private note."""
         if self.client is None or not self.post_notes:
             return "no_api"
-        key = event.conversation_key
-        try:
-            messages = self.client.messages(account_id=event.account_id, conversation_id=event.conversation_id)
-        except HelpdeskApiError as exc:
-            log.error("Chatwoot conversation %s: could not read its messages: %s", key, exc)
+        messages = self._messages(event)
+        if messages is None:
             return "api_failed"
         turns = turns_of(messages)
         if not any(t["role"] == "customer" for t in turns):
@@ -121,9 +118,18 @@ class ChatwootRelay:
         try:
             draft = self.assistant().followup(conversation=turns, resolved_at=datetime.fromtimestamp(event.at, UTC))
         except FollowupNotConfiguredError as exc:
-            log.warning("Chatwoot conversation %s: no 回访 draft: %s", key, exc)
+            log.warning("Chatwoot conversation %s: no 回访 draft: %s", event.conversation_key, exc)
             return "not_configured"
         return "posted" if self._post_note(event, followup_note(draft, tz=self.tz), "the 回访 draft") else "api_failed"
+
+    def _messages(self, event: MessageEvent | StatusEvent) -> list[dict[str, Any]] | None:
+        """The event's conversation's messages; None (logged) when Chatwoot's API refuses them."""
+        assert self.client is not None
+        try:
+            return self.client.messages(account_id=event.account_id, conversation_id=event.conversation_id)
+        except HelpdeskApiError as exc:
+            log.error("Chatwoot conversation %s: could not read its messages: %s", event.conversation_key, exc)
+            return None
 
     def _post_note(self, event: MessageEvent | StatusEvent, content: str, what: str) -> bool:
         """A private note on the event's conversation; False (logged) when Chatwoot's API refuses it."""
@@ -144,10 +150,8 @@ class ChatwootRelay:
             return "superseded"
         if self.client is None or not self.post_notes:
             return "no_api"
-        try:
-            messages = self.client.messages(account_id=event.account_id, conversation_id=event.conversation_id)
-        except HelpdeskApiError as exc:
-            log.error("Chatwoot conversation %s: could not read its messages: %s", key, exc)
+        messages = self._messages(event)
+        if messages is None:
             return "api_failed"
         newest = newest_incoming_id(messages)
         if newest is not None and newest > event.message_id:

@@ -18,10 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
 from evals.metrics import percentile
+from evals.progress import tracked
 from evals.qa.checks import ConversationReview, QualityChecker, TurnReview
 from evals.qa.conversations import QAConversation
 from evals.qa.report import render_report
@@ -93,20 +91,8 @@ def run_qa(
         warm_up()
     started = time.perf_counter()
     reviews: list[ConversationReview] = []
-    with Progress(
-        TextColumn("qa {task.fields[conversation]:<16}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),  # stdout may carry `--json` output
-        disable=not progress,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("qa", total=len(conversations), conversation="")
-        for conversation in conversations:
-            bar.update(task, conversation=conversation.id)
-            reviews.append(checker.run(conversation))
-            bar.advance(task)
+    for conversation in tracked(conversations, label="qa", name=lambda c: c.id, enabled=progress):
+        reviews.append(checker.run(conversation))
     qa = checker.standards
     standards = {
         "target_pass_rate": qa.target_pass_rate,

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from assistant.errors import FollowupNotConfiguredError
 from assistant.pipeline import Assistant
@@ -112,3 +113,32 @@ def test_a_kb_without_the_script_says_what_to_add(tmp_path: Path) -> None:
     bot = _assistant(write_kb(tmp_path / "kb"), tmp_path)
     with pytest.raises(FollowupNotConfiguredError, match=r"script-follow-up.*add a script document"):
         bot.followup(conversation=_turns("杯子碎了"), resolved_at=AT)
+
+
+@pytest.mark.parametrize(
+    ("product_word", "name", "problem"),
+    [
+        (None, "商品破损", "电热水壶破损"),  # a section without product_word gets the shipped one, 商品
+        ("产品", "产品破损", "电热水壶破损"),
+        ("产品", "商品破损", "电热水壶商品破损"),  # not this KB's product word: the product goes in front
+    ],
+)
+def test_the_kbs_product_word_is_replaced_by_the_product_named(
+    tmp_path: Path, product_word: str | None, name: str, problem: str
+) -> None:
+    kb_dir = write_kb(write_kb(tmp_path / "kb"), FOLLOWUP_SCRIPT)
+    followup = {
+        "script": "script-follow-up",
+        "section": "回访",
+        "window_hours": [24, 48],
+        "text": "您好，您之前反馈的{problem}问题{outcome}。",
+        "problem_default": "售后",
+        "problems": [{"when": ["摔坏"], "name": name}],
+        "outcome_default": {"name": "resolved", "when": ["."], "says": "已经处理", "asks": "请问解决了吗？"},
+    }
+    if product_word is not None:
+        followup["product_word"] = product_word
+    (kb_dir / "rules.yaml").write_text(yaml.safe_dump({"followup": followup}, allow_unicode=True), encoding="utf-8")
+    draft = _assistant(kb_dir, tmp_path).followup(conversation=_turns("电热水壶外壳摔坏了"), resolved_at=AT)
+    assert (draft.problem, draft.product) == (problem, "电热水壶")
+    assert f"反馈的{problem}问题" in draft.text

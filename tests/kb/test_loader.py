@@ -6,7 +6,7 @@ import yaml
 
 from kb import DocumentError, KBError, KBValidationError, demo_kb_dir, load_kb, load_kb_summary, parse_document
 from kb import loader as kb_loader
-from kb.rules import Phrasing
+from kb.rules import Followup, Phrasing
 from tests.conftest import write_kb
 
 GOOD = "---\nid: a-doc\ntitle: 标题\ntype: faq\ncategory: general\n---\n正文。\n"
@@ -232,14 +232,30 @@ def test_bad_rules_and_intents_name_the_file_the_key_and_the_fix(
     assert fragment in str(err.value)
 
 
-def test_a_phrasing_written_before_the_later_sentences_gets_them_from_the_defaults(tiny_kb: Path) -> None:
+@pytest.mark.parametrize(
+    ("section", "model", "own", "filled"),
+    [
+        ("phrasing", Phrasing, {"brief_close": "谢谢您，祝您生活愉快。"}, "past_window"),
+        ("followup", Followup, {"product_word": "产品"}, "script_search"),
+    ],
+)
+def test_a_section_written_before_its_later_keys_gets_them_from_the_defaults(
+    tiny_kb: Path, section: str, model: type[Phrasing | Followup], own: dict[str, str], filled: str
+) -> None:
     defaults = yaml.safe_load((Path(kb_loader.__file__).parent / "defaults" / "rules.yaml").read_text(encoding="utf-8"))
-    older = {k: v for k, v in defaults["phrasing"].items() if k not in Phrasing.LATER_KEYS}
-    older["brief_close"] = "谢谢您，祝您生活愉快。"
-    (tiny_kb / "rules.yaml").write_text(yaml.safe_dump({"phrasing": older}, allow_unicode=True), encoding="utf-8")
-    phrasing = load_kb(tiny_kb).rules.phrasing
-    assert phrasing.brief_close == "谢谢您，祝您生活愉快。"  # its own wording wins
-    assert phrasing.past_window == defaults["phrasing"]["past_window"]  # a key it lacks is filled
+    older = {k: v for k, v in defaults[section].items() if k not in model.LATER_KEYS} | own
+    (tiny_kb / "rules.yaml").write_text(yaml.safe_dump({section: older}, allow_unicode=True), encoding="utf-8")
+    loaded = getattr(load_kb(tiny_kb).rules, section)
+    for key, value in own.items():
+        assert getattr(loaded, key) == value  # its own wording wins
+    assert getattr(loaded, filled) == defaults[section][filled]  # a key it lacks is filled
+
+
+def test_an_empty_followup_product_word_is_named(tiny_kb: Path) -> None:
+    rules = {"followup": {**kb_loader.default_rules_data()["followup"], "product_word": ""}}
+    (tiny_kb / "rules.yaml").write_text(yaml.safe_dump(rules, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(KBValidationError, match=r"followup\.product_word"):
+        load_kb(tiny_kb)
 
 
 @pytest.mark.parametrize(

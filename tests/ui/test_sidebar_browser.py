@@ -2,76 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-import pytest
-
 from assistant.service.store import FeedbackStore
-from assistant.settings import AssistantSettings
-from tests.conftest import write_kb
+from tests.helpers.browser import BROWSER, SCREENSHOTS
+from tests.ui.conftest import API_KEY, open_helpdesk
 
-CHROMIUM = Path(os.environ.get("KEFU_TEST_CHROMIUM", "/usr/bin/chromium"))
-SCREENSHOT = Path(__file__).resolve().parents[2] / "out" / "screenshots" / "sidebar.png"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run",
-                 # The helpdesk page is served by Playwright's router, which Chromium takes for a public page;
-                 # Local Network Access would then block it from framing the service on loopback.
-                 "--disable-features=LocalNetworkAccessChecks"]  # fmt: skip
-API_KEY = "browser-test-key"
-HELPDESK = "http://helpdesk.example"  # served by Playwright's router: another origin than the service
+SCREENSHOT = SCREENSHOTS / "sidebar.png"
 CONVERSATION = "客户：衣服收到了，尺码偏小，能退吗？\n客服：您好，请问是哪天签收的呢？\n客户：3天前签收的，还没穿过"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}: run `make services`"),
-]
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, FeedbackStore]]:
-    """`kefu serve`'s app on the tiny KB (fake embedder), a sqlite store in tmp_path; yields (url, store)."""
-    import uvicorn
-
-    from ui.serve_cli import build_app
-
-    monkeypatch.setenv("KEFU_EMBEDDING_MODEL", "hashing")
-    monkeypatch.setenv("KEFU_HOME", str(tmp_path / "home"))
-    store = FeedbackStore(f"sqlite:///{tmp_path / 'kefu.db'}")
-    store.migrate()
-    settings = AssistantSettings(api_keys={API_KEY: "agent"}, rate_limit_per_minute=0, helpdesk_origins=[HELPDESK])
-    app = build_app(write_kb(tmp_path / "kb"), tmp_path / "index", settings=settings, store=store)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", store
-    server.should_exit = True
-    thread.join(10)
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
+pytestmark = BROWSER
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 10.0) -> Any:
@@ -152,11 +94,9 @@ def test_pasted_conversation_gets_suggestions_and_accepting_records_feedback(
 
 def helpdesk(page: Any, url: str) -> None:
     """Open a helpdesk page at HELPDESK framing the sidebar; it sends a conversation when the sidebar is ready."""
-    page.route(
-        f"{HELPDESK}/**",
-        lambda route: route.fulfill(
-            content_type="text/html",
-            body=f"""
+    open_helpdesk(
+        page,
+        f"""
         <script>
           window.received = [];
           addEventListener("message", (ev) => {{
@@ -169,9 +109,7 @@ def helpdesk(page: Any, url: str) -> None:
           }});
         </script>
         <iframe src="{url}/sidebar#key={API_KEY}" width="400" height="860"></iframe>""",
-        ),
     )
-    page.goto(f"{HELPDESK}/")
 
 
 def test_a_helpdesk_embeds_the_sidebar_and_receives_inserted_replies(
@@ -214,11 +152,9 @@ def test_conversations_from_other_origins_are_ignored(served: tuple[str, Feedbac
 def chatwoot(page: Any, url: str) -> None:
     """A page at HELPDESK that behaves like Chatwoot's dashboard-app frame (Frame.vue): it frames the sidebar and
     answers "chatwoot-dashboard-app:fetch-info" with a JSON string {event: "appContext", data} posted to "*"."""
-    page.route(
-        f"{HELPDESK}/**",
-        lambda route: route.fulfill(
-            content_type="text/html; charset=utf-8",
-            body=f"""
+    open_helpdesk(
+        page,
+        f"""
         <script>
           window.asked = 0;
           window.chat = {{id: 42, inbox_id: 3, status: "open", meta: {{sender: {{id: 7, name: "王女士"}}}},
@@ -245,9 +181,7 @@ def chatwoot(page: Any, url: str) -> None:
           }});
         </script>
         <iframe src="{url}/sidebar#key={API_KEY}" width="400" height="860" onload="window.appContext()"></iframe>""",
-        ),
     )
-    page.goto(f"{HELPDESK}/")
 
 
 def test_chatwoot_dashboard_app_gets_the_conversation_and_learns_from_what_the_agent_sends(

@@ -3,9 +3,6 @@ loopback port, the tiny KB plus a follow-up script)."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,49 +11,30 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from assistant.service.store import FeedbackStore
-from assistant.settings import AssistantSettings
 from tests.conftest import FOLLOWUP_SCRIPT, write_kb
-from tests.ui.test_sidebar_browser import API_KEY, CHROMIUM, HELPDESK, _free_port, browser, wait_for
-
-__all__ = ["browser"]  # the fixture, shared with the sidebar's other browser tests
+from tests.helpers.browser import BROWSER
+from tests.ui.conftest import API_KEY, open_helpdesk
+from tests.ui.test_sidebar_browser import wait_for
 
 RESOLVED = "客户：收到的水壶外壳摔坏了，裂了一道缝\n客服：非常抱歉，已经为您安排补发，今天发出"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}: run `make services`"),
-]
+pytestmark = BROWSER
 
 
 @pytest.fixture
-def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    import uvicorn
-
-    from ui.serve_cli import build_app
-
-    monkeypatch.setenv("KEFU_EMBEDDING_MODEL", "hashing")
-    monkeypatch.setenv("KEFU_HOME", str(tmp_path / "home"))
-    store = FeedbackStore(f"sqlite:///{tmp_path / 'kefu.db'}")
-    store.migrate()
-    settings = AssistantSettings(api_keys={API_KEY: "agent"}, rate_limit_per_minute=0, helpdesk_origins=[HELPDESK])
-    kb = write_kb(write_kb(tmp_path / "kb"), FOLLOWUP_SCRIPT)
-    app = build_app(kb, tmp_path / "index", settings=settings, store=store)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+def sidebar_kb(tmp_path: Path) -> Path:
+    """The tiny KB plus a follow-up script, for the 回访 button."""
+    return write_kb(write_kb(tmp_path / "kb"), FOLLOWUP_SCRIPT)
 
 
-def test_a_handoff_shows_its_priority_due_time_and_team(served: str, browser: Any) -> None:
+@pytest.fixture
+def url(served: tuple[str, FeedbackStore]) -> str:
+    return served[0]
+
+
+def test_a_handoff_shows_its_priority_due_time_and_team(url: str, browser: Any) -> None:
     page = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai").new_page()
-    page.goto(f"{served}/sidebar#key={API_KEY}")
+    page.goto(f"{url}/sidebar#key={API_KEY}")
     page.fill("#conversation", "客户：不给退我就去法院起诉你们")
     page.click("#suggest")
     ticket = page.locator("#handoff .ticket")
@@ -76,11 +54,11 @@ def test_a_handoff_shows_its_priority_due_time_and_team(served: str, browser: An
     assert page.locator("#handoff .ticket").is_hidden()
 
 
-def test_the_followup_button_shows_the_draft_with_its_window(served: str, browser: Any) -> None:
+def test_the_followup_button_shows_the_draft_with_its_window(url: str, browser: Any) -> None:
     context = browser.new_context(locale="zh-CN")
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=served)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url)
     page = context.new_page()
-    page.goto(f"{served}/sidebar#key={API_KEY}")
+    page.goto(f"{url}/sidebar#key={API_KEY}")
     assert page.locator("#followup").is_visible()  # pasted: the agent decides the conversation is resolved
     page.fill("#conversation", RESOLVED)
     page.click("#followup")
@@ -98,11 +76,9 @@ def test_the_followup_button_shows_the_draft_with_its_window(served: str, browse
 
 def chatwoot_with_status(page: Any, url: str, status: str) -> None:
     """A page like Chatwoot's dashboard-app frame whose conversation has `status` and ends with the agent."""
-    page.route(
-        f"{HELPDESK}/**",
-        lambda route: route.fulfill(
-            content_type="text/html; charset=utf-8",
-            body=f"""
+    open_helpdesk(
+        page,
+        f"""
         <script>
           window.appContext = () => {{
             const conversation = {{id: 42, status: "{status}", messages: [
@@ -113,15 +89,13 @@ def chatwoot_with_status(page: Any, url: str, status: str) -> None:
           }};
         </script>
         <iframe src="{url}/sidebar#key={API_KEY}" width="400" height="860" onload="window.appContext()"></iframe>""",
-        ),
     )
-    page.goto(f"{HELPDESK}/")
 
 
 @pytest.mark.parametrize("status", ["resolved", "open"])
-def test_in_chatwoot_the_button_is_on_resolved_conversations(served: str, browser: Any, status: str) -> None:
+def test_in_chatwoot_the_button_is_on_resolved_conversations(url: str, browser: Any, status: str) -> None:
     page = browser.new_page(viewport={"width": 420, "height": 900})
-    chatwoot_with_status(page, served, status)
+    chatwoot_with_status(page, url, status)
     frame = page.frame_locator("iframe")
     wait_for(lambda: frame.locator("#source").inner_text() == "来自 Chatwoot 会话 #42")
     button = frame.locator("#followup")

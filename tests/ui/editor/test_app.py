@@ -5,8 +5,6 @@ Create → publish in the editor, and the next /v1/suggest of the same running s
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from assistant.settings import AssistantSettings
 from indexer.embedding import HashingEmbedder
 from indexer.index import Index
 from kb import load_kb
+from tests.helpers.server import serving
 from tests.ui.editor.conftest import GIFT_BODY, GIFT_FRONT
 from ui.editor.access import editor_login
 from ui.editor.app import build_editor
@@ -34,12 +33,6 @@ from ui.editor.versions import VersionStore
 
 QUESTION = "可以帮忙礼品包装吗？"
 KEYS = {"agent-key-0123456789": "agent", "editor-key-0123456789": "editor"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -51,8 +44,6 @@ class Served:
 @pytest.fixture
 def served(kb_dir: Path, index_dir: Path, tmp_path: Path) -> Iterator[Served]:
     """The service app with the editor mounted at /editor, as `kefu serve` assembles it, on a loopback port."""
-    import uvicorn
-
     embedder = HashingEmbedder()
     holder = AssistantHolder(assistant_factory(kb_dir, index_dir, embedder), index_dir=index_dir)
     store = FeedbackStore(f"sqlite:///{tmp_path / 'kefu.db'}")
@@ -61,17 +52,8 @@ def served(kb_dir: Path, index_dir: Path, tmp_path: Path) -> Iterator[Served]:
     login = editor_login(KEYS)
     editor = build_editor(kb_dir, index_dir, embedder, feedback=store, on_change=holder.reload_now, login=login)
     app = gr.mount_gradio_app(app, editor, path="/editor", auth=login)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield Served(f"http://127.0.0.1:{port}", holder)
-    server.should_exit = server.force_exit = True  # Gradio's open event streams would hold a graceful exit
-    thread.join(10)
+    with serving(app, force_exit=True) as url:  # Gradio's open event streams would hold a graceful exit
+        yield Served(url, holder)
 
 
 def _cited(url: str) -> list[str]:

@@ -25,7 +25,7 @@ from indexer.builder import build_index, update_index
 from indexer.embedding import load_embedder
 from indexer.settings import IndexerSettings
 from kb import demo_kb_dir, load_kb
-from tests.ui.editor.test_app import free_port
+from tests.helpers.server import free_port
 from ui.editor.app import build_editor
 from ui.editor.drafts import seed_index
 from ui.editor.workspace import Workspace

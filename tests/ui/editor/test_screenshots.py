@@ -6,8 +6,6 @@ Written to out/screenshots/editor-<tab>.png.
 from __future__ import annotations
 
 import json
-import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,26 +20,12 @@ from indexer.embedding import HashingEmbedder
 from indexer.index import Index
 from kb import load_kb
 from tests.evals.qa.conftest import CONVERSATIONS
+from tests.helpers.browser import BROWSER, SCREENSHOTS, chromium
+from tests.helpers.server import free_port
 from tests.ui.editor.conftest import GIFT_TEXT, FakeFeedbackStore, feedback, suggestion
 from ui.editor.app import TABS, build_blocks, editor_context
 
-CHROMIUM = Path(os.environ.get("KEFU_TEST_CHROMIUM", "/usr/bin/chromium"))
-OUT = Path(__file__).resolve().parents[3] / "out" / "screenshots"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]  # fmt: skip
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}: run `make services`"),
-]
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+pytestmark = [*BROWSER, pytest.mark.slow]
 
 
 def _feedback() -> FakeFeedbackStore:
@@ -95,7 +79,7 @@ def editor_url(kb_dir: Path, index_dir: Path, tmp_path: Path) -> Iterator[str]:
     )
     ctx.ws.create(GIFT_TEXT, author="小王", message="新建礼品包装")
     demo = build_blocks(ctx).queue()
-    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True)
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
     yield url
     demo.close()
 
@@ -112,9 +96,8 @@ def _settle(page: Any) -> None:
 
 
 def test_each_tab_renders(editor_url: str) -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1440, "height": 1100}, device_scale_factor=1)
         page.goto(editor_url, wait_until="domcontentloaded")
         page.get_by_text("faq-gift-wrap").first.wait_for(timeout=60_000)
@@ -122,30 +105,30 @@ def test_each_tab_renders(editor_url: str) -> None:
         page.get_by_text("faq-gift-wrap").first.click()
         page.get_by_text("当前 v1（草稿，小王）").wait_for(timeout=30_000)
         _settle(page)
-        page.screenshot(path=str(OUT / "editor-docs.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / "editor-docs.png"), full_page=True)
 
         _tab(page, "rules")
         page.get_by_text("banned_phrases").first.wait_for(timeout=30_000)
         _settle(page)
-        page.screenshot(path=str(OUT / "editor-rules.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / "editor-rules.png"), full_page=True)
 
         _tab(page, "preview")
         page.locator("#preview-message textarea").fill("可以帮忙礼品包装吗？")
         page.get_by_role("button", name="预览").click()
         page.get_by_text("草稿知识库").wait_for(timeout=60_000)
         _settle(page)
-        page.screenshot(path=str(OUT / "editor-preview.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / "editor-preview.png"), full_page=True)
 
         _tab(page, "impact")
         page.get_by_role("button", name="运行影响评估").click()
         page.get_by_text("个用例的建议或引用有变化").wait_for(timeout=120_000)
         _settle(page)
-        page.screenshot(path=str(OUT / "editor-impact.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / "editor-impact.png"), full_page=True)
 
         _tab(page, "feedback")
         page.get_by_text("return_request").filter(visible=True).first.wait_for(timeout=60_000)
         _settle(page)
-        page.screenshot(path=str(OUT / "editor-feedback.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / "editor-feedback.png"), full_page=True)
 
         _tab(page, "qa")
         page.get_by_text("全队合格率").first.wait_for(timeout=30_000)
@@ -153,7 +136,6 @@ def test_each_tab_renders(editor_url: str) -> None:
         report = page.frame_locator("iframe[title='质检报告']")
         report.locator("text=合格线 95%").first.wait_for(timeout=30_000)
         _settle(page)
-        page.screenshot(path=str(OUT / "editor-qa.png"), full_page=True)
-        browser.close()
+        page.screenshot(path=str(SCREENSHOTS / "editor-qa.png"), full_page=True)
     for tab in TABS:
-        assert (OUT / f"editor-{tab}.png").stat().st_size > 20_000, tab
+        assert (SCREENSHOTS / f"editor-{tab}.png").stat().st_size > 20_000, tab

@@ -1,0 +1,1 @@
+"""Helpers several test packages share: headless Chromium (`browser`), an app served on a loopback port (`server`)."""
