@@ -217,7 +217,7 @@ class TemplateDrafter:
         sentences = evidence.sentences if evidence else ()
         best = evidence.best if evidence else None
         if 0 < confidence < 0.15 and intent_description and not (best and best.coverage >= 0.1):
-            p.confirm = phrasing.confirm_topic.format(topic=intent_description.split("、")[0])
+            p.confirm = phrasing.confirm_open
         p.verdict = self._verdict(intent, order, sentences)
         answer = self._answer(evidence) if evidence else []
         p.answer = [Part(s.text, s.hit, rank=s.rank) for s in answer]
@@ -299,7 +299,7 @@ class TemplateDrafter:
             return drafts
         confirm = [plan.confirm] if plan.confirm else []
         state = [plan.state] if plan.state else []
-        concise = make("concise", [*plan.verdict, *plan.answer], [plan.opener, *state, *confirm], [plan.close])
+        concise = make("concise", [*plan.verdict, *plan.answer], [plan.opener, *state], confirm or [plan.close])
         drafts.append(concise)
         if plan.options:
             drafts.append(

@@ -301,7 +301,10 @@ class Phrasing(_Strict):
     # The keys below were added after the first release (LATER_KEYS); a KB's own `phrasing` that lacks them gets
     # the shipped ones (`kb.loader.parse_rules`), so a rules.yaml written before them keeps loading.
     ask_what: str  # after an opener, when nothing in the KB answers yet
-    confirm_topic: str  # a low-confidence intent: "{topic}" is the intent's first description word
+    # The top reply's check when neither the intent nor the evidence is sure. It names no topic: guesses that
+    # unsure named the wrong one more often than not (NOTES, "Asking back").
+    confirm_open: str
+    confirm_topic: str | None = None  # accepted for rules.yaml files of earlier releases; no longer used
     choose_option: str  # closes the "options" variant
     progress_update: str  # closes the "next steps" variant
     brief_close: str  # closes the short second wording
@@ -314,6 +317,7 @@ class Phrasing(_Strict):
         {
             "ask_what",
             "confirm_topic",
+            "confirm_open",
             "choose_option",
             "progress_update",
             "brief_close",
@@ -326,8 +330,8 @@ class Phrasing(_Strict):
 
     @field_validator("confirm_topic")
     @classmethod
-    def _has_topic(cls, text: str) -> str:
-        return _placeholders(text, ("{topic}",))
+    def _has_topic(cls, text: str | None) -> str | None:
+        return None if text is None else _placeholders(text, ("{topic}",))
 
     @field_validator("order_state")
     @classmethod

@@ -8,7 +8,7 @@ import yaml
 
 from assistant.errors import BadConversationError
 from assistant.handoff import HandoffPolicy
-from assistant.pipeline import Assistant
+from assistant.pipeline import Assistant, parse_conversation
 from assistant.result import Result
 from indexer.builder import build_index
 from indexer.embedding import HashingEmbedder
@@ -245,3 +245,28 @@ def test_the_fitted_model_hands_over_what_no_trigger_catches_and_says_why(demo_a
     assert result.handoff_signals[0].startswith("model p=") and "verdict@latest+3.0" in result.handoff_signals
     assert [s.style for s in result.suggestions] == ["holding"]  # dispute quotes no policy
     assert bot.run(conversation=customer("退货运费谁出")).handoff is False
+
+
+@pytest.mark.parametrize(("confidence", "asks_back"), [(0.1, True), (0.6, False)])
+def test_an_unsure_reading_asks_back_without_guessing_a_topic(
+    demo_assistant: Assistant, confidence: float, asks_back: bool
+) -> None:
+    turns = parse_conversation(customer("车厘子果径多大"))
+    reading = demo_assistant._read(turns, None, {})
+    assert reading.evidence is not None and reading.evidence.sentences
+    weak = dataclasses.replace(
+        reading.evidence, sentences=tuple(dataclasses.replace(s, coverage=0.05) for s in reading.evidence.sentences)
+    )
+    plan = demo_assistant.template.plan(
+        intent="logistics_stalled",
+        intent_description="物流不动、物流没更新",
+        confidence=confidence,
+        emotion="calm",
+        evidence=weak,
+        context=None,
+        seed="s",
+    )
+    top = demo_assistant.template.render(plan)[0].text
+    confirm = demo_assistant.kb.rules.phrasing.confirm_open
+    assert top.endswith(confirm) is asks_back, top
+    assert "物流不动" not in top  # a guess this unsure is not put to the customer
