@@ -13,7 +13,14 @@ from typing import Any, Protocol
 
 from assistant.answerability import asks_something, clauses, content_words, unknown_terms
 from assistant.classify import IntentClassifier, IntentPrediction, angry_turns, detect_emotion
-from assistant.conversation import clean, formulate_query, is_greeting, latest_customer_turns, leans_on_history
+from assistant.conversation import (
+    clean,
+    formulate_query,
+    is_greeting,
+    latest_customer_turns,
+    leans_on_history,
+    open_question,
+)
 from assistant.drafting import Draft, Plan, TemplateDrafter
 from assistant.errors import BadConversationError, FollowupNotConfiguredError, LLMUnavailableError
 from assistant.evidence import AnswerRules, Evidence, EvidenceFinder
@@ -128,6 +135,10 @@ class Assistant:
         text = "\n".join(c.text for h in hits for c in (h.chunk, *h.extra_chunks)).lower()
         return sum(w in text for w in asked) / len(asked)
 
+    def _asks_in(self, message: str) -> bool:
+        """Whether any clause of a message asks something."""
+        return any(self._asks(c) for c in clauses(message))
+
     def _asks(self, clause: str) -> bool:
         """Whether a clause asks for some kind of answer (the KB's `answer_slots`)."""
         return asks_something(clause) or bool(self.finder.question(clause).slots)
@@ -145,12 +156,14 @@ class Assistant:
     ) -> _Reading:
         """Query, intent, emotion, retrieval, evidence and the handoff signals of a conversation (the costlier
         signals only when the handoff table or model reads them, or `every_signal`)."""
-        query = formulate_query(turns, names=self.index.names)
+        opened = open_question(turns, self._asks_in)
+        query = formulate_query(turns, names=self.index.names, open_question=opened)
         latest = " ".join(latest_customer_turns(turns))
 
         t = time.perf_counter()
-        # A follow-up that leans on earlier turns ("那运费呢") is classified with them.
-        intent_text = query if leans_on_history(turns) or len(clean(latest)) < 6 else latest
+        # A follow-up that leans on earlier turns ("那运费呢"), or that answers the agent's question about an
+        # earlier one, is classified (and its evidence found) with them.
+        intent_text = query if opened or leans_on_history(turns) or len(clean(latest)) < 6 else latest
         qvec = self.index.embedder.embed_query(query)
         ivec = qvec if intent_text == query else self.index.embedder.embed_query(intent_text)
         lat["embed"] = (time.perf_counter() - t) * 1000

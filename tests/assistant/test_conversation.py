@@ -1,6 +1,14 @@
 import pytest
 
-from assistant.conversation import clean, formulate_query, is_greeting, latest_customer_turns, leans_on_history
+from assistant.answerability import asks_something, clauses
+from assistant.conversation import (
+    clean,
+    formulate_query,
+    is_greeting,
+    latest_customer_turns,
+    leans_on_history,
+    open_question,
+)
 from assistant.result import Turn
 
 
@@ -33,6 +41,32 @@ def test_a_self_contained_question_stands_alone() -> None:
     )
     assert not leans_on_history(conv)
     assert formulate_query(conv) == "另外我想问一下电饭煲的保修期是多久"
+
+
+def asks(message: str) -> bool:
+    return any(asks_something(c) for c in clauses(message))
+
+
+def test_an_answer_to_the_agents_question_completes_the_customers_open_one() -> None:
+    conv = turns(
+        ("customer", "车厘子果径大不大"),
+        ("agent", "您好，请问是自己吃还是送礼呢？"),
+        ("customer", "送我丈母娘的 怕太小拿不出手"),
+    )
+    assert open_question(conv, asks) == ["车厘子果径大不大"]
+    assert formulate_query(conv, open_question=open_question(conv, asks)).startswith("车厘子果径大不大 送我丈母娘的")
+
+
+@pytest.mark.parametrize(
+    ("agent", "latest"),
+    [
+        ("您好，请问是自己吃还是送礼呢？", "送人的 有礼盒吗"),  # the customer asks something new
+        ("您好，车厘子果径28-30mm。", "送我丈母娘的"),  # the agent asked nothing: nothing is left open
+    ],
+)
+def test_no_open_question_when_the_customer_asks_anew_or_the_agent_asked_nothing(agent: str, latest: str) -> None:
+    conv = turns(("customer", "车厘子果径大不大"), ("agent", agent), ("customer", latest))
+    assert open_question(conv, asks) == []
 
 
 def test_product_names_are_carried_forward() -> None:
