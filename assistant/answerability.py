@@ -46,7 +46,7 @@ def _posseg():  # type: ignore[no-untyped-def]
 # A clause that asks, whatever kind of answer it wants: the interrogatives of written and chat Chinese.
 QUESTION = re.compile(
     r"([\u4e00-\u9fff])[不没]\1|[吗么嘛][?？!！。~～]*$|[?？]"  # 大不大, …吗, a question mark
-    r"|多少|几[个天号点岁种款]|啥|什么|哪|怎|咋|谁|是否|有没有|能不能|[能可会有是][不否]"
+    r"|多少|几[个天号点岁种款]|啥|什么|哪|怎|咋|谁|是否|有没有|能不能|[能可]否"
 )
 _NEGATED = re.compile(r"^[不没无非未]")
 _CLAUSE = re.compile(r"[\s,，。.!！?？;；~～、]+")

@@ -15,6 +15,7 @@ _ANAPHORA = re.compile(
     r"那个|这个|它|这款|那款|这件|那件|这种|那种|这双|那双|这台|那台|这些|那些|同样|还有呢|呢[？?]?$|^那"
 )
 _QUESTION_MARK = re.compile(r"[?？]")
+_OFFER = re.compile(r"有什么(?:可以|能|需要)|(?:还有|有)(?:其他|别的)?(?:什么)?(?:问题|需要)")
 _GREETING = re.compile(
     r"^(你好|您好|在吗|在不在|hi|hello|哈喽|嗨|谢谢|多谢|好的|好吧|嗯+|哦+|ok)[呀啊吗呢~～!！。.,，？?\s]*$", re.I
 )
@@ -57,7 +58,9 @@ def open_question(turns: Sequence[Turn], asks: Callable[[str], bool]) -> list[st
     if n == 0 or any(asks(t.text) for t in turns[len(turns) - n :]):
         return []
     i = len(turns) - n - 1
-    if i < 0 or not (_QUESTION_MARK.search(turns[i].text) or asks(turns[i].text)):  # the agent's turn before them
+    agent = turns[i].text if i >= 0 else ""
+    # The agent's turn before them must ask about the question (「请问是自己吃还是送礼呢？」), not offer help.
+    if not (_QUESTION_MARK.search(agent) or asks(agent)) or _OFFER.search(agent):
         return []
     while i >= 0 and turns[i].role != "customer":
         i -= 1

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.evidence import Evidence, EvidenceFinder, Sentence
+from assistant.evidence import Asked, Evidence, EvidenceFinder, Sentence
 from assistant.guard import Guard
 from assistant.result import Citation, Turn
 from assistant.retrieval import Hit
@@ -146,6 +146,10 @@ class TemplateDrafter:
         top = evidence.best
         if top is None:
             return []
+        if evidence.parts:  # several questions in one message
+            answer = self._answer_each(top, evidence.parts)
+            if answer is not None:
+                return answer
         asked = evidence.question.slots
         figure = set(evidence.question.figure_slots)
 
@@ -183,6 +187,19 @@ class TemplateDrafter:
             if not parallel and not rival:
                 answer.append(s)
         return answer
+
+    def _answer_each(self, top: Sentence, parts: Sequence[Asked]) -> list[Sentence] | None:
+        """The answer to a message that asks several things: the best sentence for the whole message where it
+        speaks to a question, and the best one for each question it leaves unanswered, in the order asked.
+        None when the best sentence for the whole message answers them all."""
+        open_parts = [p for p in parts if not p.answered_by(top)]
+        if not open_parts:
+            return None
+        answer: list[Sentence] = [top] if len(open_parts) < len(parts) else []
+        for p in open_parts:
+            if all(p.best.text != a.text for a in answer):
+                answer.append(p.best)
+        return answer[: self.max_sentences + 1]
 
     def plan(
         self,
@@ -226,6 +243,7 @@ class TemplateDrafter:
             evidence
             and lead
             and evidence.question.yes_no
+            and (not evidence.parts or "yes_no" in lead.slots)
             and lead.coverage >= 0.2
             and not p.verdict
             and not self.finder.says_no(lead.text)

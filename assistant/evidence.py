@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from assistant.answerability import asks_something, clauses
 from assistant.guard import Guard
 from assistant.retrieval import Hit
 from indexer.chunking import Chunk, split_sentences
@@ -77,6 +78,7 @@ _GRAM_STOP = frozenset(
     ]
 )
 _CJK_OR_WORD = re.compile(r"[\u4e00-\u9fff]|[a-z0-9]+")
+_INDEFINITE = re.compile(r"好几\w|几\w?[都也没不了]")
 _FIGURE = re.compile(r"\d|[一二两三四五六七八九十]+(?:个)?(?:小时|工作日|天)")
 
 
@@ -157,11 +159,34 @@ class Sentence:
 
 
 @dataclass(frozen=True)
+class Asked:
+    """One of several questions in a message, and the sentence that best answers it."""
+
+    text: str
+    question: Question
+    best: Sentence
+    figure_patterns: tuple[Slot, ...] = ()  # the kinds of figure it asks for
+
+    def answered_by(self, sentence: Sentence) -> bool:
+        """Whether `sentence` speaks to this question: shares its wording and, when it asks for a figure,
+        holds one of that kind."""
+        if self.question.figure_slots and not any(
+            slot.answered_by.search(sentence.text) for slot in self.figure_patterns
+        ):
+            return False
+        return bool(bigrams(self.text) & bigrams(sentence.text))
+
+
+@dataclass(frozen=True)
 class Evidence:
-    """The scored sentences, best first, and whether they answer the question."""
+    """The scored sentences, best first, and whether they answer the question.
+
+    `parts`: when the customer asked several things in one message (「一箱几个 收到能直接吃吗」), the sentence that
+    best answers each asking clause, in the order asked (empty for a single question)."""
 
     question: Question
     sentences: tuple[Sentence, ...]
+    parts: tuple[Asked, ...] = ()
 
     @property
     def best(self) -> Sentence | None:
@@ -248,6 +273,21 @@ class EvidenceFinder:
         return out
 
     # -- scoring ---------------------------------------------------------------------------------------
+    def asked_parts(self, latest: str) -> list[str]:
+        """The asking clauses of a message, each with the telling clauses just before it (「收到了 放冰箱能放几天」);
+        one part when it asks one thing."""
+        parts: list[str] = []
+        pending: list[str] = []
+        for clause in clauses(latest):
+            pending.append(clause)
+            asking = _INDEFINITE.sub("", clause)  # 几天都不更新, 好几个: "several", not a question
+            if asks_something(asking) or self.question(asking).slots:
+                parts.append(" ".join(pending))
+                pending = []
+        if parts and pending:  # what it says after its last question belongs to that question
+            parts[-1] = " ".join([parts[-1], *pending])
+        return parts
+
     def run(
         self,
         latest: str,
@@ -256,17 +296,51 @@ class EvidenceFinder:
         *,
         keywords: Sequence[str] = (),
         dense: Mapping[str, float] | None = None,
+        asked: str | None = None,
     ) -> Evidence:
         """Score the candidates: the customer's own wording (character bigrams, robust to typos and
         segmentation), the earlier turns it leans on, the intent's keywords, the kind of answer asked for,
-        how close retrieval found the sentence's passage (`dense`: chunk id → cosine) and its document's rank."""
+        how close retrieval found the sentence's passage (`dense`: chunk id → cosine) and its document's rank.
+
+        `asked` (default `latest`): the message whose asking clauses are answered one by one when it asks
+        several things (the customer's latest messages, not the earlier turns a follow-up leans on)."""
         q = self.question(latest)
         cands = self._candidates(hits)
-        own_grams = bigrams(latest or query)
-        ctx_grams = bigrams(query)
         kws = [k for k in keywords if len(k) >= 2]
-        slots = [s for s in self.rules.slots if s.name in q.slots]
         dense = dense or {}
+        scored = self._score(cands, latest or query, query, q, kws, dense)
+        parts: list[Asked] = []
+        texts = self.asked_parts(latest if asked is None else asked)
+        if len(texts) > 1:
+            for text in texts:
+                part_q = self.question(text)
+                ranked = self._score(cands, text, query, part_q, kws, dense, context=0.3)
+                if not ranked:
+                    continue
+                figure = set(part_q.figure_slots)
+                top = ranked[0]
+                pick = next((x for x in ranked if x.slots & figure and x.score >= 0.6 * top.score), top)
+                patterns = tuple(x for x in self.rules.slots if x.name in figure)
+                parts.append(Asked(text, part_q, pick, patterns))
+        return Evidence(q, tuple(scored), tuple(parts))
+
+    def _score(
+        self,
+        cands: Sequence[Sentence],
+        own_text: str,
+        query: str,
+        q: Question,
+        kws: Sequence[str],
+        dense: Mapping[str, float],
+        *,
+        context: float = 1.0,
+    ) -> list[Sentence]:
+        """The candidates scored against `own_text`, best first. `context` weighs what every question of the
+        message shares (the conversation's words, intent keywords, retrieval's closeness and rank): one clause
+        of a several-question message is told apart by its own words and kind of answer."""
+        own_grams = bigrams(own_text)
+        ctx_grams = bigrams(query)
+        slots = [s for s in self.rules.slots if s.name in q.slots]
         lo = min(dense.values(), default=0.0)
         hi = max(dense.values(), default=0.0)
         scored = []
@@ -280,23 +354,15 @@ class EvidenceFinder:
             slot = max((0.35 if s.figure else 0.15 for s in slots if s.name in held), default=0.0)
             facts = 0.15 if _FIGURE.search(c.text) else 0.0
             near = (dense.get(c.chunk_id, lo) - lo) / (hi - lo) if hi > lo else 0.0
-            score = (
-                own
-                + 0.4 * ctx
-                + 0.25 * kw
-                + slot
-                + facts
-                + 1.0 * near
-                + 0.3 / (c.rank + 1)
-                + (0.1 if c.retrieved else 0.0)
-            )
+            shared = 0.4 * ctx + 0.25 * kw + facts + 1.0 * near + 0.3 / (c.rank + 1) + (0.1 if c.retrieved else 0.0)
+            score = own + slot + context * shared
             scored.append(
                 Sentence(
                     c.text, c.hit, c.rank, c.chunk_id, c.order, c.retrieved, round(coverage, 4), held, round(score, 4)
                 )
             )
         scored.sort(key=lambda s: (-s.score, s.rank, s.order))
-        return Evidence(q, tuple(scored))
+        return scored
 
     # -- yes / no --------------------------------------------------------------------------------------
     def says_no(self, sentence: str) -> bool:

@@ -196,7 +196,12 @@ class Assistant:
         )
         # The question as asked: the latest messages, or the resolved query when they lean on earlier turns.
         evidence = self.finder.run(
-            intent_text, query, hits.hits, keywords=spec.keywords if spec else (), dense=hits.dense
+            intent_text,
+            query,
+            hits.hits,
+            keywords=spec.keywords if spec else (),
+            dense=hits.dense,
+            asked=" ".join(opened) or latest,
         )
         answerable = hits.top_dense >= self.answerable_threshold and bool(hits.hits) and evidence.answers_slot
         n_latest = len(latest_customer_turns(turns))

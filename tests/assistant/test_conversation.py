@@ -62,6 +62,7 @@ def test_an_answer_to_the_agents_question_completes_the_customers_open_one() -> 
     [
         ("您好，请问是自己吃还是送礼呢？", "送人的 有礼盒吗"),  # the customer asks something new
         ("您好，车厘子果径28-30mm。", "送我丈母娘的"),  # the agent asked nothing: nothing is left open
+        ("抱歉久等了，请问有什么可以帮您？", "你们全家都是废物"),  # an offer of help asks about nothing
     ],
 )
 def test_no_open_question_when_the_customer_asks_anew_or_the_agent_asked_nothing(agent: str, latest: str) -> None:

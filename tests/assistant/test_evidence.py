@@ -1,10 +1,11 @@
+import dataclasses
 import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.evidence import AnswerRules, Evidence, Question, Sentence, bigrams, to_customer_voice
+from assistant.evidence import AnswerRules, Asked, Evidence, Question, Sentence, bigrams, to_customer_voice
 from assistant.pipeline import Assistant
 from assistant.retrieval import Hit
 from indexer.builder import build_index
@@ -38,6 +39,9 @@ def test_kb_voice_becomes_customer_voice() -> None:
         ("两款哪个更适合送人", "choice"),
         ("洗过了还能退吗", "yes_no"),
         ("支不支持花呗", "yes_no"),
+        ("三文鱼能直接生吃不", "yes_no"),
+        ("贵妃芒一箱几个啊", "count"),
+        ("你们从哪发货啊", "place"),
     ],
 )
 def test_the_default_slot_table_recognises_what_is_asked(demo_assistant: Assistant, question: str, kind: str) -> None:
@@ -52,6 +56,9 @@ def test_the_default_slot_table_recognises_what_is_asked(demo_assistant: Assista
         ("请保持商品完好。", "duration", False),
         ("偏远地区运费为15元。", "amount", True),
         ("容量1.7L，功率1800W。", "dimension", True),
+        ("每箱约8-12个。", "count", True),
+        ("保修期12个月。", "count", False),
+        ("订单从杭州仓库发出。", "place", True),
     ],
 )
 def test_a_sentence_holds_a_kind_of_answer_only_with_its_figure(sentence: str, kind: str, holds: bool) -> None:
@@ -226,3 +233,44 @@ def test_the_answer_keeps_its_passages_next_sentence_but_not_parallel_rows_or_ri
     )
     said = [s.text for s in shop.template._answer(ev)]
     assert said == ["品类耳机：保修期12个月。", "保修期从签收之日起计算。"]
+
+
+@pytest.mark.parametrize(
+    ("message", "parts"),
+    [
+        ("贵妃芒一箱几个啊 收到能直接吃吗", ["贵妃芒一箱几个啊", "收到能直接吃吗"]),
+        (
+            "三文鱼能直接生吃不 收到了 放冰箱能放几天 我家冰箱小",
+            ["三文鱼能直接生吃不", "收到了 放冰箱能放几天 我家冰箱小"],
+        ),
+        ("物流要是几天都不更新 多久算异常啊", ["物流要是几天都不更新 多久算异常啊"]),  # 几天都: "several days"
+        ("芒果好几个烂了 咋弄", ["芒果好几个烂了 咋弄"]),
+        ("裤子就是不喜欢 还能退不", ["裤子就是不喜欢 还能退不"]),  # 就是不 does not ask
+    ],
+)
+def test_a_message_is_split_into_the_questions_it_asks(
+    demo_assistant: Assistant, message: str, parts: list[str]
+) -> None:
+    assert demo_assistant.finder.asked_parts(message) == parts
+
+
+def test_each_question_of_a_message_gets_its_own_answer_unless_one_sentence_answers_all(shop: Assistant) -> None:
+    q = Question("保温杯多大 保温多久", ("dimension", "duration"), ("dimension", "duration"), False)
+    size, warm, other = (
+        ("保温杯容量500ml。", 1, 2.0, frozenset({"dimension"})),
+        ("保温杯可以保温6小时。", 2, 1.5, frozenset({"duration"})),
+        ("杯盖可以拆洗。", 3, 1.0, frozenset()),
+    )
+    ev = _evidence(q, [size, warm, other])
+    slots = {s.name: s for s in shop.finder.rules.slots}
+    by_text = {s.text: s for s in ev.sentences}
+    parts = (
+        Asked("保温杯多大", q, by_text[size[0]], (slots["dimension"],)),
+        Asked("保温多久", q, by_text[warm[0]], (slots["duration"],)),
+    )
+    each = dataclasses.replace(ev, parts=parts)
+    assert [s.text for s in shop.template._answer(each)] == [size[0], warm[0]]
+    both = "保温杯容量500ml，可以保温6小时。"
+    whole = _evidence(q, [(both, 0, 3.0, frozenset({"dimension", "duration"})), size, warm])
+    parts_both = tuple(dataclasses.replace(p, best=whole.sentences[1]) for p in parts)
+    assert shop.template._answer(dataclasses.replace(whole, parts=parts_both))[0].text == both
