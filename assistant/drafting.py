@@ -26,6 +26,28 @@ _STEP = re.compile(r"申请|提交|审核|到账|回复|联系|处理|发出|补
 _TIME = re.compile(r"\d+\s*(?:个)?(?:小时|工作日|天)|[一二两三四五六七八九十]+(?:个)?(?:小时|工作日|天)")
 _WINDOW = re.compile(r"(\d+|[一二两三四五六七八九十]+)\s*(天|小时)内")
 _NOTHING_SPECIAL = IntentBehaviour()
+# Conditions a policy sets on its window ("未拆封", "未洗涤未穿着", "吊牌完整") and how a customer's own account
+# undoes them ("拆开了", "洗过了", "穿出去过", "吊牌剪了"); "没穿过" keeps the condition.
+_NOT_YET = re.compile(r"[未没]([\u4e00-\u9fff]{1,2})")
+_INTACT = re.compile(r"([\u4e00-\u9fff]{2})(?:完整|完好|齐全)")
+_PARTICLES = frozenset("着过了的")
+
+
+def undone_condition(sentence: str, account: str) -> tuple[str, str] | None:
+    """(the condition, the customer's words that undo it) when the customer says what a condition of the
+    policy sentence rules out, e.g. ("未洗涤", "洗过了") for 「…未洗涤未穿着…」 and 「T恤洗过了 能退不」."""
+    for m in _NOT_YET.finditer(sentence):
+        for ch in m.group(1):
+            if ch in _PARTICLES:
+                continue
+            done = re.search(rf"(?<![没未不无别]){ch}[开出去]{{0,2}}[了过]了?", account)
+            if done:
+                return m.group(0), done.group(0)
+    for m in _INTACT.finditer(sentence):
+        done = re.search(rf"{m.group(1)}[^\s，。,]{{0,2}}[剪撕拆扔丢掉坏][了掉]", account)
+        if done:
+            return m.group(0), done.group(0)
+    return None
 
 
 @dataclass
@@ -111,7 +133,11 @@ class TemplateDrafter:
         self.max_chars = 140
 
     # -- planning --------------------------------------------------------------------------------------
-    def _verdict(self, intent: str, order: dict[str, Any], evidence: Sequence[Sentence]) -> list[Part]:
+    def _verdict(
+        self, intent: str, order: dict[str, Any], evidence: Sequence[Sentence], account: str = ""
+    ) -> list[Part]:
+        """The order's time since delivery against the policy's window; within it, a condition of the policy
+        the customer's own `account` undoes (洗过了, 吊牌剪了) is said instead of a promise."""
         key = self._behaviour(intent).window_key
         days = _number(order.get("days_since_delivery"))
         hours = _number(order.get("hours_since_delivery"))
@@ -133,8 +159,13 @@ class TemplateDrafter:
             else:
                 continue
             window = f"{m.group(1)}{unit}"
-            said = self.phrasing.within_window if elapsed <= limit else self.phrasing.past_window
-            return [Part(said.format(elapsed=shown, window=window), sentence.hit)]
+            if elapsed > limit:
+                return [Part(self.phrasing.past_window.format(elapsed=shown, window=window), sentence.hit)]
+            undone = undone_condition(sentence.text, account)
+            if undone is not None:
+                said = self.phrasing.condition_undone.format(condition=undone[0], done=undone[1])
+                return [Part(said, sentence.hit)]
+            return [Part(self.phrasing.within_window.format(elapsed=shown, window=window), sentence.hit)]
         return []
 
     def _answer(self, evidence: Evidence) -> list[Sentence]:
@@ -235,7 +266,7 @@ class TemplateDrafter:
         best = evidence.best if evidence else None
         if 0 < confidence < 0.15 and intent_description and not (best and best.coverage >= 0.1):
             p.confirm = phrasing.confirm_open
-        p.verdict = self._verdict(intent, order, sentences)
+        p.verdict = self._verdict(intent, order, sentences, evidence.question.text if evidence else "")
         answer = self._answer(evidence) if evidence else []
         p.answer = [Part(s.text, s.hit, rank=s.rank) for s in answer]
         lead = answer[0] if answer else None

@@ -310,6 +310,7 @@ class Phrasing(_Strict):
     brief_close: str  # closes the short second wording
     within_window: str  # "{elapsed}" since delivery, "{window}" as the policy states it (7天, 48小时)
     past_window: str
+    condition_undone: str  # within the window, but "{done}" (the customer's words) undoes "{condition}" (未洗涤)
     order_state: str  # "{status}": the order's status, named by `status_names` (else as the order gives it)
     status_names: dict[str, str] = Field(default_factory=dict)  # status code (lower case) → what the customer reads
 
@@ -323,6 +324,7 @@ class Phrasing(_Strict):
             "brief_close",
             "within_window",
             "past_window",
+            "condition_undone",
             "order_state",
             "status_names",
         }
@@ -342,6 +344,11 @@ class Phrasing(_Strict):
     @classmethod
     def _has_window(cls, text: str) -> str:
         return _placeholders(text, ("{elapsed}", "{window}"))
+
+    @field_validator("condition_undone")
+    @classmethod
+    def _has_condition(cls, text: str) -> str:
+        return _placeholders(text, ("{done}", "{condition}"))
 
     @field_validator("openers")
     @classmethod

@@ -8,6 +8,7 @@ import yaml
 
 from assistant.errors import BadConversationError
 from assistant.handoff import HandoffPolicy
+from assistant.drafting import undone_condition
 from assistant.pipeline import Assistant, parse_conversation
 from assistant.result import Result
 from indexer.builder import build_index
@@ -270,3 +271,29 @@ def test_an_unsure_reading_asks_back_without_guessing_a_topic(
     confirm = demo_assistant.kb.rules.phrasing.confirm_open
     assert top.endswith(confirm) is asks_back, top
     assert "物流不动" not in top  # a guess this unsure is not put to the customer
+
+
+@pytest.mark.parametrize(
+    ("sentence", "account", "undone"),
+    [
+        ("吊牌完整、未洗涤未穿着时支持七天无理由退货。", "T恤洗过了 不太喜欢 能退不", ("未洗涤", "洗过了")),
+        ("吊牌完整、未洗涤未穿着时支持七天无理由退货。", "穿出去过一次 还能退不", ("未穿着", "穿出去过")),
+        ("吊牌完整、未洗涤未穿着时支持七天无理由退货。", "吊牌剪了 还能退吗", ("吊牌完整", "吊牌剪了")),
+        ("未拆封时支持七天无理由退货。", "拆开了 发现大了 能退吗", ("未拆封", "拆开了")),
+        ("吊牌完整、未洗涤未穿着时支持七天无理由退货。", "没穿过 吊牌都在 能退吗", None),
+        ("未使用、包装齐全时支持七天无理由退货。", "不喜欢 能退吗", None),
+    ],
+)
+def test_a_customers_own_account_can_undo_a_condition_of_the_window(
+    sentence: str, account: str, undone: tuple[str, str] | None
+) -> None:
+    assert undone_condition(sentence, account) == undone
+
+
+def test_within_the_window_a_washed_item_gets_no_promise_but_a_way_forward(demo_assistant: Assistant) -> None:
+    context: dict[str, Any] = {"order": {"order_id": "[订单1]", "status": "delivered", "days_since_delivery": 3}}
+    result = demo_assistant.run(
+        conversation=customer("T恤穿了一次 洗过了 不太喜欢 想申请七天无理由退货"), context=context
+    )
+    top = result.suggestions[0].text
+    assert "可以为您办理" not in top and "洗过了" in top and "其他方案" in top, top
