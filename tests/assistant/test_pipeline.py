@@ -6,9 +6,9 @@ from typing import Any
 import pytest
 import yaml
 
+from assistant.drafting import undone_condition
 from assistant.errors import BadConversationError
 from assistant.handoff import HandoffPolicy
-from assistant.drafting import undone_condition
 from assistant.pipeline import Assistant, parse_conversation
 from assistant.result import Result
 from indexer.builder import build_index
