@@ -279,7 +279,7 @@ class TemplateDrafter:
             and not p.verdict
             and not self.finder.says_no(lead.text)
         ):
-            p.lead = self.finder.yes_lead(evidence.question.text)
+            p.lead = self.finder.yes_lead(evidence.question.text, lead.text)
         used = {s.text for s in answer}
         docs = {s.doc_id for s in answer} | {x.doc.doc_id for x in p.verdict if x.doc is not None}
         for s in sentences:

@@ -368,11 +368,26 @@ class EvidenceFinder:
     def says_no(self, sentence: str) -> bool:
         return self.rules.negative is not None and bool(self.rules.negative.search(sentence))
 
-    def yes_lead(self, question: str) -> str:
-        """The plain "yes" that opens an affirmative answer, in the verb the question ends on (支持吗 → 支持的)."""
-        at, lead = -1, self.rules.yes_lead.get("default", "")
-        for verb, text in self.rules.yes_lead.items():
-            pos = question.rfind(verb) if verb != "default" else -1
-            if pos > at:
-                at, lead = pos, text
-        return lead
+    def yes_lead(self, question: str, sentence: str) -> str:
+        """The plain "yes" that opens an affirmative answer, in the verb the question asks with (支持吗 → 支持的);
+        "" unless `sentence` affirms what was asked: it uses that verb (or one answered by the same "yes": 能 /
+        可以), or most of what follows the verb in the question (能退到购物金吗 → 「…退到购物金即时到账」).
+
+        Only the clauses that ask count (「我是黑金会员 发顺丰还要加钱吗」 asks with none of the verbs), and a
+        question asked with another verb (要…吗, 扣不扣) gets no "yes": 「免费」 answers 要加钱吗 with no."""
+        verbs = [v for v in self.rules.yes_lead if v != "default"]
+        best: tuple[int, str, str] | None = None  # the last asking clause's rightmost verb: (position, verb, clause)
+        for clause in clauses(question):
+            if not (asks_something(clause) or self.question(clause).yes_no):
+                continue
+            found = max(((clause.rfind(v), v) for v in verbs if v in clause), default=None)
+            if found is not None:
+                best = (found[0], found[1], clause)
+        if best is None:
+            return ""
+        pos, verb, clause = best
+        lead = self.rules.yes_lead[verb]
+        if any(v in sentence for v, text in self.rules.yes_lead.items() if v != "default" and text == lead):
+            return lead
+        asked = bigrams(re.sub(r"[吗么嘛呢啊不否]+$", "", clause[pos + len(verb) :]))
+        return lead if asked and len(asked & bigrams(sentence)) >= 0.6 * len(asked) else ""

@@ -274,3 +274,20 @@ def test_each_question_of_a_message_gets_its_own_answer_unless_one_sentence_answ
     whole = _evidence(q, [(both, 0, 3.0, frozenset({"dimension", "duration"})), size, warm])
     parts_both = tuple(dataclasses.replace(p, best=whole.sentences[1]) for p in parts)
     assert shop.template._answer(dataclasses.replace(whole, parts=parts_both))[0].text == both
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "lead"),
+    [
+        ("支持信用卡付款不", "栖木优选支持支付宝、微信支付和信用卡付款。", "支持的，"),
+        ("我账户里有购物金 下单能抵扣吗", "店铺余额和购物金可以在下单时抵扣。", "可以的，"),  # 能 and 可以: one "yes"
+        ("坏果退款能退到购物金吗", "坏果退款原路退回，或退到购物金即时到账。", "可以的，"),  # what follows the verb
+        ("羽绒服能机洗不", "建议手洗，水温30℃以下。", ""),  # the sentence does not affirm 机洗
+        ("我是黑金会员 发顺丰还要加钱吗", "黑金会员所有订单免费发顺丰快递。", ""),  # 会员 is no 会; 要…吗 gets no yes
+        ("我不想等了 退款扣不扣钱啊", "您可以申请全额退款，不收取任何费用。", ""),
+    ],
+)
+def test_a_plain_yes_leads_only_a_sentence_that_affirms_what_was_asked(
+    demo_assistant: Assistant, question: str, sentence: str, lead: str
+) -> None:
+    assert demo_assistant.finder.yes_lead(question, sentence) == lead
