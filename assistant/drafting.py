@@ -220,13 +220,14 @@ class TemplateDrafter:
         return answer
 
     def _answer_each(self, top: Sentence, parts: Sequence[Asked]) -> list[Sentence] | None:
-        """The answer to a message that asks several things: the best sentence for the whole message where it
-        speaks to a question, and the best one for each question it leaves unanswered, in the order asked.
-        None when the best sentence for the whole message answers them all."""
-        open_parts = [p for p in parts if not p.answered_by(top)]
+        """The answer to a message that asks several things: the best sentence for the whole message, then the
+        best one for each question asking for a figure (几个, 多久, 多少钱) that it leaves without one, in the
+        order asked. None when there is no such question. (Whether another kind of question is answered can be
+        told only from shared words, too weak a sign to add sentences on: measured, NOTES.)"""
+        open_parts = [p for p in parts if p.question.figure_slots and not p.answered_by(top)]
         if not open_parts:
             return None
-        answer: list[Sentence] = [top] if len(open_parts) < len(parts) else []
+        answer: list[Sentence] = [top]
         for p in open_parts:
             if all(p.best.text != a.text for a in answer):
                 answer.append(p.best)

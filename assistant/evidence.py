@@ -78,6 +78,7 @@ _GRAM_STOP = frozenset(
     ]
 )
 _CJK_OR_WORD = re.compile(r"[\u4e00-\u9fff]|[a-z0-9]+")
+_A_NOT_A = re.compile(r"([\u4e00-\u9fff])[不没]\1")
 _INDEFINITE = re.compile(r"好几\w|几\w?[都也没不了]")
 _FIGURE = re.compile(r"\d|[一二两三四五六七八九十]+(?:个)?(?:小时|工作日|天)")
 
@@ -381,6 +382,9 @@ class EvidenceFinder:
             if not (asks_something(clause) or self.question(clause).yes_no):
                 continue
             found = max(((clause.rfind(v), v) for v in verbs if v in clause), default=None)
+            a_not_a = _A_NOT_A.search(clause)  # 退不退, 开没开: the verb is the one doubled
+            if a_not_a is not None and (found is None or a_not_a.start() > found[0]):
+                return self.rules.yes_lead.get("default", "") if a_not_a.group(1) in sentence else ""
             if found is not None:
                 best = (found[0], found[1], clause)
         if best is None:
@@ -389,5 +393,8 @@ class EvidenceFinder:
         lead = self.rules.yes_lead[verb]
         if any(v in sentence for v, text in self.rules.yes_lead.items() if v != "default" and text == lead):
             return lead
-        asked = bigrams(re.sub(r"[吗么嘛呢啊不否]+$", "", clause[pos + len(verb) :]))
+        rest = re.sub(r"[吗么嘛呢啊不否]+$", "", clause[pos + len(verb) :])
+        if len(rest) == 1:  # 能开吗: the single verb itself
+            return lead if rest in sentence else ""
+        asked = bigrams(rest)
         return lead if asked and len(asked & bigrams(sentence)) >= 0.6 * len(asked) else ""

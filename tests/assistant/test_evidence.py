@@ -284,7 +284,9 @@ def test_each_question_of_a_message_gets_its_own_answer_unless_one_sentence_answ
         ("坏果退款能退到购物金吗", "坏果退款原路退回，或退到购物金即时到账。", "可以的，"),  # what follows the verb
         ("羽绒服能机洗不", "建议手洗，水温30℃以下。", ""),  # the sentence does not affirm 机洗
         ("我是黑金会员 发顺丰还要加钱吗", "黑金会员所有订单免费发顺丰快递。", ""),  # 会员 is no 会; 要…吗 gets no yes
-        ("我不想等了 退款扣不扣钱啊", "您可以申请全额退款，不收取任何费用。", ""),
+        ("我不想等了 退款扣不扣钱啊", "您可以申请全额退款，不收取任何费用。", ""),  # 扣 is not affirmed
+        ("分期的手续费退不退", "已经支付的分期手续费按退款金额比例退回。", "可以的，"),
+        ("公司报销要专票 能开吗", "专票在确认收货后10个工作日内开具。", "可以的，"),
     ],
 )
 def test_a_plain_yes_leads_only_a_sentence_that_affirms_what_was_asked(
