@@ -73,14 +73,15 @@ def content_words(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _everyday(word: str) -> bool:
+def is_everyday(word: str) -> bool:
+    """A word customers use about anything (孩子, 时候, 价格): frequent in the segmenter's reference corpus."""
     return _posseg().dt.tokenizer.FREQ.get(word, 0) >= EVERYDAY
 
 
 def _unknown(word: str, knows: Callable[[str], bool]) -> bool:
     # A negated word (不缩水) is a wish about something, not a topic; a compound whose head (its last two
     # characters: 大面积 → 面积) the KB uses is about something the KB covers.
-    if knows(word) or _NEGATED.match(word) or _everyday(word):
+    if knows(word) or _NEGATED.match(word) or is_everyday(word):
         return False
     return not (len(word) >= 3 and knows(word[-2:]))
 

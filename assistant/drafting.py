@@ -224,7 +224,7 @@ class TemplateDrafter:
         best one for each question asking for a figure (几个, 多久, 多少钱) that it leaves without one, in the
         order asked. None when there is no such question. (Whether another kind of question is answered can be
         told only from shared words, too weak a sign to add sentences on: measured, NOTES.)"""
-        open_parts = [p for p in parts if p.question.figure_slots and not p.answered_by(top)]
+        open_parts = [p for p in parts if not p.answered_by(top)]
         if not open_parts:
             return None
         answer: list[Sentence] = [top]
@@ -275,7 +275,6 @@ class TemplateDrafter:
             evidence
             and lead
             and evidence.question.yes_no
-            and (not evidence.parts or "yes_no" in lead.slots)
             and lead.coverage >= 0.2
             and not p.verdict
             and not self.finder.says_no(lead.text)

@@ -161,7 +161,7 @@ class Sentence:
 
 @dataclass(frozen=True)
 class Asked:
-    """One of several questions in a message, and the sentence that best answers it."""
+    """One of several questions in a message, asking for a figure, and the sentence that best answers it."""
 
     text: str
     question: Question
@@ -182,8 +182,9 @@ class Asked:
 class Evidence:
     """The scored sentences, best first, and whether they answer the question.
 
-    `parts`: when the customer asked several things in one message (「一箱几个 收到能直接吃吗」), the sentence that
-    best answers each asking clause, in the order asked (empty for a single question)."""
+    `parts`: when the customer asked several things in one message (「一箱几个 收到能直接吃吗」), each question
+    among them that asks for a figure (几个, 多久, 多少钱) with the sentence that best answers it, in the order
+    asked (empty for a single question)."""
 
     question: Question
     sentences: tuple[Sentence, ...]
@@ -232,6 +233,10 @@ class EvidenceFinder:
         asked = tuple(s.name for s in self.rules.slots if any(p.search(latest) for p in s.asked_by))
         figure = tuple(s.name for s in self.rules.slots if s.name in asked and s.figure)
         return Question(latest, asked, figure, "yes_no" in asked)
+
+    def document(self, chunk: Chunk) -> tuple[Chunk, ...]:
+        """Every passage of the document a chunk belongs to (cached)."""
+        return self._doc_chunks(chunk)
 
     # -- candidates ------------------------------------------------------------------------------------
     def _usable(self, s: str) -> bool:
@@ -315,10 +320,12 @@ class EvidenceFinder:
         if len(texts) > 1:
             for text in texts:
                 part_q = self.question(text)
+                figure = set(part_q.figure_slots)
+                if not figure:  # only a figure's absence can be told (Asked.answered_by)
+                    continue
                 ranked = self._score(cands, text, query, part_q, kws, dense, context=0.3)
                 if not ranked:
                     continue
-                figure = set(part_q.figure_slots)
                 top = ranked[0]
                 pick = next((x for x in ranked if x.slots & figure and x.score >= 0.6 * top.score), top)
                 patterns = tuple(x for x in self.rules.slots if x.name in figure)

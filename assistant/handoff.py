@@ -15,7 +15,7 @@ from assistant.handoff_model import HandoffModel
 from kb.rules import HandoffModelWeights, HandoffTable, Reason, Trigger
 
 # Signals that cost something to compute and that the fitted model reads.
-MODEL_SIGNALS = frozenset({"unknown_terms", "asked_found"})
+MODEL_SIGNALS = frozenset({"unknown_terms", "asked_found", "asked_in_answer"})
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,9 @@ class Signals:
     best_coverage: float = 0.0  # share of the question's wording the best evidence sentence holds
     answers_slot: bool = True  # False when a figure is asked for and no good sentence holds one
     asked_found: float = 1.0  # share of the nouns the latest message asks about that the retrieved passages use
+    # share of its specific nouns (not everyday words, not the KB's product names) that the document the answer
+    # would come from uses: 分贝 asked, the air conditioner's page never says it
+    asked_in_answer: float = 1.0
     agent_said: tuple[str, ...] = ()  # the shop's replies so far, oldest first
 
 

@@ -64,6 +64,7 @@ def features(signals: Signals, cues: Mapping[str, Sequence[re.Pattern[str]]]) ->
         "figure_unanswered": float(not s.answers_slot),
         "unknown_terms": min(len(s.unknown_terms), 2) / 2,
         "asked_missing": 1.0 - min(max(s.asked_found, 0.0), 1.0),
+        "asked_missing_in_answer": 1.0 - min(max(s.asked_in_answer, 0.0), 1.0),
         "agent_repeated": max(
             (repeat_share(a, s.agent_said[:i]) for i, a in enumerate(s.agent_said) if i), default=0.0
         ),

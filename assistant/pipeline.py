@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from assistant.answerability import asks_something, clauses, content_words, unknown_terms
+from assistant.answerability import asks_something, clauses, content_words, is_everyday, unknown_terms
 from assistant.classify import IntentClassifier, IntentPrediction, angry_turns, detect_emotion
 from assistant.conversation import (
     clean,
@@ -135,6 +135,24 @@ class Assistant:
         text = "\n".join(c.text for h in hits for c in (h.chunk, *h.extra_chunks)).lower()
         return sum(w in text for w in asked) / len(asked)
 
+    def _asked_in_answer(self, latest: str, evidence: Evidence) -> float:
+        """The share of the specific nouns the latest message asks about (not everyday words, not the KB's
+        product names or tags, not negated wishes) that the document of the best evidence sentence uses: 1.0
+        when it asks about none."""
+        best = evidence.best
+        names = self.index.names
+        asked = [
+            w
+            for c in clauses(latest)
+            if self._asks(c)
+            for w in content_words(c)
+            if not is_everyday(w) and w not in names and not w.startswith(("不", "没", "无"))
+        ]
+        if not asked or best is None:
+            return 1.0
+        text = "\n".join(c.text for c in self.finder.document(best.hit.chunk)).lower()
+        return sum(w in text for w in asked) / len(asked)
+
     def _asks_in(self, message: str) -> bool:
         """Whether any clause of a message asks something."""
         return any(self._asks(c) for c in clauses(message))
@@ -226,6 +244,11 @@ class Assistant:
             best_coverage=evidence.best.coverage if evidence.best else 0.0,
             answers_slot=evidence.answers_slot,
             asked_found=asked_found,
+            asked_in_answer=(
+                self._asked_in_answer(latest, evidence)
+                if not greeting and (every_signal or self.handoff.uses("asked_in_answer"))
+                else 1.0
+            ),
             agent_said=tuple(x.text for x in turns if x.role == "agent"),
         )
         lat["retrieval"] = (time.perf_counter() - t) * 1000

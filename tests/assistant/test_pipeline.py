@@ -297,3 +297,10 @@ def test_within_the_window_a_washed_item_gets_no_promise_but_a_way_forward(demo_
     )
     top = result.suggestions[0].text
     assert "可以为您办理" not in top and "洗过了" in top and "其他方案" in top, top
+
+
+def test_a_specific_noun_the_answering_document_never_uses_is_a_signal(demo_assistant: Assistant) -> None:
+    asked = demo_assistant.signals(conversation=customer("电热水壶多少分贝"))
+    assert asked.asked_in_answer == 0.0  # 分贝: the kettle's page never says it
+    said = demo_assistant.signals(conversation=customer("电热水壶的功率是多少"))
+    assert said.asked_in_answer == 1.0  # 功率 is everyday or on the page: nothing missing
