@@ -224,12 +224,17 @@ class EvidenceFinder:
         self.docs = docs
         # Popular policies are retrieved all day: segmenting and checking their sentences once, not per request.
         self._read: Callable[[str], tuple[_Read, ...]] = functools.lru_cache(maxsize=8192)(self._read_chunk)
+        self._question: Callable[[str], Question] = functools.lru_cache(maxsize=8192)(self._read_question)
         self._doc_chunks: Callable[[Chunk], tuple[Chunk, ...]] = functools.lru_cache(maxsize=4096)(
             lambda c: tuple(index.document_chunks(c))
         )
 
     # -- the question ------------------------------------------------------------------------------------
     def question(self, latest: str) -> Question:
+        """The kinds of answer `latest` asks for (cached: a message's clauses are read by several signals)."""
+        return self._question(latest)
+
+    def _read_question(self, latest: str) -> Question:
         asked = tuple(s.name for s in self.rules.slots if any(p.search(latest) for p in s.asked_by))
         figure = tuple(s.name for s in self.rules.slots if s.name in asked and s.figure)
         return Question(latest, asked, figure, "yes_no" in asked)
