@@ -283,6 +283,7 @@ class Assistant:
             seed=seed,
             holding_reason=handoff.reason_code if handoff.recommended else None,
             greeting=r.greeting,
+            stage=r.spec.stage if r.spec else None,
         )
         notes: list[str] = []
         try:

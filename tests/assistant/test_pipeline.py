@@ -304,3 +304,23 @@ def test_a_specific_noun_the_answering_document_never_uses_is_a_signal(demo_assi
     assert asked.asked_in_answer == 0.0  # 分贝: the kettle's page never says it
     said = demo_assistant.signals(conversation=customer("电热水壶的功率是多少"))
     assert said.asked_in_answer == 1.0  # 功率 is everyday or on the page: nothing missing
+
+
+@pytest.mark.parametrize(("confidence", "asks"), [(0.1, False), (0.6, True)])
+def test_an_unsure_intent_asks_for_the_order_only_when_the_answer_comes_from_its_stage(
+    demo_assistant: Assistant, confidence: float, asks: bool
+) -> None:
+    reading = demo_assistant._read(parse_conversation(customer("车厘子果径多大")), None, {})
+    assert reading.evidence is not None and reading.evidence.best is not None
+    assert reading.evidence.best.hit.chunk.category != "after_sale"  # a product page answers
+    plan = demo_assistant.template.plan(
+        intent="return_request",
+        intent_description="退货",
+        confidence=confidence,
+        emotion="calm",
+        evidence=reading.evidence,
+        context=None,
+        seed="s",
+        stage="after_sale",
+    )
+    assert bool(plan.ask) is asks
