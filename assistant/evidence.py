@@ -389,19 +389,20 @@ class EvidenceFinder:
         Only the clauses that ask count (「我是黑金会员 发顺丰还要加钱吗」 asks with none of the verbs), and a
         question asked with another verb (要…吗, 扣不扣) gets no "yes": 「免费」 answers 要加钱吗 with no."""
         verbs = [v for v in self.rules.yes_lead if v != "default"]
-        best: tuple[int, str, str] | None = None  # the last asking clause's rightmost verb: (position, verb, clause)
-        for clause in clauses(question):
-            if not (asks_something(clause) or self.question(clause).yes_no):
-                continue
-            found = max(((clause.rfind(v), v) for v in verbs if v in clause), default=None)
-            a_not_a = _A_NOT_A.search(clause)  # 退不退, 开没开: the verb is the one doubled
-            if a_not_a is not None and (found is None or a_not_a.start() > found[0]):
-                return self.rules.yes_lead.get("default", "") if a_not_a.group(1) in sentence else ""
-            if found is not None:
-                best = (found[0], found[1], clause)
-        if best is None:
+        asking = [
+            c
+            for c in clauses(question)
+            if (asks_something(c) or self.question(c).yes_no) and (_A_NOT_A.search(c) or any(v in c for v in verbs))
+        ]
+        if not asking:
             return ""
-        pos, verb, clause = best
+        clause = asking[-1]  # the last question asked with a verb
+        found = max(((clause.rfind(v), v) for v in verbs if v in clause), default=None)
+        a_not_a = _A_NOT_A.search(clause)  # 退不退, 开没开: the verb is the one doubled
+        if a_not_a is not None and (found is None or a_not_a.start() > found[0]):
+            return self.rules.yes_lead.get("default", "") if a_not_a.group(1) in sentence else ""
+        assert found is not None
+        pos, verb = found
         lead = self.rules.yes_lead[verb]
         if any(v in sentence for v, text in self.rules.yes_lead.items() if v != "default" and text == lead):
             return lead
