@@ -114,7 +114,15 @@ def test_many_edits_compact_automatically(demo_copy: Path, tmp_path: Path) -> No
     _same_as_rebuild(demo_copy, idx, tmp_path)
 
 
-STEPS = ["link_segment", "write_segment", "write_tombstones", "write_names", "write_summary", "commit_generation"]
+STEPS = [
+    "link_segment",
+    "write_segment",
+    "write_tombstones",
+    "write_documents",
+    "keep_names",
+    "write_summary",
+    "commit_generation",
+]
 
 
 def _crash(*args: object, **kwargs: object) -> None:
@@ -144,7 +152,7 @@ def _killed_update(kb_dir: Path, idx: Path, step: str) -> None:
     update_index(load_kb(kb_dir), HashingEmbedder(), idx)
 
 
-@pytest.mark.parametrize("step", ["write_tombstones", "commit_generation"])
+@pytest.mark.parametrize("step", ["write_documents", "commit_generation"])
 def test_an_update_killed_mid_write_leaves_the_previous_generation(step: str, demo_copy: Path, tmp_path: Path) -> None:
     idx = tmp_path / "idx"
     build_index(load_kb(demo_copy), HashingEmbedder(), idx)
