@@ -5,12 +5,17 @@ plus one new segment holding the added and changed documents, and tombstones for
 (and removed ones) had. Searches merge the segments with the index-wide statistics, so the results are those
 of a full rebuild of the same KB. Past `MAX_DELTAS` delta segments the deltas are merged into one; past
 `COMPACT_FRACTION` of dead or delta rows the whole index is compacted into a single segment.
+
+What an update does per document of the KB is array work: the document table (indexer/documents.py) is
+compared with the KB's ids and file stamps (taken by the KB loader) in numpy, and only the documents whose
+stamp changed are hashed; the names, the document table's base and the live segments are hard-linked. Python
+work per document is for the edited, removed and moved ones.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
-import os
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,23 +27,29 @@ import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from indexer.chunking import CHUNKER_VERSION, Chunk, chunk_document
+from indexer.chunkstore import ChunkStore
+from indexer.dense import DenseIndex
+from indexer.documents import DocEntry, DocTable, Row, member, records, write_documents
+from indexer.documents import fingerprint as table_fingerprint
 from indexer.embedding import Embedder
 from indexer.errors import IndexNotFoundError
-from indexer.manifest import FORMAT, DocEntry, Manifest
-from indexer.names import LEAD_POSITIONS, Lead, exact_names, read_names, write_names
+from indexer.manifest import FORMAT, MANIFEST, Manifest
+from indexer.names import LEAD_POSITIONS, exact_names, keep_names, write_names
 from indexer.segment import (
+    BM25,
+    DENSE,
     SEGMENTS,
-    Segment,
+    dense_kind,
     link_segment,
     new_segment_name,
     read_tombstones,
     write_segment,
     write_tombstones,
 )
-from indexer.sparse import EMPTY, add_words, tokenize, words_fingerprint
+from indexer.sparse import EMPTY, Postings, taught, teach, tokenize
 from indexer.store import commit_generation, current_generation, new_generation
 from indexer.summary import write_summary
-from kb.models import Document, KnowledgeBase, fingerprint
+from kb.models import Document, KnowledgeBase
 
 log = logging.getLogger("kefu.indexer")
 
@@ -107,9 +118,7 @@ def _chunker_id(chunk_chars: int) -> str:
 
 def _teach_segmenter(kb: KnowledgeBase) -> str:
     """Teach jieba the KB's tags and SKUs; returns their fingerprint, under which stored tokens stay valid."""
-    words = [t for d in kb.published for t in d.tags] + [d.sku for d in kb.published if d.sku]
-    add_words(words)
-    return words_fingerprint(words)
+    return teach([t for d in kb.published for t in d.tags] + [d.sku for d in kb.published if d.sku])
 
 
 def _leads(chunks: Sequence[Chunk]) -> int:
@@ -128,13 +137,14 @@ class _NewSegment:
 
 @dataclass
 class _Plan:
-    """A generation to write: segments kept from the live one (by name), dead rows in them, one new segment."""
+    """A generation to write: segments kept from the live one (by name), dead rows in them, one new segment,
+    the document table, and the exact names (None: the live generation's, unchanged)."""
 
     keep: list[str]
     dead: dict[str, np.ndarray]
     new: _NewSegment
-    documents: dict[str, DocEntry]
-    names: dict[str, set[str]]
+    table: DocTable
+    names: dict[str, set[str]] | None
 
 
 def _write_generation(
@@ -144,9 +154,11 @@ def _write_generation(
     manifest: Manifest,
     summary: Callable[[Path], None],
     *,
+    base_of: Path | None,
     flat_threshold: int,
 ) -> Path:
-    """Write the planned generation and make it live; an interrupted write leaves the previous one in place."""
+    """Write the planned generation and make it live; an interrupted write leaves the previous one in place.
+    `base_of`: the generation whose document table base this one shares (hard-linked), if any."""
     gen = new_generation(index_dir)
     try:
         segments = list(plan.keep)
@@ -161,14 +173,18 @@ def _write_generation(
             )
             segments.append(name)
         write_tombstones(gen, plan.dead)
-        leads: dict[str, Lead] = {d: (e.segment, e.row, e.leads) for d, e in plan.documents.items()}
-        write_names(gen, plan.names, leads)
+        write_documents(gen, plan.table, base_of=base_of)
+        if plan.names is None:
+            assert old_gen is not None
+            keep_names(gen, old_gen)
+        else:
+            write_names(gen, plan.names)
         summary(gen)
         manifest.segments = segments
-        manifest.documents = plan.documents
-        manifest.n_chunks = sum(e.n for e in plan.documents.values())
+        manifest.n_chunks = int(plan.table.records["n"].sum())
+        manifest.n_docs = len(plan.table)
         manifest.stats["dead_rows"] = int(sum(len(v) for v in plan.dead.values()))
-        (gen / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
+        (gen / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
         return commit_generation(index_dir, gen)
     except BaseException:
         shutil.rmtree(gen, ignore_errors=True)
@@ -191,30 +207,28 @@ def _manifest(
     )
 
 
-def _stamp(kb: KnowledgeBase, doc: Document) -> str:
-    """A document file's modification time and size: while they stay the same, its content hash does too."""
-    try:
-        st = os.stat(os.path.join(kb.root, doc.path))  # not pathlib: ~3x faster over 170k documents
-    except (OSError, ValueError):
-        return ""
-    return f"{st.st_mtime_ns}:{st.st_size}"
-
-
-def _doc_names(docs: Sequence[Document], documents: dict[str, DocEntry]) -> dict[str, set[str]]:
-    return exact_names((d.id, d.tags, d.sku) for d in docs if documents.get(d.id) and documents[d.id].n)
+def _doc_names(docs: Sequence[Document], table: DocTable) -> dict[str, set[str]]:
+    recs = table.records
+    indexed = {i.decode() for i in recs["id"][recs["n"] > 0]}
+    return exact_names((d.id, d.tags, d.sku) for d in docs if d.id in indexed)
 
 
 def _report(final: Path, plan: _Plan, embedded: int, start: datetime, **kw: Any) -> BuildReport:
     return BuildReport(
         final,
-        len(plan.documents),
-        sum(e.n for e in plan.documents.values()),
+        len(plan.table),
+        int(plan.table.records["n"].sum()),
         embedded,
         seconds=(datetime.now(UTC) - start).total_seconds(),
         segments=len(plan.keep) + (1 if plan.new.chunks else 0),
         dead_rows=int(sum(len(v) for v in plan.dead.values())),
         **kw,
     )
+
+
+def _row(doc: Document, content_hash: str, segment: int, row: int, chunks: Sequence[Chunk]) -> Row:
+    """The document table's record of a document written into `segment` from `row` on."""
+    return (doc.id, content_hash, doc.version, segment, row, len(chunks), _leads(chunks), *doc.file_stamp, False)
 
 
 def build_index(
@@ -234,13 +248,13 @@ def build_index(
     chunks = [c for cs in per_doc.values() for c in cs]
     vectors = _embed(embedder, chunks, batch=batch_size, progress=progress)
     new = _NewSegment(chunks, list(vectors), [tokenize(c.embed_text) for c in chunks])
-    documents: dict[str, DocEntry] = {}
+    rows: list[Row] = []
     row = 0
     for d in kb.published:
-        cs = per_doc[d.id]
-        documents[d.id] = DocEntry(d.content_hash, d.version, d.title, 0, row, len(cs), _leads(cs), _stamp(kb, d))
-        row += len(cs)
-    plan = _Plan([], {}, new, documents, _doc_names(kb.published, documents))
+        rows.append(_row(d, d.content_hash, 0, row, per_doc[d.id]))
+        row += len(per_doc[d.id])
+    table = DocTable.empty().updated(records(rows), fold=True)
+    plan = _Plan([], {}, new, table, _doc_names(kb.published, table))
     manifest = _manifest(kb, embedder, start, chunk_chars, kb.fingerprint, {"segmenter": segmenter})
     final = _write_generation(
         index_dir,
@@ -248,41 +262,56 @@ def build_index(
         plan,
         manifest,
         lambda gen: write_summary(gen, kb.fingerprint, len(kb.published)),
+        base_of=None,
         flat_threshold=flat_threshold,
     )
     return _report(final, plan, len(chunks), start, added=sorted(per_doc))
 
 
 class _OldIndex:
-    """The live generation, opened for reading rows, vectors and tokens out of its segments."""
+    """The live generation, opened for reading rows, vectors and tokens out of its segments. Each part of a
+    segment is opened when first needed: an edit of one document reads a few rows of one chunk store, not
+    the FAISS graph or the BM25 vocabulary of a million-row base."""
 
     def __init__(self, gen: Path, manifest: Manifest) -> None:
         self.gen = gen
         self.manifest = manifest
         self.dead = read_tombstones(gen)
-        self._open: dict[int, Segment] = {}
+        self._stores: dict[int, ChunkStore] = {}
+        self._dense: dict[int, DenseIndex] = {}
+        self._postings: dict[int, Postings] = {}
 
-    def segment(self, i: int) -> Segment:
-        if i not in self._open:
-            name = self.manifest.segments[i]
-            self._open[i] = Segment.open(self.gen / SEGMENTS / name, self.dead.get(name, np.zeros(0, np.int64)))
-        return self._open[i]
+    def _path(self, i: int) -> Path:
+        return self.gen / SEGMENTS / self.manifest.segments[i]
+
+    def store(self, i: int) -> ChunkStore:
+        if i not in self._stores:
+            self._stores[i] = ChunkStore.open(self._path(i))
+        return self._stores[i]
 
     def rows(self, entry: DocEntry) -> list[Chunk]:
-        seg = self.segment(entry.segment)
-        return [seg.store[r] for r in range(entry.row, entry.row + entry.n)]
+        store = self.store(entry.segment) if entry.n else None
+        return [store[r] for r in range(entry.row, entry.row + entry.n)] if store is not None else []
 
     def vectors(self, entry: DocEntry, chunks: Sequence[Chunk]) -> np.ndarray:
+        if not chunks:
+            return np.zeros((0, self.manifest.dim), dtype=np.float32)
+        if entry.segment not in self._dense:
+            self._dense[entry.segment] = DenseIndex.load(self._path(entry.segment) / DENSE, mmap=True)
         ids = np.fromiter((c.int_id for c in chunks), dtype=np.int64, count=len(chunks))
-        return self.segment(entry.segment).dense.vectors_of(ids)
+        return self._dense[entry.segment].vectors_of(ids)
 
     def tokens(self, entry: DocEntry) -> list[list[str]]:
-        p = self.segment(entry.segment).postings
+        if not entry.n:
+            return []
+        if entry.segment not in self._postings:
+            self._postings[entry.segment] = Postings.load(self._path(entry.segment) / BM25)
+        p = self._postings[entry.segment]
         return [[t for t in p.row_tokens(r) if t != EMPTY] for r in range(entry.row, entry.row + entry.n)]
 
     def exact_vectors(self, entry: DocEntry) -> bool:
         """Whether this document's stored vectors are the embedder's own (flat), not 8-bit codes (HNSW)."""
-        return self.segment(entry.segment).dense.kind == "flat"
+        return entry.n > 0 and dense_kind(self._path(entry.segment)) == "flat"
 
 
 def _carry(old: _OldIndex, entry: DocEntry, new: _NewSegment, *, retokenize: bool) -> list[Chunk]:
@@ -294,10 +323,18 @@ def _carry(old: _OldIndex, entry: DocEntry, new: _NewSegment, *, retokenize: boo
     return chunks
 
 
+@dataclass
+class _Edit:
+    """An added or changed document, chunked, with its content hash."""
+
+    doc: Document
+    hash: str
+    chunks: list[Chunk]
+
+
 def _rewrite(
     old: _OldIndex,
-    heads: dict[str, tuple[str, int, str, str]],
-    edited: dict[str, list[Chunk]],
+    edited: dict[str, _Edit],
     removed: set[str],
     embedder: Embedder,
     *,
@@ -305,28 +342,30 @@ def _rewrite(
     retokenize: bool,
     batch_size: int,
     progress: bool,
-) -> tuple[_Plan, int]:
+) -> tuple[list[str], dict[str, np.ndarray], _NewSegment, list[Row], int]:
     """Plan the next generation: segments before `merge_from` stay (with more dead rows); the documents in the
-    later ones, and the `edited` ones (added or changed, already chunked; `heads` gives their hash, version and
-    title and file stamp), go into one new segment. `removed` documents are dropped.
+    later ones, and the `edited` ones, go into one new segment. `removed` documents are dropped. Returns the
+    kept segments, their dead rows, the new segment, the document records it changed, and how many passages
+    were embedded.
 
     Only edited, removed and moved documents are visited, so an edit costs what it touches, not what the KB
     holds. A changed document's passages that did not change keep their vectors and tokens where the vectors
     are exact (a flat segment); the rest are embedded and segmented.
     """
     m = old.manifest
+    docs = m.documents
     keep = m.segments[:merge_from]
     dead = {name: set(old.dead.get(name, np.zeros(0, np.int64)).tolist()) for name in keep}
     for doc_id in removed | set(edited):
-        e = m.documents.get(doc_id)
+        e = docs.get(doc_id)
         if e is not None and e.segment < merge_from:
             dead[keep[e.segment]].update(range(e.row, e.row + e.n))
-    documents = {k: v for k, v in m.documents.items() if k not in removed}
     new = _NewSegment()
+    rows: list[Row] = []
     to_embed: list[int] = []
     seg_index = len(keep)
-    for doc_id, cs in edited.items():
-        e = m.documents.get(doc_id)
+    for doc_id, ed in edited.items():
+        e = docs.get(doc_id)
         reuse: dict[str, tuple[np.ndarray, list[str]]] = {}
         if e is not None and old.exact_vectors(e):
             before = old.rows(e)
@@ -334,7 +373,7 @@ def _rewrite(
             toks = old.tokens(e) if not retokenize else [tokenize(c.embed_text) for c in before]
             reuse = {c.chunk_id: (v, t) for c, v, t in zip(before, vecs, toks, strict=True)}
         row = len(new.chunks)
-        for c in cs:
+        for c in ed.chunks:
             if c.chunk_id in reuse:
                 v, t = reuse[c.chunk_id]
             else:
@@ -343,31 +382,82 @@ def _rewrite(
             new.chunks.append(c)
             new.vectors.append(v)
             new.tokens.append(t)
-        h, version, title, stamp = heads[doc_id]
-        documents[doc_id] = DocEntry(h, version, title, seg_index, row, len(cs), _leads(cs), stamp)
+        rows.append(_row(ed.doc, ed.hash, seg_index, row, ed.chunks))
     if merge_from < len(m.segments):
-        for doc_id, e in m.documents.items():
-            if e.segment >= merge_from and doc_id not in removed and doc_id not in edited:
-                row = len(new.chunks)
-                cs = _carry(old, e, new, retokenize=retokenize)
-                documents[doc_id] = DocEntry(e.hash, e.version, e.title, seg_index, row, len(cs), e.leads, e.stamp)
+        recs = docs.records
+        for rec in recs[recs["segment"] >= merge_from]:
+            doc_id = rec["id"].decode()
+            if doc_id in removed or doc_id in edited:
+                continue
+            e = DocEntry.of(rec)
+            row = len(new.chunks)
+            cs = _carry(old, e, new, retokenize=retokenize)
+            rows.append((doc_id, e.hash, e.version, seg_index, row, len(cs), e.leads, e.mtime, e.size, False))
     vectors = _embed(embedder, [new.chunks[i] for i in to_embed], batch=batch_size, progress=progress, few=True)
     for i, v in zip(to_embed, vectors, strict=True):
         new.vectors[i] = v
-    dead_arrays = {name: np.array(sorted(rows), dtype=np.int64) for name, rows in dead.items()}
-    return _Plan(keep, dead_arrays, new, documents, {}), len(to_embed)
+    dead_arrays = {name: np.array(sorted(rows_), dtype=np.int64) for name, rows_ in dead.items()}
+    return keep, dead_arrays, new, rows, len(to_embed)
 
 
 def _merge_from(old: _OldIndex, n_new: int) -> tuple[int, str]:
     """Which segments the next write merges: none (a new delta), the deltas, or all of them."""
     m = old.manifest
+    recs = m.documents.records
     dead = sum(len(v) for v in old.dead.values())
-    delta_rows = sum(e.n for e in m.documents.values() if e.segment > 0) + n_new
+    delta_rows = int(recs["n"][recs["segment"] > 0].sum()) + n_new
     if dead + delta_rows > COMPACT_FRACTION * m.n_chunks:
         return 0, "all"
     if len(m.segments) > MAX_DELTAS:  # the base and MAX_DELTAS deltas, plus the one this write adds
         return 1, "deltas"
     return len(m.segments), ""
+
+
+@dataclass
+class _Diff:
+    """How the KB's published documents differ from an index's document table."""
+
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+    edited: dict[str, tuple[Document, str]]  # added and changed: the document and its content hash
+    restamped: dict[str, tuple[int, int]]  # unchanged documents whose file was saved again: its new stamp
+
+
+def _compare(kb: KnowledgeBase, recs: np.ndarray) -> _Diff:
+    """Compare in arrays: a document whose file stamp (`Document.file_stamp`) is the one recorded keeps its
+    recorded hash; only the others are hashed."""
+    pub = kb.published
+    n = len(pub)
+    ids = np.array([d.id for d in pub], dtype="S") if n else np.zeros(0, dtype="S1")
+    stamps = np.fromiter(itertools.chain.from_iterable(d.file_stamp for d in pub), np.int64, 2 * n).reshape(n, 2)
+    order = np.argsort(ids, kind="stable")
+    ids, stamps = ids[order], stamps[order]
+    if len(recs):
+        at = np.searchsorted(recs["id"], ids).clip(max=len(recs) - 1)
+        found = np.asarray(recs["id"][at] == ids)
+        mtime, size = np.asarray(recs["mtime"][at]), np.asarray(recs["size"][at])
+    else:
+        at = np.zeros(n, dtype=np.int64)
+        found = np.zeros(n, dtype=bool)
+        mtime = size = np.zeros(n, dtype=np.int64)
+    same = found & (stamps[:, 0] != 0) & (mtime == stamps[:, 0]) & (size == stamps[:, 1])
+    diff = _Diff([], [], [], {}, {})
+    for i in np.flatnonzero(found & ~same).tolist():
+        d = pub[order[i]]
+        if d.content_hash != recs["hash"][at[i]].decode():
+            diff.changed.append(d.id)
+            diff.edited[d.id] = (d, d.content_hash)
+        elif d.file_stamp != (int(mtime[i]), int(size[i])):
+            diff.restamped[d.id] = d.file_stamp
+    for i in np.flatnonzero(~found).tolist():
+        d = pub[order[i]]
+        diff.added.append(d.id)
+        diff.edited[d.id] = (d, d.content_hash)
+    diff.removed = [i.decode() for i in recs["id"][~member(recs["id"], ids)]]
+    diff.changed.sort()
+    diff.added.sort()
+    return diff
 
 
 def update_index(
@@ -405,88 +495,83 @@ def update_index(
         old_gen = current_generation(index_dir)
     except IndexNotFoundError:
         return rebuild()
-    m = Manifest.read(old_gen / "manifest.json")
+    m = Manifest.read(old_gen / MANIFEST)
     check_model(m, embedder, index_dir)
     if m.format != FORMAT or m.chunker != _chunker_id(chunk_chars):
         log.info("%s: index format %s / chunker %s differ from this kefu's; rebuilding", index_dir, m.format, m.chunker)
         return rebuild()
-    published = {d.id: d for d in kb.published}
-    heads: dict[str, tuple[str, int, str, str]] = {}
-    for doc_id, d in published.items():  # a file whose time and size did not change keeps its hash unread
-        e, stamp = m.documents.get(doc_id), _stamp(kb, d)
-        same = e is not None and stamp and e.stamp == stamp
-        heads[doc_id] = (e.hash if same and e else d.content_hash, d.version, d.title, stamp)
-    added = sorted(set(published) - set(m.documents))
-    removed = sorted(set(m.documents) - set(published))
-    changed = sorted(i for i in set(published) & set(m.documents) if heads[i][0] != m.documents[i].hash)
+    diff = _compare(kb, m.documents.records)
     old = _OldIndex(old_gen, m)
     renamed = (
-        any(_naming(published[i]) != _old_naming(old, m.documents[i]) for i in changed)
-        or any(published[i].tags or published[i].sku for i in added)
-        or any(_old_naming(old, m.documents[i]) != ((), None) for i in removed)
+        any(_naming(diff.edited[i][0]) != _old_naming(old, m.documents[i]) for i in diff.changed)
+        or any(diff.edited[i][0].tags or diff.edited[i][0].sku for i in diff.added)
+        or any(_old_naming(old, m.documents[i]) != ((), None) for i in diff.removed)
     )
-    if renamed:  # tags or SKUs changed: the segmenter's words and the exact names may have
-        segmenter = _teach_segmenter(kb)
-    else:
-        add_words(w for d in kb.published for w in (*d.tags, d.sku or ""))
-        segmenter = str(m.stats.get("segmenter", ""))
-    retokenize = m.stats.get("segmenter") != segmenter
-    if not (added or removed or changed or retokenize):
+    recorded = str(m.stats.get("segmenter", ""))
+    # Tags or SKUs changed: the segmenter's words and the exact names may have. Otherwise the words are those
+    # the index was built under, which this process may know already (a large KB has a few hundred thousand).
+    segmenter = recorded if not renamed and taught(recorded) else _teach_segmenter(kb)
+    retokenize = recorded != segmenter
+    if not (diff.added or diff.removed or diff.changed or retokenize):
         return BuildReport(
             old_gen,
-            len(published),
+            len(kb.published),
             m.n_chunks,
             0,
-            unchanged=len(published),
+            unchanged=len(kb.published),
             seconds=(datetime.now(UTC) - start).total_seconds(),
             segments=len(m.segments),
             dead_rows=int(m.stats.get("dead_rows", 0)),
         )
-    edited = {i: chunk_document(published[i], max_chars=chunk_chars) for i in sorted(set(added) | set(changed))}
+    edited = {i: _Edit(d, h, chunk_document(d, max_chars=chunk_chars)) for i, (d, h) in sorted(diff.edited.items())}
     if retokenize:  # every passage is segmented again: rewrite all of it
         merge_from, compacted = 0, "all"
     else:
-        merge_from, compacted = _merge_from(old, sum(len(cs) for cs in edited.values()))
-    plan, embedded = _rewrite(
+        merge_from, compacted = _merge_from(old, sum(len(e.chunks) for e in edited.values()))
+    keep, dead, new, rows, embedded = _rewrite(
         old,
-        {i: heads[i] for i in edited},
         edited,
-        set(removed),
+        set(diff.removed),
         embedder,
         merge_from=merge_from,
         retokenize=retokenize,
         batch_size=batch_size,
         progress=progress,
     )
-    for doc_id, (h, _, _, stamp) in heads.items():  # files touched without a change: remember them unread
-        e = plan.documents.get(doc_id)
-        if e is not None and e.hash == h and e.stamp != stamp:
-            e.stamp = stamp
-    if renamed:
-        plan.names = _doc_names(kb.published, plan.documents)
-    else:
-        plan.names = {n: set(docs) for n, docs in read_names(old_gen)[0].items()}
-    kb_fingerprint = fingerprint((i, h[0]) for i, h in heads.items())
+    changes = {r[0]: r for r in rows}
+    for doc_id, (mtime, size) in diff.restamped.items():  # files saved without a change: remember them unread
+        r = changes.get(doc_id) or _as_row(doc_id, m.documents[doc_id])
+        changes[doc_id] = (*r[:7], mtime, size, False)
+    for doc_id in diff.removed:
+        changes[doc_id] = (doc_id, "", 0, 0, 0, 0, 0, 0, 0, True)
+    table = m.documents.updated(records(list(changes.values())), fold=merge_from == 0)
+    names = _doc_names(kb.published, table) if renamed else None
+    kb_fingerprint = table_fingerprint(table.records)
     manifest = _manifest(kb, embedder, start, chunk_chars, kb_fingerprint, {"segmenter": segmenter})
     final = _write_generation(
         index_dir,
         old_gen,
-        plan,
+        _Plan(keep, dead, new, table, names),
         manifest,
-        lambda gen: write_summary(gen, kb_fingerprint, len(published)),
+        lambda gen: write_summary(gen, kb_fingerprint, len(kb.published)),
+        base_of=old_gen if table.base is m.documents.base else None,
         flat_threshold=flat_threshold,
     )
     return _report(
         final,
-        plan,
+        _Plan(keep, dead, new, table, names),
         embedded,
         start,
-        added=added,
-        changed=changed,
-        removed=removed,
-        unchanged=len(published) - len(added) - len(changed),
+        added=diff.added,
+        changed=diff.changed,
+        removed=diff.removed,
+        unchanged=len(kb.published) - len(diff.added) - len(diff.changed),
         compacted=compacted,
     )
+
+
+def _as_row(doc_id: str, e: DocEntry) -> Row:
+    return (doc_id, e.hash, e.version, e.segment, e.row, e.n, e.leads, e.mtime, e.size, False)
 
 
 def _naming(doc: Document) -> tuple[tuple[str, ...], str | None]:
@@ -497,7 +582,7 @@ def _old_naming(old: _OldIndex, e: DocEntry) -> tuple[tuple[str, ...], str | Non
     """The tags and SKU a document had when it was indexed (its first passage carries them)."""
     if not e.n:
         return (), None
-    first = old.segment(e.segment).store[e.row]
+    first = old.store(e.segment)[e.row]
     return first.tags, first.sku
 
 
@@ -507,16 +592,18 @@ def compact_index(index_dir: Path, embedder: Embedder, *, flat_threshold: int = 
 
     start = datetime.now(UTC)
     old_gen = current_generation(index_dir)
-    m = Manifest.read(old_gen / "manifest.json")
+    m = Manifest.read(old_gen / MANIFEST)
     check_format(m, old_gen, index_dir)
     check_model(m, embedder, index_dir)
     old = _OldIndex(old_gen, m)
-    plan, _ = _rewrite(old, {}, {}, set(), embedder, merge_from=0, retokenize=False, batch_size=32, progress=False)
-    plan.names = {n: set(docs) for n, docs in read_names(old_gen)[0].items()}
+    keep, dead, new, rows, _ = _rewrite(
+        old, {}, set(), embedder, merge_from=0, retokenize=False, batch_size=32, progress=False
+    )
+    plan = _Plan(keep, dead, new, m.documents.updated(records(rows), fold=True), None)
     manifest = Manifest(**{**m.__dict__, "created": start.isoformat(timespec="seconds"), "stats": dict(m.stats)})
 
     def summary(gen: Path) -> None:
         shutil.copy2(old_gen / "kb_summary.json", gen / "kb_summary.json")
 
-    final = _write_generation(index_dir, old_gen, plan, manifest, summary, flat_threshold=flat_threshold)
-    return _report(final, plan, 0, start, unchanged=len(plan.documents), compacted="all")
+    final = _write_generation(index_dir, old_gen, plan, manifest, summary, base_of=None, flat_threshold=flat_threshold)
+    return _report(final, plan, 0, start, unchanged=len(plan.table), compacted="all")

@@ -10,10 +10,11 @@ from typing import overload
 import numpy as np
 
 from indexer.chunking import Chunk
+from indexer.documents import BASE
 from indexer.embedding import Embedder
 from indexer.errors import IndexFormatError, ModelMismatchError
-from indexer.manifest import FORMAT, Manifest
-from indexer.names import Lead, read_names
+from indexer.manifest import FORMAT, MANIFEST, Manifest
+from indexer.names import read_names
 from indexer.segment import SEGMENTS, Segment, has_segment_files, read_tombstones
 from indexer.sparse import SparseIndex, add_words, tokenize
 from indexer.store import current_generation
@@ -82,7 +83,6 @@ class Index:
         embedder: Embedder,
         *,
         names: Mapping[str, tuple[str, ...]],
-        leads: Mapping[str, Lead],
     ) -> None:
         self.path = path
         self.manifest = manifest
@@ -91,13 +91,12 @@ class Index:
         self.sparse = SparseIndex([s.postings for s in self.segments], [s.dead for s in self.segments])
         self.embedder = embedder
         self.names = names
-        self._leads = leads
         add_words(self.names)
 
     @classmethod
     def open(cls, index_dir: Path, embedder: Embedder) -> Index:
         gen = current_generation(index_dir)
-        manifest = Manifest.read(gen / "manifest.json")
+        manifest = Manifest.read(gen / MANIFEST)
         check_format(manifest, gen, index_dir)
         check_model(manifest, embedder, index_dir)
         dead = read_tombstones(gen)
@@ -105,8 +104,7 @@ class Index:
             Segment.open(gen / SEGMENTS / name, dead.get(name, np.zeros(0, dtype=np.int64)))
             for name in manifest.segments
         ]
-        names, leads = read_names(gen)
-        return cls(gen, manifest, segments, embedder, names=names, leads=leads)
+        return cls(gen, manifest, segments, embedder, names=read_names(gen))
 
     @property
     def generation(self) -> str:
@@ -172,13 +170,13 @@ class Index:
         return [*reversed(before), chunk, *after]
 
     def lead_chunks(self, doc_ids: Iterable[str]) -> list[Chunk]:
-        """The first passages of these named documents (see `Index.names`), by document id and position."""
+        """The first passages of these documents (named ones: see `Index.names`), by document id and position;
+        the document table says where they are."""
         out: list[Chunk] = []
         for d in sorted(set(doc_ids)):
-            lead = self._leads.get(d)
-            if lead is not None:
-                seg, row, n = lead
-                out.extend(self.segments[seg].store[r] for r in range(row, row + n))
+            e = self.manifest.documents.get(d)
+            if e is not None and e.leads:
+                out.extend(self.segments[e.segment].store[r] for r in range(e.row, e.row + e.leads))
         return out
 
 
@@ -189,8 +187,9 @@ def check_format(manifest: Manifest, gen: Path, index_dir: Path) -> None:
             f"{gen}: the index has on-disk format {manifest.format}, this kefu reads format {FORMAT}; {rebuild}"
         )
     missing = [name for name in manifest.segments if not has_segment_files(gen / SEGMENTS / name)]
-    if missing or not (gen / SUMMARY).is_file():
-        what = f"segment files of {', '.join(missing)}" if missing else SUMMARY
+    lacking = [f for f in (SUMMARY, BASE) if not (gen / f).is_file()]
+    if missing or lacking:
+        what = f"segment files of {', '.join(missing)}" if missing else " and ".join(lacking)
         raise IndexFormatError(f"{gen}: the index lacks its {what}; {rebuild}")
 
 

@@ -1,4 +1,5 @@
-"""The index manifest: which model built it, from which KB, with which documents in which segments."""
+"""The index manifest: which model built it, from which KB, with which segments; its documents are in the
+generation's document table (indexer/documents.py)."""
 
 from __future__ import annotations
 
@@ -7,24 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from indexer.documents import BASE, DocTable
+
 # On-disk layout of a generation; 2 added the memory-mapped chunk store (indexer/chunkstore.py), 3 the
-# segments (indexer/segment.py) with tombstones, BM25 postings of our own and the KB summary.
-FORMAT = 3
-
-
-@dataclass
-class DocEntry:
-    """One indexed document: its content hash, and where its passages are (consecutive rows of one segment;
-    the first `leads` of them are its lead passages)."""
-
-    hash: str
-    version: int
-    title: str
-    segment: int = 0
-    row: int = 0
-    n: int = 0
-    leads: int = 0
-    stamp: str = ""  # the file's modification time and size when it was indexed
+# segments (indexer/segment.py) with tombstones, BM25 postings of our own and the KB summary, 4 the document
+# table (indexer/documents.py) in place of the manifest's document list and the lead rows of names.json.
+FORMAT = 4
+MANIFEST = "manifest.json"
 
 
 @dataclass
@@ -36,34 +26,30 @@ class Manifest:
     kb_root: str
     kb_fingerprint: str
     created: str
-    documents: dict[str, DocEntry] = field(default_factory=dict)
     n_chunks: int = 0
+    n_docs: int = 0
     format: int = FORMAT
     chunker: str = ""  # chunker version and size; a change forces a full rebuild
     segments: list[str] = field(default_factory=list)  # oldest (the base) first
     stats: dict[str, Any] = field(default_factory=dict)
+    documents: DocTable = field(default_factory=DocTable.empty)  # not in the JSON: documents.npy
 
     def to_json(self) -> str:
-        d = {f: getattr(self, f) for f in self.__dataclass_fields__ if f not in ("documents", "stats", "segments")}
-        d["model"] = {"name": d.pop("model_name"), "id": d.pop("model_id"), "dim": d.pop("dim")}
+        skip = ("documents", "stats", "segments", "model_name", "model_id", "dim")
+        d: dict[str, Any] = {f: getattr(self, f) for f in self.__dataclass_fields__ if f not in skip}
+        d["model"] = {"name": self.model_name, "id": self.model_id, "dim": self.dim}
         d["stats"], d["segments"] = dict(self.stats), list(self.segments)
-        d["documents"] = {
-            k: [e.hash, e.version, e.title, e.segment, e.row, e.n, e.leads, e.stamp] for k, e in self.documents.items()
-        }
         return json.dumps(d, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def read(cls, path: Path) -> Manifest:
-        """Reads manifests of every format; `format` says whether the rest of the generation can be used."""
+        """Reads manifests of every format; `format` says whether the rest of the generation can be used
+        (only a current one has its document table read)."""
         d = json.loads(path.read_text(encoding="utf-8"))
         model = d.pop("model")
-        docs = {k: _doc_entry(v) for k, v in d.pop("documents").items()}
-        known = set(cls.__dataclass_fields__)
+        known = set(cls.__dataclass_fields__) - {"documents"}
         extra = {k: v for k, v in d.items() if k in known}
-        return cls(model_name=model["name"], model_id=model["id"], dim=model["dim"], documents=docs, **extra)
-
-
-def _doc_entry(v: Any) -> DocEntry:
-    if isinstance(v, list):  # format 3: the fields in order, ~3x smaller and faster to read than objects
-        return DocEntry(*v)
-    return DocEntry(v["hash"], v["version"], v["title"])  # format 2 and older: only what tells it apart
+        m = cls(model_name=model["name"], model_id=model["id"], dim=model["dim"], **extra)
+        if m.format == FORMAT and (path.parent / BASE).is_file():
+            m.documents = DocTable.open(path.parent)
+        return m

@@ -1,21 +1,23 @@
-"""Exact names (SKUs, tags specific to one or two documents) and the lead passages of the named documents.
+"""Exact names: SKUs and tags specific to one or two documents, which a user may type to mean them.
 
-    GEN/names.json   {"names": {name: [doc ids]}, "leads": {doc id: [segment, first row, rows]}}
+    GEN/names.json   {"names": {name: [doc ids]}}
 
 Computed from the documents of the whole generation, not per segment: whether a tag is specific to one or
-two documents depends on every document.
+two documents depends on every document. An update that changes no document's tags or SKU hard-links the
+file from the previous generation. The lead passages of a named document are found through the document
+table (indexer/documents.py: its first `leads` rows).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 NAMES = "names.json"
 LEAD_POSITIONS = 2  # a document's first two passages (title/specs and opening) stand for it
-
-Lead = tuple[int, int, int]  # segment, first row, number of rows
 
 
 def exact_names(docs: Iterable[tuple[str, Sequence[str], str | None]]) -> dict[str, set[str]]:
@@ -35,18 +37,20 @@ def exact_names(docs: Iterable[tuple[str, Sequence[str], str | None]]) -> dict[s
     return names
 
 
-def write_names(gen: Path, names: Mapping[str, set[str]], leads: Mapping[str, Lead]) -> None:
-    named = {d for docs in names.values() for d in docs}
+def write_names(gen: Path, names: Mapping[str, set[str]]) -> None:
     # Names keep their order: the query formulator carries them forward in it.
-    payload = {
-        "names": {n: sorted(docs) for n, docs in names.items()},
-        "leads": {d: list(lead) for d, lead in leads.items() if d in named and lead[2]},
-    }
+    payload = {"names": {n: sorted(docs) for n, docs in names.items()}}
     (gen / NAMES).write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
 
 
-def read_names(gen: Path) -> tuple[dict[str, tuple[str, ...]], dict[str, Lead]]:
+def keep_names(gen: Path, old_gen: Path) -> None:
+    """The names of `old_gen`, unchanged, in `gen` (a hard link; a copy where links fail)."""
+    try:
+        os.link(old_gen / NAMES, gen / NAMES)
+    except OSError:
+        shutil.copy2(old_gen / NAMES, gen / NAMES)
+
+
+def read_names(gen: Path) -> dict[str, tuple[str, ...]]:
     payload = json.loads((gen / NAMES).read_text(encoding="utf-8"))
-    names = {n: tuple(docs) for n, docs in payload["names"].items()}
-    leads = {d: (int(s), int(r), int(n)) for d, (s, r, n) in payload["leads"].items()}
-    return names, leads
+    return {n: tuple(docs) for n, docs in payload["names"].items()}

@@ -3,6 +3,7 @@
     SEG/chunks.jsonl, chunks.offsets.npy, chunks.ids.npy   the passages (indexer/chunkstore.py)
     SEG/dense.faiss                                         their vectors (indexer/dense.py)
     SEG/bm25/                                               their postings and tokens (indexer/sparse.py)
+    SEG/segment.json                                        {"rows": n, "dense": "flat" or "hnsw"}
 
 A generation lists its segments, oldest (the base) first, and which of their rows are dead (tombstones: a
 changed or removed document). An update writes one small segment for the documents it added or changed and
@@ -12,6 +13,7 @@ Segments are never modified after they are written.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -31,6 +33,7 @@ SEGMENTS = "segments"
 DENSE = "dense.faiss"
 BM25 = "bm25"
 TOMBSTONES = "tombstones.npz"
+META = "segment.json"
 
 
 def new_segment_name() -> str:
@@ -47,6 +50,12 @@ def write_segment(
     dense.add(np.fromiter((c.int_id for c in chunks), dtype=np.int64, count=len(chunks)), vectors)
     dense.save(path / DENSE)
     Postings.from_tokens(tokens).save(path / BM25)
+    (path / META).write_text(json.dumps({"rows": len(chunks), "dense": dense.kind}), encoding="utf-8")
+
+
+def dense_kind(path: Path) -> str:
+    """Whether segment `path` keeps exact vectors ("flat") or 8-bit codes ("hnsw"), without loading them."""
+    return str(json.loads((path / META).read_text(encoding="utf-8"))["dense"])
 
 
 def link_segment(src: Path, dst: Path) -> None:
@@ -64,7 +73,7 @@ def link_segment(src: Path, dst: Path) -> None:
 
 
 def has_segment_files(path: Path) -> bool:
-    return all((path / f).is_file() for f in (*STORE_FILES, DENSE)) and (path / BM25 / "vocab.json").is_file()
+    return all((path / f).is_file() for f in (*STORE_FILES, DENSE, META)) and (path / BM25 / "vocab.json").is_file()
 
 
 class Segment:

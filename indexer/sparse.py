@@ -101,6 +101,24 @@ def words_fingerprint(words: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(sorted({w.strip().lower() for w in words})).encode()).hexdigest()[:16]
 
 
+_TAUGHT_SETS: set[str] = set()  # fingerprints of word sets this process was taught every word of
+
+
+def teach(words: Iterable[str]) -> str:
+    """Teach the segmenter these words (`add_words`) and return their fingerprint, which `taught` then knows."""
+    words = list(words)
+    add_words(words)
+    fingerprint = words_fingerprint(words)
+    _TAUGHT_SETS.add(fingerprint)
+    return fingerprint
+
+
+def taught(fingerprint: str) -> bool:
+    """Whether this process was taught every word of the set with this fingerprint (jieba forgets none), so
+    that an update of an index built under it need not teach a large KB's words again."""
+    return fingerprint in _TAUGHT_SETS
+
+
 def tokenize(text: str) -> list[str]:
     """Search-mode jieba tokens, lower-cased, without punctuation, masks and stop words."""
     text = _MASK.sub(" ", text.lower())

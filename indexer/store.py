@@ -1,8 +1,9 @@
 """Index directory layout with atomic switch-over between generations.
 
     INDEX_DIR/CURRENT          name of the live generation (replaced atomically)
-    INDEX_DIR/gen-<stamp>/     manifest.json, names.json, kb_summary.json, tombstones.npz, segments/<name>/
-                               (indexer/segment.py; a segment is hard-linked into every generation using it)
+    INDEX_DIR/gen-<stamp>/     manifest.json, documents.npy (+ documents.delta.npy), names.json,
+                               kb_summary.json, tombstones.npz, segments/<name>/ (indexer/segment.py); segments,
+                               the documents' base table and unchanged names are hard-linked between generations
 
 A build writes a new generation completely and only then points CURRENT at it, so a build killed
 halfway leaves the previous index in use. Older generations are pruned, keeping the previous one.

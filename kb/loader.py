@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import os
 import re
 from collections.abc import Iterable, Iterator
 from datetime import date
@@ -68,8 +69,9 @@ def _defaults_file(name: str) -> Path:
     return Path(str(resources.files("kb") / "defaults" / name))
 
 
-def parse_document(text: str, path: Path | str = "<text>") -> Document:
-    """Parse one Markdown document with YAML front matter; raise DocumentError naming the field."""
+def parse_document(text: str, path: Path | str = "<text>", *, file_stamp: tuple[int, int] = (0, 0)) -> Document:
+    """Parse one Markdown document with YAML front matter; raise DocumentError naming the field.
+    `file_stamp` is the file's (mtime in ns, size) taken before `text` was read from it (`Document.file_stamp`)."""
     if len(text) > MAX_DOCUMENT_CHARS:
         raise DocumentError(
             path, None, f"the document has {len(text)} characters; the limit is {MAX_DOCUMENT_CHARS}: split it"
@@ -164,6 +166,7 @@ def parse_document(text: str, path: Path | str = "<text>") -> Document:
         specs={str(k): str(v) for k, v in specs.items()},
         extra={k: v for k, v in meta.items() if k not in KNOWN_FIELDS},
         path=str(path),
+        file_stamp=file_stamp,
     )
 
 
@@ -352,7 +355,10 @@ def _documents(root: Path, errors: list[DocumentError]) -> Iterator[Document]:
     for path in sorted((root / "docs").rglob("*.md")):
         rel = path.relative_to(root)
         try:
-            doc = parse_document(path.read_text(encoding="utf-8"), rel)
+            with open(path, encoding="utf-8") as fh:
+                st = os.fstat(fh.fileno())  # before reading: a later write then shows as a newer stamp
+                text = fh.read()
+            doc = parse_document(text, rel, file_stamp=(st.st_mtime_ns, st.st_size))
         except UnicodeDecodeError:
             errors.append(DocumentError(rel, None, "is not UTF-8 text; save it as UTF-8"))
             continue

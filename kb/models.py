@@ -37,6 +37,9 @@ class Document:
     specs: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     path: str = ""
+    # The file's (modification time in ns, size) taken before it was read, (0, 0) when not read from a file:
+    # while they stay the same so does the content, so an index update need not hash it again.
+    file_stamp: tuple[int, int] = field(default=(0, 0), compare=False, repr=False)
 
     @property
     def published(self) -> bool:

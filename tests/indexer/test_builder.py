@@ -19,7 +19,8 @@ def test_build_writes_manifest_and_only_published_docs(
 ) -> None:
     report = build_index(load_kb(tiny_kb), fake_embedder, tmp_path / "idx")
     manifest = json.loads((report.index_path / "manifest.json").read_text(encoding="utf-8"))
-    assert set(manifest["documents"]) == {"policy-return", "policy-shipping", "product-kettle"}
+    documents = Index.open(tmp_path / "idx", fake_embedder).manifest.documents
+    assert set(documents) == {"policy-return", "policy-shipping", "product-kettle"} and manifest["n_docs"] == 3
     assert manifest["model"] == {"name": "hashing-fake", "id": "hashing-fake:384", "dim": 384}
     assert manifest["kb_fingerprint"] == load_kb(tiny_kb).fingerprint
     assert manifest["created"] and manifest["n_chunks"] == report.n_chunks == report.embedded
@@ -107,15 +108,20 @@ def test_update_segments_only_new_chunks(tiny_kb: Path, tmp_path: Path, monkeypa
     assert len(calls) == 1 and "10元" in calls[0]
 
 
-def test_index_of_an_older_format_asks_for_a_rebuild(tiny_kb: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("fmt", [2, 3])
+def test_index_of_an_older_format_asks_for_a_rebuild(fmt: int, tiny_kb: Path, tmp_path: Path) -> None:
     idx = tmp_path / "idx"
     gen = build_index(load_kb(tiny_kb), HashingEmbedder(), idx).index_path
     manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
-    old_docs = {
-        k: {"hash": v[0], "version": v[1], "title": v[2], "chunk_ids": ["x"]} for k, v in manifest["documents"].items()
-    }
-    (gen / "manifest.json").write_text(json.dumps({**manifest, "format": 2, "documents": old_docs}), encoding="utf-8")
-    with pytest.raises(IndexFormatError, match=r"format 2.*kefu index update --index"):
+    ids = list(Index.open(idx, HashingEmbedder()).manifest.documents)
+    old_docs: dict[str, object] = (  # the document list older formats kept in the manifest
+        {k: {"hash": "0" * 16, "version": 1, "title": k, "chunk_ids": ["x"]} for k in ids}
+        if fmt == 2
+        else {k: ["0" * 16, 1, k, 0, 0, 1, 1, ""] for k in ids}
+    )
+    (gen / "manifest.json").write_text(json.dumps({**manifest, "format": fmt, "documents": old_docs}), encoding="utf-8")
+    (gen / "documents.npy").unlink()
+    with pytest.raises(IndexFormatError, match=rf"format {fmt}.*kefu index update --index"):
         Index.open(idx, HashingEmbedder())
     emb = HashingEmbedder()
     report = update_index(load_kb(tiny_kb), emb, idx)  # an update rebuilds it in the current format
@@ -150,12 +156,13 @@ def test_index_missing_a_segment_file_asks_for_a_rebuild(tiny_kb: Path, tmp_path
 def test_names_and_lead_rows_are_written_for_named_documents(tiny_kb: Path, tmp_path: Path) -> None:
     kb = load_kb(tiny_kb)
     gen = build_index(kb, HashingEmbedder(), tmp_path / "idx").index_path
-    names, leads = read_names(gen)
+    names = read_names(gen)
+    documents = Index.open(tmp_path / "idx", HashingEmbedder()).manifest.documents
     chunks = [c for d in kb.published for c in chunk_document(d)]
     from_chunks = exact_names((c.doc_id, c.tags, c.sku) for c in chunks)
     assert {n: set(d) for n, d in names.items()} == from_chunks
     assert list(names) == list(from_chunks)  # the order the query formulator carries names in
     assert names["qm-ha-0042"] == ("product-kettle",)
     kettle = [row for row, c in enumerate(chunks) if c.doc_id == "product-kettle" and c.position < 2]
-    assert leads["product-kettle"] == (0, kettle[0], len(kettle)) and kettle
-    assert "policy-shipping" not in leads  # no name points at it
+    kettle_entry = documents["product-kettle"]
+    assert (kettle_entry.segment, kettle_entry.row, kettle_entry.leads) == (0, kettle[0], len(kettle)) and kettle

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 import indexer.builder as builder_mod
+import indexer.documents as documents_mod
+import indexer.sparse as sparse_mod
 from evals.synth import grow_kb
 from indexer.builder import build_index, compact_index, update_index
 from indexer.embedding import HashingEmbedder
@@ -61,6 +63,8 @@ def _same_as_rebuild(kb_dir: Path, idx: Path, tmp_path: Path) -> None:
     fresh = tmp_path / f"fresh-{len(list(tmp_path.glob('fresh-*')))}"
     build_index(load_kb(kb_dir), HashingEmbedder(), fresh)
     assert _results(Index.open(idx, HashingEmbedder())) == _results(Index.open(fresh, HashingEmbedder()))
+    kb, summary = load_kb(kb_dir), Index.open(idx, HashingEmbedder()).kb_summary(kb_dir)
+    assert (summary.fingerprint, summary.n_published) == (kb.fingerprint, len(kb.published))
 
 
 def test_updates_rank_exactly_as_a_rebuild(demo_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -114,7 +118,15 @@ def test_many_edits_compact_automatically(demo_copy: Path, tmp_path: Path) -> No
     _same_as_rebuild(demo_copy, idx, tmp_path)
 
 
-STEPS = ["link_segment", "write_segment", "write_tombstones", "write_names", "write_summary", "commit_generation"]
+STEPS = [
+    "link_segment",
+    "write_segment",
+    "write_tombstones",
+    "write_documents",
+    "keep_names",
+    "write_summary",
+    "commit_generation",
+]
 
 
 def _crash(*args: object, **kwargs: object) -> None:
@@ -144,7 +156,7 @@ def _killed_update(kb_dir: Path, idx: Path, step: str) -> None:
     update_index(load_kb(kb_dir), HashingEmbedder(), idx)
 
 
-@pytest.mark.parametrize("step", ["write_tombstones", "commit_generation"])
+@pytest.mark.parametrize("step", ["write_documents", "commit_generation"])
 def test_an_update_killed_mid_write_leaves_the_previous_generation(step: str, demo_copy: Path, tmp_path: Path) -> None:
     idx = tmp_path / "idx"
     build_index(load_kb(demo_copy), HashingEmbedder(), idx)
@@ -156,4 +168,59 @@ def test_an_update_killed_mid_write_leaves_the_previous_generation(step: str, de
     assert child.exitcode == 9
     assert current_generation(idx) == before_gen and _results(Index.open(idx, HashingEmbedder())) == before
     update_index(load_kb(demo_copy), HashingEmbedder(), idx)
+    _same_as_rebuild(demo_copy, idx, tmp_path)
+
+
+def test_a_delta_table_past_its_limit_is_folded_and_still_ranks_as_a_rebuild(
+    demo_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    idx = tmp_path / "idx"
+    build_index(load_kb(demo_copy), HashingEmbedder(), idx)
+    base = (current_generation(idx) / "documents.npy").stat().st_ino
+    _edit(_doc(demo_copy, "policy-shipping"), "\n## ", "\n## 节假日\n\n节假日顺延发货。\n\n## ")
+    update_index(load_kb(demo_copy), HashingEmbedder(), idx)
+    assert (current_generation(idx) / "documents.npy").stat().st_ino == base  # shared; the edit is in the delta
+    assert (current_generation(idx) / "documents.delta.npy").is_file()
+    monkeypatch.setattr(documents_mod, "FOLD_AT", 1)
+    _edit(_doc(demo_copy, "policy-return-7day"), "\n## ", "\n## 补充\n\n请保留吊牌。\n\n## ")
+    update_index(load_kb(demo_copy), HashingEmbedder(), idx)
+    gen = current_generation(idx)
+    assert not (gen / "documents.delta.npy").is_file()
+    assert (gen / "documents.npy").stat().st_ino != base
+    _same_as_rebuild(demo_copy, idx, tmp_path)
+
+
+def test_a_file_saved_unchanged_is_not_reindexed_and_its_stamp_is_kept(demo_copy: Path, tmp_path: Path) -> None:
+    idx = tmp_path / "idx"
+    build_index(load_kb(demo_copy), HashingEmbedder(), idx)
+    touched = _doc(demo_copy, "policy-shipping")
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))
+    _edit(_doc(demo_copy, "policy-return-7day"), "\n## ", "\n## 补充\n\n请保留吊牌。\n\n## ")
+    report = update_index(load_kb(demo_copy), HashingEmbedder(), idx)
+    assert report.changed == ["policy-return-7day"]
+    entry = Index.open(idx, HashingEmbedder()).manifest.documents["policy-shipping"]
+    assert (entry.mtime, entry.size) == (touched.stat().st_mtime_ns, touched.stat().st_size)
+    _same_as_rebuild(demo_copy, idx, tmp_path)
+
+
+def test_an_update_teaches_the_segmenter_only_in_a_process_that_does_not_know_the_words(
+    demo_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    idx = tmp_path / "idx"
+    build_index(load_kb(demo_copy), HashingEmbedder(), idx)
+    taught: list[int] = []
+    real = builder_mod.teach
+
+    def counting(words: list[str]) -> str:
+        taught.append(1)
+        return real(words)
+
+    monkeypatch.setattr(builder_mod, "teach", counting)
+    _edit(_doc(demo_copy, "policy-return-7day"), "\n## ", "\n## 补充\n\n请保留吊牌。\n\n## ")
+    update_index(load_kb(demo_copy), HashingEmbedder(), idx)
+    assert not taught  # the build in this process taught them
+    monkeypatch.setattr(sparse_mod, "_TAUGHT_SETS", set())  # as in a new process
+    _edit(_doc(demo_copy, "policy-return-7day"), "请保留吊牌", "请保留吊牌和发票")
+    update_index(load_kb(demo_copy), HashingEmbedder(), idx)
+    assert taught == [1]
     _same_as_rebuild(demo_copy, idx, tmp_path)

@@ -105,6 +105,14 @@ def test_fingerprint_changes_only_with_published_content(tiny_kb: Path) -> None:
     assert load_kb(tiny_kb).fingerprint != before
 
 
+def test_each_document_carries_the_stamp_of_its_file(tiny_kb: Path) -> None:
+    path = tiny_kb / "docs" / "policy" / "shipping.md"
+    doc = next(d for d in load_kb(tiny_kb).documents if d.id == "policy-shipping")
+    assert doc.file_stamp == (path.stat().st_mtime_ns, path.stat().st_size)
+    assert parse_document(path.read_text(encoding="utf-8")).file_stamp == (0, 0)  # not read from a file: unknown
+    assert parse_document(path.read_text(encoding="utf-8"), doc.path) == doc  # the stamp is not part of the content
+
+
 def test_demo_kb_is_valid_and_covers_the_contract() -> None:
     kb = load_kb(demo_kb_dir())
     by_type: dict[str, int] = {}
