@@ -259,7 +259,7 @@ def test_each_question_of_a_message_gets_its_own_answer_unless_one_sentence_answ
     size, warm, other = (
         ("保温杯容量500ml。", 1, 2.0, frozenset({"dimension"})),
         ("保温杯可以保温6小时。", 2, 1.5, frozenset({"duration"})),
-        ("杯盖可以拆洗。", 3, 1.0, frozenset()),
+        ("杯盖可以拆洗。", 3, 1.0, frozenset[str]()),
     )
     ev = _evidence(q, [size, warm, other])
     slots = {s.name: s for s in shop.finder.rules.slots}
