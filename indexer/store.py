@@ -35,7 +35,11 @@ def current_generation(index_dir: Path) -> Path:
 
 def new_generation(index_dir: Path) -> Path:
     index_dir.mkdir(parents=True, exist_ok=True)
-    gen = index_dir / f".tmp-gen-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    # Names sort in creation order, to the microsecond: `prune` keeps the newest by name, and an editor can
+    # publish twice in one second.
+    now = time.time()
+    stamp = time.strftime("%Y%m%d%H%M%S", time.localtime(now)) + f"{int(now % 1 * 1_000_000):06d}"
+    gen = index_dir / f".tmp-gen-{stamp}-{uuid.uuid4().hex[:6]}"
     gen.mkdir()
     return gen
 
