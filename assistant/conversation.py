@@ -15,7 +15,6 @@ _ANAPHORA = re.compile(
     r"那个|这个|它|这款|那款|这件|那件|这种|那种|这双|那双|这台|那台|这些|那些|同样|还有呢|呢[？?]?$|^那"
 )
 _QUESTION_MARK = re.compile(r"[?？]")
-_OFFER = re.compile(r"有什么(?:可以|能|需要)|(?:还有|有)(?:其他|别的)?(?:什么)?(?:问题|需要)")
 _GREETING = re.compile(
     r"^(你好|您好|在吗|在不在|hi|hello|哈喽|嗨|谢谢|多谢|好的|好吧|嗯+|哦+|ok)[呀啊吗呢~～!！。.,，？?\s]*$", re.I
 )
@@ -47,12 +46,14 @@ def leans_on_history(turns: Sequence[Turn]) -> bool:
     return has_earlier and (len(latest) < 12 or bool(_ANAPHORA.search(latest)))
 
 
-def open_question(turns: Sequence[Turn], asks: Callable[[str], bool]) -> list[str]:
+def open_question(
+    turns: Sequence[Turn], asks: Callable[[str], bool], offer: re.Pattern[str] | None = None
+) -> list[str]:
     """The customer's question still open when the latest messages only answer the agent's question about it.
 
     「车厘子果径多大」→ agent 「请问是自己吃还是送礼呢？」→ 「送我丈母娘的」: the question to answer is still 果径多大.
     Empty when the latest messages ask something themselves (`asks(message)`), or the agent's last turn asked
-    nothing.
+    nothing or only offered help (`offer`: the KB's `agent_guidance.offer`).
     """
     n = len(latest_customer_turns(turns))
     if n == 0 or any(asks(t.text) for t in turns[len(turns) - n :]):
@@ -60,7 +61,7 @@ def open_question(turns: Sequence[Turn], asks: Callable[[str], bool]) -> list[st
     i = len(turns) - n - 1
     agent = turns[i].text if i >= 0 else ""
     # The agent's turn before them must ask about the question (「请问是自己吃还是送礼呢？」), not offer help.
-    if not (_QUESTION_MARK.search(agent) or asks(agent)) or _OFFER.search(agent):
+    if not (_QUESTION_MARK.search(agent) or asks(agent)) or (offer is not None and offer.search(agent)):
         return []
     while i >= 0 and turns[i].role != "customer":
         i -= 1

@@ -110,6 +110,7 @@ class AnswerRules:
     yes_lead: Mapping[str, str] = field(default_factory=dict)
     guidance_sentence: re.Pattern[str] | None = None
     guidance_section: re.Pattern[str] | None = None
+    agent_offer: re.Pattern[str] | None = None
 
     @classmethod
     def from_rules(cls, rules: Rules) -> AnswerRules:
@@ -127,6 +128,7 @@ class AnswerRules:
             yes_lead=dict(rules.polarity.yes_lead),
             guidance_sentence=compiled(rules.agent_guidance.sentence),
             guidance_section=compiled(rules.agent_guidance.section),
+            agent_offer=compiled(rules.agent_guidance.offer),
         )
 
 

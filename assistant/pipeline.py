@@ -126,32 +126,29 @@ class Assistant:
         """A word of the KB's text or of the intent taxonomy."""
         return self.index.knows(word) or word in self._service_words
 
-    def _asked_found(self, latest: str, hits: Sequence[Hit]) -> float:
-        """The share of the nouns the latest message asks about (its asking clauses) that the retrieved
-        passages use: 1.0 when it asks about none."""
-        asked = [w for c in clauses(latest) if self._asks(c) for w in content_words(c)]
+    def _asked_nouns(self, latest: str) -> list[str]:
+        """The nouns of the latest message's asking clauses (jieba: read once, for both signals below)."""
+        return [w for c in clauses(latest) if self._asks(c) for w in content_words(c)]
+
+    @staticmethod
+    def _asked_found(asked: Sequence[str], hits: Sequence[Hit]) -> float:
+        """The share of the nouns asked about that the retrieved passages use: 1.0 when it asks about none."""
         if not asked:
             return 1.0
         text = "\n".join(c.text for h in hits for c in (h.chunk, *h.extra_chunks)).lower()
         return sum(w in text for w in asked) / len(asked)
 
-    def _asked_in_answer(self, latest: str, evidence: Evidence) -> float:
-        """The share of the specific nouns the latest message asks about (not everyday words, not the KB's
-        product names or tags, not negated wishes) that the document of the best evidence sentence uses: 1.0
-        when it asks about none."""
+    def _asked_in_answer(self, asked: Sequence[str], evidence: Evidence) -> float:
+        """The share of the specific nouns asked about (not everyday words, not the KB's product names or
+        tags, not negated wishes) that the document of the best evidence sentence uses: 1.0 when it asks
+        about none."""
         best = evidence.best
         names = self.index.names
-        asked = [
-            w
-            for c in clauses(latest)
-            if self._asks(c)
-            for w in content_words(c)
-            if not is_everyday(w) and w not in names and not w.startswith(("不", "没", "无"))
-        ]
-        if not asked or best is None:
+        specific = [w for w in asked if not is_everyday(w) and w not in names and not w.startswith(("不", "没", "无"))]
+        if not specific or best is None:
             return 1.0
         text = "\n".join(c.text for c in self.finder.document(best.hit.chunk)).lower()
-        return sum(w in text for w in asked) / len(asked)
+        return sum(w in text for w in specific) / len(specific)
 
     def _asks_in(self, message: str) -> bool:
         """Whether any clause of a message asks something."""
@@ -174,7 +171,7 @@ class Assistant:
     ) -> _Reading:
         """Query, intent, emotion, retrieval, evidence and the handoff signals of a conversation (the costlier
         signals only when the handoff table or model reads them, or `every_signal`)."""
-        opened = open_question(turns, self._asks_in)
+        opened = open_question(turns, self._asks_in, self.finder.rules.agent_offer)
         query = formulate_query(turns, names=self.index.names, open_question=opened)
         latest = " ".join(latest_customer_turns(turns))
 
@@ -207,11 +204,10 @@ class Assistant:
             if not greeting and (every_signal or self.handoff.uses("unknown_terms"))
             else ()
         )
-        asked_found = (
-            self._asked_found(latest, hits.hits[:3])
-            if not greeting and (every_signal or self.handoff.uses("asked_found"))
-            else 1.0
-        )
+        uses_found = every_signal or self.handoff.uses("asked_found")
+        uses_in_answer = every_signal or self.handoff.uses("asked_in_answer")
+        asked = self._asked_nouns(latest) if not greeting and (uses_found or uses_in_answer) else []
+        asked_found = self._asked_found(asked, hits.hits[:3]) if uses_found else 1.0
         # The question as asked: the latest messages, or the resolved query when they lean on earlier turns.
         evidence = self.finder.run(
             intent_text,
@@ -239,16 +235,12 @@ class Assistant:
             unknown_terms=unknown,
             stage=spec.stage if spec else "general",
             agent_turns=sum(1 for x in turns if x.role == "agent"),
-            asks=any(self._asks(c) for c in clauses(latest)),
+            asks=self._asks_in(latest),
             top_dense=hits.top_dense,
             best_coverage=evidence.best.coverage if evidence.best else 0.0,
             answers_slot=evidence.answers_slot,
             asked_found=asked_found,
-            asked_in_answer=(
-                self._asked_in_answer(latest, evidence)
-                if not greeting and (every_signal or self.handoff.uses("asked_in_answer"))
-                else 1.0
-            ),
+            asked_in_answer=self._asked_in_answer(asked, evidence) if uses_in_answer else 1.0,
             agent_said=tuple(x.text for x in turns if x.role == "agent"),
         )
         lat["retrieval"] = (time.perf_counter() - t) * 1000

@@ -412,8 +412,10 @@ class AgentGuidance(_Strict):
 
     sentence: str | None = None
     section: str | None = None
+    # An agent's offer of help (有什么可以帮您): a question that asks nothing about the customer's question.
+    offer: str | None = None
 
-    _patterns = field_validator("sentence", "section")(_pattern)
+    _patterns = field_validator("sentence", "section", "offer")(_pattern)
 
 
 # -- tickets and follow-ups ------------------------------------------------------------------------------

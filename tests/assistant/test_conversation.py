@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from assistant.answerability import asks_something, clauses
@@ -10,6 +12,7 @@ from assistant.conversation import (
     open_question,
 )
 from assistant.result import Turn
+from kb.loader import default_rules_data
 
 
 def turns(*pairs: tuple[str, str]) -> list[Turn]:
@@ -43,6 +46,9 @@ def test_a_self_contained_question_stands_alone() -> None:
     assert formulate_query(conv) == "另外我想问一下电饭煲的保修期是多久"
 
 
+OFFER = re.compile(str(default_rules_data()["agent_guidance"]["offer"]))  # the shipped agent_guidance.offer
+
+
 def asks(message: str) -> bool:
     return any(asks_something(c) for c in clauses(message))
 
@@ -67,7 +73,7 @@ def test_an_answer_to_the_agents_question_completes_the_customers_open_one() -> 
 )
 def test_no_open_question_when_the_customer_asks_anew_or_the_agent_asked_nothing(agent: str, latest: str) -> None:
     conv = turns(("customer", "车厘子果径大不大"), ("agent", agent), ("customer", latest))
-    assert open_question(conv, asks) == []
+    assert open_question(conv, asks, OFFER) == []
 
 
 def test_product_names_are_carried_forward() -> None:
