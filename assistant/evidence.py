@@ -111,6 +111,8 @@ class AnswerRules:
     guidance_sentence: re.Pattern[str] | None = None
     guidance_section: re.Pattern[str] | None = None
     agent_offer: re.Pattern[str] | None = None
+    regions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # place → every region holding it
+    place_names: re.Pattern[str] | None = None
 
     @classmethod
     def from_rules(cls, rules: Rules) -> AnswerRules:
@@ -129,7 +131,38 @@ class AnswerRules:
             guidance_sentence=compiled(rules.agent_guidance.sentence),
             guidance_section=compiled(rules.agent_guidance.section),
             agent_offer=compiled(rules.agent_guidance.offer),
+            regions=regions_of(rules.places),
+            place_names=compiled(
+                "|".join(sorted(map(re.escape, {*rules.places, *regions_of(rules.places)}), key=len, reverse=True))
+            ),
         )
+
+    def places_named(self, text: str) -> tuple[str, ...]:
+        """The places `text` names and every region holding them (「到苏州几天」 → 苏州, 江苏, 江浙沪, 华东, …)."""
+        if self.place_names is None:
+            return ()
+        named = dict.fromkeys(m.group(0) for m in self.place_names.finditer(text))
+        return tuple(dict.fromkeys([*named, *(r for p in named for r in self.regions.get(p, ()))]))
+
+
+def regions_of(places: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
+    """place → every region holding it, directly or through a region that holds a region."""
+    parents: dict[str, list[str]] = {}
+    for region, names in places.items():
+        for name in names:
+            parents.setdefault(name, []).append(region)
+    out: dict[str, tuple[str, ...]] = {}
+    for place in parents:
+        seen: dict[str, None] = {}
+        todo = list(parents[place])
+        while todo:
+            region = todo.pop(0)
+            if region in seen or region == place:
+                continue
+            seen[region] = None
+            todo.extend(parents.get(region, ()))
+        out[place] = tuple(seen)
+    return out
 
 
 @dataclass(frozen=True)
@@ -355,6 +388,8 @@ class EvidenceFinder:
         of a several-question message is told apart by its own words and kind of answer."""
         own_grams = bigrams(own_text)
         ctx_grams = bigrams(query)
+        # A sentence about the customer's place or a region holding it (江浙沪 for 「到苏州几天」).
+        places = self.rules.places_named(own_text)
         slots = [s for s in self.rules.slots if s.name in q.slots]
         lo = min(dense.values(), default=0.0)
         hi = max(dense.values(), default=0.0)
@@ -368,9 +403,13 @@ class EvidenceFinder:
             held = frozenset(s.name for s in slots if s.answered_by.search(c.text))
             slot = max((0.35 if s.figure else 0.15 for s in slots if s.name in held), default=0.0)
             facts = 0.15 if _FIGURE.search(c.text) else 0.0
+            place = 0.0
+            if places and self.rules.place_names is not None and self.rules.place_names.search(c.text):
+                # about the customer's place, or only about others (偏远地区 for 「到上海几天」)
+                place = 0.3 if any(p in c.text for p in places) else -0.15
             near = (dense.get(c.chunk_id, lo) - lo) / (hi - lo) if hi > lo else 0.0
             shared = 0.4 * ctx + 0.25 * kw + facts + 1.0 * near + 0.3 / (c.rank + 1) + (0.1 if c.retrieved else 0.0)
-            score = own + slot + context * shared
+            score = own + slot + place + context * shared
             scored.append(
                 Sentence(
                     c.text, c.hit, c.rank, c.chunk_id, c.order, c.retrieved, round(coverage, 4), held, round(score, 4)

@@ -191,10 +191,12 @@ class Assistant:
 
         t = time.perf_counter()
         confident = intent.confidence >= 0.5 and spec is not None and intent.name not in ("other", "human_handoff")
+        # The regions holding a place the customer names are words of their question (到苏州几天 → 江浙沪).
+        regions = [r for r in self.finder.rules.places_named(latest) if r not in latest]
         hits = self.retriever.run(
             query=query,
             vector=qvec,
-            hint=spec.description.replace("、", " ") if confident and spec else "",
+            hint=" ".join([spec.description.replace("、", " ") if confident and spec else "", *regions]).strip(),
             prefer_category=spec.stage if confident and spec else None,
         )
         greeting = is_greeting(latest) or (intent.name == "other" and len(clean(latest)) <= 6)

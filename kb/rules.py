@@ -28,6 +28,7 @@ BEHAVIOUR_SECTIONS = (
     "answer_slots",
     "polarity",
     "agent_guidance",
+    "places",
     "tickets",
     "followup",
     "qa",
@@ -418,6 +419,19 @@ class AgentGuidance(_Strict):
     _patterns = field_validator("sentence", "section", "offer")(_pattern)
 
 
+def _place_lists(value: Any) -> Any:
+    """`places`: region → the places it holds; YAML lists of names, each a non-empty word without spaces."""
+    if not isinstance(value, dict):
+        return value
+    for region, names in value.items():
+        if not isinstance(names, list | tuple) or not names:
+            raise ValueError(f"places.{region} must be a non-empty list of place names, e.g. [江苏, 浙江, 上海]")
+        bad = [n for n in names if not isinstance(n, str) or not n.strip() or any(c.isspace() for c in n)]
+        if bad or not str(region).strip():
+            raise ValueError(f"places.{region}: every place must be a name without spaces; not {bad!r}")
+    return value
+
+
 # -- tickets and follow-ups ------------------------------------------------------------------------------
 
 
@@ -601,12 +615,17 @@ class Rules(_Strict):
     answer_slots: dict[str, AnswerSlot] = Field(default_factory=dict)
     polarity: Polarity = Polarity()
     agent_guidance: AgentGuidance = AgentGuidance()
+    # region → places in it (江浙沪: [江苏, 浙江, 上海], 江苏: [南京, 苏州, …]): a customer naming a place is read
+    # as naming the regions that hold it, so 「到苏州几天」 finds 「江浙沪地区1-2天送达」.
+    places: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     tickets: Tickets | None = None
     followup: Followup | None = None
     # Not a section of rules.yaml: the loader reads it from handoff_model.json beside it (or the shipped one).
     handoff_model: HandoffModelWeights | None = None
 
     qa: QualityChecks = QualityChecks()
+
+    _places = field_validator("places", mode="before")(_place_lists)
 
     @field_validator("vague_words", "absolute_claims", "insult_echo", "negative_framing", mode="before")
     @classmethod

@@ -42,6 +42,9 @@ def test_kb_voice_becomes_customer_voice() -> None:
         ("三文鱼能直接生吃不", "yes_no"),
         ("贵妃芒一箱几个啊", "count"),
         ("你们从哪发货啊", "place"),
+        ("三文鱼一块多重", "weight"),
+        ("这个水壶容量是多少", "volume"),
+        ("吹风机功率多少瓦", "power"),
     ],
 )
 def test_the_default_slot_table_recognises_what_is_asked(demo_assistant: Assistant, question: str, kind: str) -> None:
@@ -59,6 +62,11 @@ def test_the_default_slot_table_recognises_what_is_asked(demo_assistant: Assista
         ("每箱约8-12个。", "count", True),
         ("保修期12个月。", "count", False),
         ("订单从杭州仓库发出。", "place", True),
+        ("净重：500g（整块，误差±20g）。", "weight", True),
+        ("全程0-4℃冷链，切片厚度约5mm。", "weight", False),
+        ("容量1.7L。", "volume", True),
+        ("额定功率1800W。", "power", True),
+        ("额定功率1800W。", "volume", False),
     ],
 )
 def test_a_sentence_holds_a_kind_of_answer_only_with_its_figure(sentence: str, kind: str, holds: bool) -> None:
@@ -94,11 +102,38 @@ def test_sentences_for_customers_are_not_taken_for_guidance(text: str) -> None:
         ({"answer_slots": {"duration": {"asked_by": "多久", "answered_by": "天"}}}, "answer_slots.duration"),
         ({"answer_slots": {"duration": {"asked_by": ["多久"], "answered_by": "(天"}}}, "answered_by"),
         ({"agent_guidance": {"sentence": "[客服"}}, "agent_guidance.sentence"),
+        ({"places": {"江浙沪": []}}, "places.江浙沪"),
+        ({"places": {"江浙沪": ["江苏 浙江"]}}, "places.江浙沪"),
+        ({"places": {"江浙沪": "江苏"}}, "places.江浙沪"),
     ],
 )
 def test_a_bad_answer_table_names_its_key(rules: dict[str, object], key: str) -> None:
     with pytest.raises(KBValidationError, match=re.escape(key)):
         parse_rules(rules)
+
+
+@pytest.mark.parametrize(
+    ("text", "named", "not_named"),
+    [
+        ("到苏州几天", {"苏州", "江苏", "江浙沪", "华东"}, {"偏远地区", "海外"}),
+        ("寄乌鲁木齐要多久", {"新疆", "偏远地区", "西北"}, {"江浙沪"}),
+        ("我在洛杉矶 能寄吗", {"洛杉矶", "海外", "国外", "境外"}, {"港澳台"}),
+        ("开封了还能退吗", set(), set()),
+    ],
+)
+def test_a_place_is_read_with_every_region_that_holds_it(text: str, named: set[str], not_named: set[str]) -> None:
+    found = set(AnswerRules.from_rules(DEFAULT_RULES).places_named(text))
+    assert named <= found
+    assert not (not_named & found)
+    assert bool(found) is bool(named)
+
+
+def test_regions_hold_regions_without_looping() -> None:
+    from assistant.evidence import regions_of
+
+    regions = regions_of({"A": ["B"], "B": ["C", "A"], "C": ["x"]})
+    assert set(regions["x"]) == {"C", "B", "A"}
+    assert set(regions["A"]) == {"B"}
 
 
 def test_bigrams_ignore_case_and_punctuation() -> None:
@@ -293,3 +328,53 @@ def test_a_plain_yes_leads_only_a_sentence_that_affirms_what_was_asked(
     demo_assistant: Assistant, question: str, sentence: str, lead: str
 ) -> None:
     assert demo_assistant.finder.yes_lead(question, sentence) == lead
+
+
+SHIPPING = {
+    "policy/policy-shipping.md": """---
+id: policy-shipping
+title: 发货与配送
+type: policy
+category: pre_sale
+---
+## 能寄到哪里、几天送达
+偏远地区（新疆、西藏、青海）发货后3-7天送达。
+江浙沪地区发货后1-2天送达。
+港澳台及海外地址暂未开通配送，您可以填写大陆的收货地址下单。
+""",
+    "product/product-sweater.md": """---
+id: product-sweater
+title: 羊毛针织衫
+type: product
+category: pre_sale
+---
+## 规格
+羊毛针织衫，70%羊毛、30%锦纶，手洗或干洗。
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def shipping(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    root = write_kb(tmp_path_factory.mktemp("shipping"), SHIPPING)
+    emb = HashingEmbedder()
+    kb = load_kb(root)
+    index_dir = tmp_path_factory.mktemp("shipping-index")
+    build_index(kb, emb, index_dir)
+    return Assistant(Index.open(index_dir, emb), kb, answerable_threshold=0.0)
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("到苏州要几天", "江浙沪地区发货后1-2天送达"),  # 苏州 → 江苏 → 江浙沪, and not 偏远地区
+        ("寄到乌鲁木齐要几天", "偏远地区"),  # 乌鲁木齐 → 新疆
+        ("能寄到洛杉矶吗", "海外"),  # 洛杉矶 → 海外
+    ],
+)
+def test_the_sentence_about_the_customers_region_answers_where_they_are(
+    shipping: Assistant, question: str, answer: str
+) -> None:
+    hits = shipping.retriever.run(query=question)
+    ev = shipping.finder.run(question, question, hits.hits, dense=hits.dense)
+    assert ev.best is not None and answer in ev.best.text
