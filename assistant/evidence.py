@@ -113,6 +113,8 @@ class AnswerRules:
     agent_offer: re.Pattern[str] | None = None
     regions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # place → every region holding it
     place_names: re.Pattern[str] | None = None
+    offer_asked: tuple[re.Pattern[str], ...] = ()  # how a message asks whether something is offered
+    offer_kinds: tuple[re.Pattern[str], ...] = ()  # the values of each kind of option (colours, volumes, sizes)
 
     @classmethod
     def from_rules(cls, rules: Rules) -> AnswerRules:
@@ -131,6 +133,8 @@ class AnswerRules:
             guidance_sentence=compiled(rules.agent_guidance.sentence),
             guidance_section=compiled(rules.agent_guidance.section),
             agent_offer=compiled(rules.agent_guidance.offer),
+            offer_asked=tuple(re.compile(p) for p in rules.offered_values.asked_by),
+            offer_kinds=tuple(re.compile(p) for p in rules.offered_values.kinds.values()),
             regions=regions_of(rules.places),
             place_names=compiled(
                 "|".join(sorted(map(re.escape, {*rules.places, *regions_of(rules.places)}), key=len, reverse=True))
@@ -143,6 +147,28 @@ class AnswerRules:
             return ()
         named = dict.fromkeys(m.group(0) for m in self.place_names.finditer(text))
         return tuple(dict.fromkeys([*named, *(r for p in named for r in self.regions.get(p, ()))]))
+
+
+_VOLUME = re.compile(r"(\d+(?:\.\d+)?)\s*(ml|毫升|l|升)", re.IGNORECASE)
+_ML = {"ml": 1.0, "毫升": 1.0, "l": 1000.0, "升": 1000.0}
+
+
+def _value_key(value: str) -> str:
+    """A value as compared: volumes in ml (1L = 1000ml), sizes without 码, upper case."""
+    m = _VOLUME.fullmatch(value.strip())
+    if m:
+        return f"{float(m.group(1)) * _ML[m.group(2).lower()]:g}ml"
+    return re.sub(r"\s+|码$", "", value).upper()
+
+
+def _listed(value: str, keys: set[str], document: str) -> bool:
+    """Whether a document whose values of the kind are `keys` offers `value`: the same value, or its own words
+    in the document (白色 in 奶白色, 粉色 in 樱花粉, L in 尺码L)."""
+    key = _value_key(value)
+    if key in keys:
+        return True
+    own = [key, key.removesuffix("色")] if len(key) > 2 else [key]
+    return any(w and re.search(rf"(?<![A-Za-z0-9]){re.escape(w)}(?![A-Za-z0-9])", document, re.I) for w in own)
 
 
 def regions_of(places: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
@@ -224,6 +250,7 @@ class Evidence:
     question: Question
     sentences: tuple[Sentence, ...]
     parts: tuple[Asked, ...] = ()
+    unoffered: tuple[str, ...] = ()  # options asked for by value that the answering document does not list
 
     @property
     def best(self) -> Sentence | None:
@@ -370,7 +397,22 @@ class EvidenceFinder:
                 pick = next((x for x in ranked if x.slots & figure and x.score >= 0.6 * top.score), top)
                 patterns = tuple(x for x in self.rules.slots if x.name in figure)
                 parts.append(Asked(text, part_q, pick, patterns))
-        return Evidence(q, tuple(scored), tuple(parts))
+        unoffered = self.unoffered(latest if asked is None else asked, scored[0]) if scored else ()
+        return Evidence(q, tuple(scored), tuple(parts), unoffered)
+
+    def unoffered(self, message: str, best: Sentence) -> tuple[str, ...]:
+        """The options `message` asks for by value (有粉色的吗, 有750ml的吗) that the document of `best` does not
+        list although it lists others of their kind; () when it asks for none or the document lists no values."""
+        if not any(p.search(message) for p in self.rules.offer_asked):
+            return ()
+        document = "\n".join(c.text for c in self.document(best.hit.chunk))
+        out: list[str] = []
+        for kind in self.rules.offer_kinds:
+            asked = dict.fromkeys(m.group(0) for m in kind.finditer(message))
+            keys = {_value_key(m.group(0)) for m in kind.finditer(document)}
+            if asked and keys:
+                out.extend(v for v in asked if not _listed(v, keys, document))
+        return tuple(out)
 
     def _score(
         self,

@@ -219,7 +219,12 @@ class Assistant:
             dense=hits.dense,
             asked=" ".join(opened) or latest,
         )
-        answerable = hits.top_dense >= self.answerable_threshold and bool(hits.hits) and evidence.answers_slot
+        answerable = (
+            hits.top_dense >= self.answerable_threshold
+            and bool(hits.hits)
+            and evidence.answers_slot
+            and not evidence.unoffered
+        )
         n_latest = len(latest_customer_turns(turns))
         history = [x.text for x in turns[: len(turns) - n_latest] if x.role == "customer"]
         order = (context or {}).get("order")
@@ -301,7 +306,9 @@ class Assistant:
             handoff_reason=handoff.label,
             handoff_reason_code=handoff.reason_code,
             handoff_code=handoff.reason_code,
-            handoff_signals=handoff.signals,
+            handoff_signals=self._with_unoffered(handoff.signals, r.evidence)
+            if handoff.recommended
+            else handoff.signals,
             ticket=ticket,
             suggestions=tuple(suggestions),
             retrieved=tuple(h.to_dict() for h in r.hits),
@@ -310,6 +317,13 @@ class Assistant:
             notes=tuple(notes),
             retrieval_confidence=r.hits.top_dense,
         )
+
+    @staticmethod
+    def _with_unoffered(signals: tuple[str, ...], evidence: Evidence) -> tuple[str, ...]:
+        """The deciding signals, with the options asked for that the answering document does not list."""
+        if not evidence.unoffered or evidence.best is None:
+            return signals
+        return (*signals, f"unoffered={'、'.join(evidence.unoffered)} (not in {evidence.best.doc_id})")
 
     def followup(
         self, *, conversation: Sequence[Any], resolved_at: datetime | None = None, outcome: str | None = None

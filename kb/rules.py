@@ -29,6 +29,7 @@ BEHAVIOUR_SECTIONS = (
     "polarity",
     "agent_guidance",
     "places",
+    "offered_values",
     "tickets",
     "followup",
     "qa",
@@ -432,6 +433,32 @@ def _place_lists(value: Any) -> Any:
     return value
 
 
+class OfferedValues(_Strict):
+    """Options a customer asks for by value (`offered_values`): how a message asks whether something is offered,
+    and each kind of option with a regex of its values. A value asked for that the answering document does not
+    list, when it lists others of that kind, is not offered (handoff no_answer)."""
+
+    asked_by: Regexes = ()
+    kinds: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("asked_by")
+    @classmethod
+    def _asked(cls, patterns: Regexes) -> Regexes:
+        for p in patterns:
+            _compile(p)
+        return patterns
+
+    @field_validator("kinds")
+    @classmethod
+    def _kinds(cls, kinds: dict[str, str]) -> dict[str, str]:
+        for kind, pattern in kinds.items():
+            try:
+                _compile(pattern)
+            except ValueError as e:
+                raise ValueError(f"kinds.{kind}: {e}") from None
+        return kinds
+
+
 # -- tickets and follow-ups ------------------------------------------------------------------------------
 
 
@@ -618,6 +645,7 @@ class Rules(_Strict):
     # region → places in it (江浙沪: [江苏, 浙江, 上海], 江苏: [南京, 苏州, …]): a customer naming a place is read
     # as naming the regions that hold it, so 「到苏州几天」 finds 「江浙沪地区1-2天送达」.
     places: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    offered_values: OfferedValues = Field(default_factory=lambda: OfferedValues())
     tickets: Tickets | None = None
     followup: Followup | None = None
     # Not a section of rules.yaml: the loader reads it from handoff_model.json beside it (or the shipped one).

@@ -105,6 +105,7 @@ def test_sentences_for_customers_are_not_taken_for_guidance(text: str) -> None:
         ({"places": {"江浙沪": []}}, "places.江浙沪"),
         ({"places": {"江浙沪": ["江苏 浙江"]}}, "places.江浙沪"),
         ({"places": {"江浙沪": "江苏"}}, "places.江浙沪"),
+        ({"offered_values": {"kinds": {"colour": "(红"}}}, "offered_values"),
     ],
 )
 def test_a_bad_answer_table_names_its_key(rules: dict[str, object], key: str) -> None:
@@ -378,3 +379,70 @@ def test_the_sentence_about_the_customers_region_answers_where_they_are(
     hits = shipping.retriever.run(query=question)
     ev = shipping.finder.run(question, question, hits.hits, dense=hits.dense)
     assert ev.best is not None and answer in ev.best.text
+
+
+KETTLE = {
+    "product/product-kettle.md": """---
+id: product-kettle
+title: 电热水壶
+type: product
+category: pre_sale
+---
+## 规格
+电热水壶容量1.7L，有白色、黑色两种颜色可选。
+整机保修1年。
+""",
+    "policy/policy-exchange.md": """---
+id: policy-exchange
+title: 换货规则
+type: policy
+category: after_sale
+---
+## 换货
+签收后15天内可以换一次颜色或尺码。
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def kettle(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    root = write_kb(tmp_path_factory.mktemp("kettle"), KETTLE)
+    emb = HashingEmbedder()
+    kb = load_kb(root)
+    index_dir = tmp_path_factory.mktemp("kettle-index")
+    build_index(kb, emb, index_dir)
+    return Assistant(Index.open(index_dir, emb), kb, answerable_threshold=0.0)
+
+
+@pytest.mark.parametrize(
+    ("message", "unoffered"),
+    [
+        ("电热水壶有粉色的吗", ("粉色",)),
+        ("电热水壶有没有白色的", ()),  # listed
+        ("电热水壶有奶白色吗", ("奶白色",)),  # 白色 is listed, 奶白色 is not
+        ("电热水壶有2L的吗", ("2L",)),
+        ("电热水壶有1700ml的吗", ()),  # 1.7L
+        ("我买的电热水壶是粉色的 收到是白色", ()),  # tells, does not ask what is offered
+    ],
+)
+def test_an_option_asked_for_that_the_document_does_not_list_is_not_offered(
+    kettle: Assistant, message: str, unoffered: tuple[str, ...]
+) -> None:
+    hits = kettle.retriever.run(query=message)
+    ev = kettle.finder.run(message, message, hits.hits, dense=hits.dense)
+    assert ev.best is not None and ev.best.doc_id == "product-kettle"
+    assert ev.unoffered == unoffered
+
+
+def test_a_document_that_lists_no_values_of_the_kind_says_nothing_about_them(kettle: Assistant) -> None:
+    message = "换货的话有粉色的吗"
+    hits = kettle.retriever.run(query=message)
+    best = next(s for s in kettle.finder.run(message, message, hits.hits).sentences if s.doc_id == "policy-exchange")
+    assert kettle.finder.unoffered(message, best) == ()
+
+
+def test_an_option_the_kb_does_not_list_is_handed_over_with_the_value_shown(kettle: Assistant) -> None:
+    result = kettle.run(conversation=[{"role": "customer", "text": "电热水壶有粉色的吗"}])
+    assert result.handoff and result.handoff_reason_code == "no_answer"
+    assert any(s.startswith("unoffered=粉色") for s in result.handoff_signals)
+    assert "白色" not in result.suggestions[0].text  # another option is not quoted as the answer
