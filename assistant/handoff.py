@@ -76,6 +76,11 @@ def _matched(name: str, patterns: Sequence[str], texts: Sequence[str]) -> str | 
     return f"{name}~{found}" if found is not None else None
 
 
+def _all_matched(patterns: Sequence[str], text: str) -> str | None:
+    found = [_first_match([p], [text]) for p in patterns]
+    return f"latest~{'+'.join(f for f in found if f)}" if all(f is not None for f in found) else None
+
+
 def _flag(name: str, wanted: bool | None, actual: bool) -> str | None:
     return f"{name}={'yes' if actual else 'no'}" if wanted == actual else None
 
@@ -87,6 +92,7 @@ def _at_least(name: str, wanted: int | None, actual: int) -> str | None:
 # One check per condition of a trigger (the keys of `kb.rules.Trigger`): the signal it saw, or None.
 _CHECKS: dict[str, Callable[[Trigger, Signals], str | None]] = {
     "latest": lambda t, s: _matched("latest", t.latest, [s.latest]),
+    "latest_all": lambda t, s: _all_matched(t.latest_all, s.latest),
     "earlier": lambda t, s: _matched("earlier", t.earlier, s.earlier),
     "any_turn": lambda t, s: _matched("turn", t.any_turn, [s.latest, *s.earlier]),
     "not_latest": lambda t, s: None if _first_match(t.not_latest, [s.latest]) is not None else "not_latest=none",

@@ -156,6 +156,7 @@ class Trigger(_Strict):
     """One way a reason applies: every condition given must hold (an AND); leave out what does not matter."""
 
     latest: Regexes = ()  # a regex that matches the latest customer message (consecutive turns joined)
+    latest_all: Regexes = ()  # every one of these regexes matches the latest message (「我买的」 and 「到哪了」)
     earlier: Regexes = ()  # a regex that matches one of the customer's earlier turns
     any_turn: Regexes = ()  # a regex that matches the latest message or an earlier turn
     not_latest: Regexes = ()  # no regex of these matches the latest message (e.g. a hypothetical 会不会)
@@ -170,7 +171,7 @@ class Trigger(_Strict):
     greeting: StrictBool | None = None  # the message is a greeting or small talk
     unknown_terms: int | None = Field(default=None, ge=1)  # at least N nouns of the latest message the KB never uses
 
-    @field_validator("latest", "earlier", "any_turn", "not_latest")
+    @field_validator("latest", "latest_all", "earlier", "any_turn", "not_latest")
     @classmethod
     def _regexes(cls, patterns: Regexes) -> Regexes:
         for p in patterns:

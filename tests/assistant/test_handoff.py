@@ -49,6 +49,9 @@ def decide(latest: str, **signals: object) -> str | None:
         ("我那单今天能送到吗", {"intent": "shipping_info"}, "needs_order_data"),
         ("地址填错了还能改吗 还没派送", {"intent": "modify_order"}, "needs_order_data"),
         ("显示采购中 不想要了", {"intent": "return_request"}, "needs_order_data"),
+        # The customer's own purchase and where it stands now, whatever the intent reads as.
+        ("我买的蓝牙耳机是不是还没发啊", {"intent": "product_info"}, "needs_order_data"),
+        ("昨天拍的那个烧水壶到哪了啊", {"intent": "quality_issue"}, "needs_order_data"),
         ("商家说是人为损坏不给退", {"intent": "return_request"}, "dispute"),
         ("安装师傅不给装，还让我自己付退货运费", {"intent": "usage_help"}, "dispute"),
         ("充电器用的时候冒烟了", {"intent": "quality_issue"}, "safety"),
@@ -88,6 +91,9 @@ def test_each_reason_and_its_trigger(latest: str, signals: dict[str, object], re
         ("这个插座会不会漏电", {"intent": "quality_issue"}),  # asks whether it could happen
         ("我的包裹到哪了", {"intent": "order_status", "order_context": True}),  # the order's data is at hand
         ("一般几天能到", {"intent": "shipping_info"}),
+        ("我买的蓝牙耳机是不是还没发啊", {"intent": "product_info", "order_context": True}),
+        ("单号也填了 仓库收到以后多久退钱", {"intent": "refund_status"}),  # how long the policy says, not where
+        ("昨天拍的那个烧水壶能用多久", {"intent": "product_info"}),  # own purchase, no question of its state
         ("在吗", {"answerable": False, "greeting": True}),
         ("你们有实体店吗", {"intent": "other"}),
         # Off by default: words the KB does not use are no reason on their own (see rules.yaml, no_answer).
@@ -103,6 +109,23 @@ def test_the_deciding_signals_are_reported() -> None:
     handoff = POLICY.run(Signals(latest="我的快递到哪了", intent="order_status"))
     assert handoff.reason_code == "needs_order_data"
     assert set(handoff.signals) == {"latest~我的快递", "intent=order_status", "order_context=no"}
+
+
+def test_a_trigger_with_latest_all_needs_every_pattern() -> None:
+    data = copy.deepcopy(default_rules_data())
+    data["handoff"]["reasons"].insert(
+        0,
+        {
+            "code": "vip",
+            "label": "大客户",
+            "holding": "您好，我马上请同事跟进。",
+            "when": [{"latest_all": ["企业", "专票"]}],
+        },
+    )
+    policy = HandoffPolicy(parse_rules(data).handoff)
+    handoff = policy.run(Signals(latest="我们是企业采购，要开专票"))
+    assert handoff.reason_code == "vip" and handoff.signals == ("latest~企业+专票",)
+    assert policy.run(Signals(latest="我们是企业采购")).reason_code != "vip"
 
 
 def test_a_kb_can_hand_over_questions_about_what_it_never_names() -> None:
