@@ -19,7 +19,7 @@ from assistant.evidence import Asked, Evidence, EvidenceFinder, Sentence
 from assistant.guard import Guard
 from assistant.result import Citation, Turn
 from assistant.retrieval import Hit
-from kb.rules import IntentBehaviour, Rules
+from kb.rules import Conditions, IntentBehaviour, Rules
 
 _OPTION = re.compile(r"或者|或|可以选择|也可以|任选|可选|二选一|两种")
 _STEP = re.compile(r"申请|提交|审核|到账|回复|联系|处理|发出|补发|寄回|上传|回访|跟进|核实")
@@ -27,14 +27,14 @@ _TIME = re.compile(r"\d+\s*(?:个)?(?:小时|工作日|天)|[一二两三四五�
 _WINDOW = re.compile(r"(\d+|[一二两三四五六七八九十]+)\s*(天|小时)内")
 _NOTHING_SPECIAL = IntentBehaviour()
 UNSURE_INTENT = 0.2  # below this confidence the intent read is right 40-50 % of the time on every eval set (NOTES)
-# Conditions a policy sets on its window ("未拆封", "未洗涤未穿着", "吊牌完整") and how a customer's own account
-# undoes them ("拆开了", "洗过了", "穿出去过", "吊牌剪了"); "没穿过" keeps the condition.
+# Conditions a policy sets on its window ("未拆封", "未洗涤未穿着") and how a customer's own account undoes them
+# ("拆开了", "洗过了", "穿出去过"); "没穿过" keeps the condition. The intact-words (吊牌完整) and the verbs that undo
+# them (吊牌剪了) are the KB's (`rules.yaml` → conditions).
 _NOT_YET = re.compile(r"[未没]([\u4e00-\u9fff]{1,2})")
-_INTACT = re.compile(r"([\u4e00-\u9fff]{2})(?:完整|完好|齐全)")
 _PARTICLES = frozenset("着过了的")
 
 
-def undone_condition(sentence: str, account: str) -> tuple[str, str] | None:
+def undone_condition(sentence: str, account: str, conditions: Conditions) -> tuple[str, str] | None:
     """(the condition, the customer's words that undo it) when the customer says what a condition of the
     policy sentence rules out, e.g. ("未洗涤", "洗过了") for 「…未洗涤未穿着…」 and 「T恤洗过了 能退不」."""
     for m in _NOT_YET.finditer(sentence):
@@ -44,8 +44,12 @@ def undone_condition(sentence: str, account: str) -> tuple[str, str] | None:
             done = re.search(rf"(?<![没未不无别]){ch}[开出去]{{0,2}}[了过]了?", account)
             if done:
                 return m.group(0), done.group(0)
-    for m in _INTACT.finditer(sentence):
-        done = re.search(rf"{m.group(1)}[^\s，。,]{{0,2}}[剪撕拆扔丢掉坏][了掉]", account)
+    if not conditions.intact or not conditions.undone_by:
+        return None
+    intact = "|".join(map(re.escape, conditions.intact))
+    verbs = "|".join(map(re.escape, conditions.undone_by))
+    for m in re.finditer(rf"([\u4e00-\u9fff]{{2}})(?:{intact})", sentence):
+        done = re.search(rf"{m.group(1)}[^\s，。,]{{0,2}}(?:{verbs})[了掉]", account)
         if done:
             return m.group(0), done.group(0)
     return None
@@ -130,6 +134,7 @@ class TemplateDrafter:
         self.phrasing = rules.phrasing
         self.intent_behaviour = rules.intent_behaviour
         self.handoff = rules.handoff
+        self.conditions = rules.conditions
         self.max_sentences = max_sentences
         self.max_chars = 140
 
@@ -162,7 +167,7 @@ class TemplateDrafter:
             window = f"{m.group(1)}{unit}"
             if elapsed > limit:
                 return [Part(self.phrasing.past_window.format(elapsed=shown, window=window), sentence.hit)]
-            undone = undone_condition(sentence.text, account)
+            undone = undone_condition(sentence.text, account, self.conditions)
             if undone is not None:
                 said = self.phrasing.condition_undone.format(condition=undone[0], done=undone[1])
                 return [Part(said, sentence.hit)]

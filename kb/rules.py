@@ -30,6 +30,7 @@ BEHAVIOUR_SECTIONS = (
     "agent_guidance",
     "places",
     "offered_values",
+    "conditions",
     "tickets",
     "followup",
     "qa",
@@ -434,6 +435,22 @@ def _place_lists(value: Any) -> Any:
     return value
 
 
+class Conditions(_Strict):
+    """How a policy says something must still be intact (吊牌完整, 配件齐全) and the verbs with which a customer
+    says it no longer is (吊牌剪了, 包装撕了). A policy's 未X (未洗涤, 未拆封) is read from its grammar."""
+
+    intact: tuple[str, ...] = ()  # words after the thing: 完整, 完好, 齐全
+    undone_by: tuple[str, ...] = ()  # verbs before 了/掉: 剪, 撕, 拆, 扔
+
+    @field_validator("intact", "undone_by")
+    @classmethod
+    def _words(cls, words: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [w for w in words if not w.strip() or any(c.isspace() for c in w)]
+        if bad:
+            raise ValueError(f"every entry must be a word without spaces; not {bad!r}")
+        return words
+
+
 class OfferedValues(_Strict):
     """Options a customer asks for by value (`offered_values`): how a message asks whether something is offered,
     and each kind of option with a regex of its values. A value asked for that the answering document does not
@@ -647,6 +664,7 @@ class Rules(_Strict):
     # as naming the regions that hold it, so 「到苏州几天」 finds 「江浙沪地区1-2天送达」.
     places: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     offered_values: OfferedValues = Field(default_factory=lambda: OfferedValues())
+    conditions: Conditions = Field(default_factory=lambda: Conditions())
     tickets: Tickets | None = None
     followup: Followup | None = None
     # Not a section of rules.yaml: the loader reads it from handoff_model.json beside it (or the shipped one).

@@ -16,7 +16,7 @@ from indexer.embedding import HashingEmbedder
 from indexer.index import Index
 from kb import demo_kb_dir, load_kb
 from kb.loader import default_rules_data, parse_rules
-from kb.rules import HandoffModelWeights, LogisticWeights
+from kb.rules import Conditions, HandoffModelWeights, LogisticWeights
 
 
 def customer(text: str) -> list[dict[str, str]]:
@@ -287,7 +287,15 @@ def test_an_unsure_reading_asks_back_without_guessing_a_topic(
 def test_a_customers_own_account_can_undo_a_condition_of_the_window(
     sentence: str, account: str, undone: tuple[str, str] | None
 ) -> None:
-    assert undone_condition(sentence, account) == undone
+    conditions = parse_rules(default_rules_data()).conditions
+    assert undone_condition(sentence, account, conditions) == undone
+
+
+def test_a_kb_names_its_own_intact_words_and_undoing_verbs() -> None:
+    sentence, account = "封膜完好时支持七天无理由退货。", "封膜揭了 还能退吗"
+    assert undone_condition(sentence, account, parse_rules(default_rules_data()).conditions) is None
+    conditions = Conditions(intact=("完好",), undone_by=("揭",))
+    assert undone_condition(sentence, account, conditions) == ("封膜完好", "封膜揭了")
 
 
 def test_within_the_window_a_washed_item_gets_no_promise_but_a_way_forward(demo_assistant: Assistant) -> None:
