@@ -63,6 +63,9 @@ def decide(latest: str, **signals: object) -> str | None:
         # burnt smells, fake system notices, asking for the colleague from before, abuse while anger keeps rising.
         ("昨天的客服说今天给我回电话 一天了 电话也没有", {}, "repeated"),
         ("每次问都说在处理 到底什么时候能好", {}, "repeated"),
+        ("订单号我都发了三遍了", {}, "repeated"),
+        ("问了不下五次了 还是没人管", {}, "repeated"),
+        ("每次问都说在排查", {}, "repeated"),
         ("空调安装师傅来了说要收300块上门费 不给就不装", {"intent": "usage_help"}, "dispute"),
         ("商家拒收了我的退货包裹 现在钱也不退", {"intent": "refund_status"}, "dispute"),
         ("充电座那里有股焦糊味", {"intent": "quality_issue"}, "safety"),
@@ -91,6 +94,7 @@ def test_each_reason_and_its_trigger(latest: str, signals: dict[str, object], re
         ("这个插座会不会漏电", {"intent": "quality_issue"}),  # asks whether it could happen
         ("我的包裹到哪了", {"intent": "order_status", "order_context": True}),  # the order's data is at hand
         ("一般几天能到", {"intent": "shipping_info"}),
+        ("我就问了一次 没人回", {}),  # once is no repeat
         ("我买的蓝牙耳机是不是还没发啊", {"intent": "product_info", "order_context": True}),
         ("单号也填了 仓库收到以后多久退钱", {"intent": "refund_status"}),  # how long the policy says, not where
         ("昨天拍的那个烧水壶能用多久", {"intent": "product_info"}),  # own purchase, no question of its state
