@@ -17,6 +17,7 @@ from indexer.index import Index
 from kb import demo_kb_dir, load_kb
 from kb.loader import default_rules_data, parse_rules
 from kb.rules import Conditions, HandoffModelWeights, LogisticWeights
+from tests.conftest import write_kb
 
 
 def customer(text: str) -> list[dict[str, str]]:
@@ -296,6 +297,43 @@ def test_a_kb_names_its_own_intact_words_and_undoing_verbs() -> None:
     assert undone_condition(sentence, account, parse_rules(default_rules_data()).conditions) is None
     conditions = Conditions(intact=("完好",), undone_by=("揭",))
     assert undone_condition(sentence, account, conditions) == ("封膜完好", "封膜揭了")
+
+
+USED = {
+    "product/product-dryer.md": """---
+id: product-dryer
+title: 吹风机
+type: product
+category: pre_sale
+---
+## 退换
+吹风机未使用、包装和配件齐全时，自签收次日起7天内支持七天无理由退货。
+""",
+    "policy/policy-appliance.md": """---
+id: policy-appliance
+title: 小家电退换
+type: policy
+category: after_sale
+---
+## 已经使用的小家电
+已使用的小家电不参与七天无理由退货。
+小家电已经使用但没有质量问题的，我们可以为您提供使用指导。
+""",
+}
+
+
+def test_an_undone_condition_brings_the_way_forward_the_policy_offers(tmp_path: Path) -> None:
+    root = write_kb(tmp_path / "kb", USED)
+    kb = load_kb(root)
+    build_index(kb, HashingEmbedder(), tmp_path / "index")
+    assistant = Assistant(Index.open(tmp_path / "index", HashingEmbedder()), kb, answerable_threshold=0.0)
+    context: dict[str, Any] = {"order": {"order_id": "[订单1]", "status": "delivered", "days_since_delivery": 3}}
+    result = assistant.run(conversation=customer("吹风机用了两回 不喜欢 想申请七天无理由退货"), context=context)
+    top = result.suggestions[0]
+    assert "可以为您办理" not in top.text and "您提到商品用了" in top.text, top.text
+    # The policy's offer for the undone state, not its bare "no".
+    assert "使用指导" in top.text, top.text
+    assert "policy-appliance" in [c.doc_id for c in top.citations]
 
 
 def test_within_the_window_a_washed_item_gets_no_promise_but_a_way_forward(demo_assistant: Assistant) -> None:
