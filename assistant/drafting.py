@@ -56,7 +56,7 @@ def undone_condition(sentence: str, account: str, conditions: Conditions) -> tup
     return None
 
 
-def _undone_state(condition: str, evidence: Sequence[Sentence], window: Sentence) -> Sentence | None:
+def _undone_state(condition: str, evidence: Sequence[Sentence], window: Sentence, account: str) -> Sentence | None:
     """The best sentence that says what the shop offers once the condition is undone (未使用 → 「已经使用但没有质量问题
     的，…可以为您提供使用指导」), the way forward the policy gives; None for an intact-condition (吊牌完整), or when
     the policy only says no (「已穿着的贴身衣物…不参与换货」)."""
@@ -64,7 +64,18 @@ def _undone_state(condition: str, evidence: Sequence[Sentence], window: Sentence
         return None
     verb = re.escape(condition[1:])
     undone = re.compile(rf"已经?{verb}|{verb}过")
-    return next((s for s in evidence if s is not window and undone.search(s.text) and _OFFERS.search(s.text)), None)
+    # 「已拆封的美妆个护商品…」 is about its own kind of goods: taken only when that kind is the policy sentence's or
+    # the customer's own.
+    scoped = re.compile(rf"已经?{verb}[^，。]*?的([\u4e00-\u9fff]{{2}})")
+
+    def ours(text: str) -> bool:
+        m = scoped.search(text)
+        return m is None or m.group(1) in window.text or m.group(1) in account
+
+    return next(
+        (s for s in evidence if s is not window and undone.search(s.text) and _OFFERS.search(s.text) and ours(s.text)),
+        None,
+    )
 
 
 @dataclass
@@ -154,13 +165,17 @@ class TemplateDrafter:
     def _verdict(
         self, intent: str, order: dict[str, Any], evidence: Sequence[Sentence], account: str = ""
     ) -> list[Part]:
-        """The order's time since delivery against the policy's window; within it, a condition of the policy
-        the customer's own `account` undoes (洗过了, 吊牌剪了) is said instead of a promise."""
+        """The order's time since delivery against the policy's window; within it, or with no order at hand, a
+        condition of the policy the customer's own `account` undoes (洗过了, 吊牌剪了) is said instead of a
+        promise."""
         key = self._behaviour(intent).window_key
         days = _number(order.get("days_since_delivery"))
         hours = _number(order.get("hours_since_delivery"))
-        if not key or (days is None and hours is None):
+        if not key:
             return []
+        if days is None and hours is None:  # no order: only what the customer's own words settle
+            policy = next((s for s in evidence if key in s.text and _WINDOW.search(s.text)), None)
+            return self._undone(policy, evidence, account) if policy is not None else []
         for sentence in evidence:
             if key not in sentence.text:
                 continue
@@ -179,13 +194,21 @@ class TemplateDrafter:
             window = f"{m.group(1)}{unit}"
             if elapsed > limit:
                 return [Part(self.phrasing.past_window.format(elapsed=shown, window=window), sentence.hit)]
-            undone = undone_condition(sentence.text, account, self.conditions)
-            if undone is not None:
-                said = self.phrasing.condition_undone.format(condition=undone[0], done=undone[1])
-                way = _undone_state(undone[0], evidence, sentence)
-                return [Part(said, sentence.hit), *([Part(way.text, way.hit, rank=way.rank)] if way else [])]
+            undone = self._undone(sentence, evidence, account)
+            if undone:
+                return undone
             return [Part(self.phrasing.within_window.format(elapsed=shown, window=window), sentence.hit)]
         return []
+
+    def _undone(self, window: Sentence, evidence: Sequence[Sentence], account: str) -> list[Part]:
+        """The condition of the window sentence that the customer's `account` undoes, said with the way forward
+        the policy offers in that state; [] when the account undoes none."""
+        undone = undone_condition(window.text, account, self.conditions)
+        if undone is None:
+            return []
+        said = self.phrasing.condition_undone.format(condition=undone[0], done=undone[1])
+        way = _undone_state(undone[0], evidence, window, account)
+        return [Part(said, window.hit), *([Part(way.text, way.hit, rank=way.rank)] if way else [])]
 
     def _answer(self, evidence: Evidence) -> list[Sentence]:
         """The lead sentence, at most one more that bears on the question nearly as well, and the sentences next to

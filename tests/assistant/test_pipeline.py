@@ -322,12 +322,18 @@ category: after_sale
 }
 
 
-def test_an_undone_condition_brings_the_way_forward_the_policy_offers(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "context",
+    [{"order": {"order_id": "[订单1]", "status": "delivered", "days_since_delivery": 3}}, None],
+    ids=["within-the-window", "no-order-at-hand"],
+)
+def test_an_undone_condition_brings_the_way_forward_the_policy_offers(
+    tmp_path: Path, context: dict[str, Any] | None
+) -> None:
     root = write_kb(tmp_path / "kb", USED)
     kb = load_kb(root)
     build_index(kb, HashingEmbedder(), tmp_path / "index")
     assistant = Assistant(Index.open(tmp_path / "index", HashingEmbedder()), kb, answerable_threshold=0.0)
-    context: dict[str, Any] = {"order": {"order_id": "[订单1]", "status": "delivered", "days_since_delivery": 3}}
     result = assistant.run(conversation=customer("吹风机用了两回 不喜欢 想申请七天无理由退货"), context=context)
     top = result.suggestions[0]
     assert "可以为您办理" not in top.text and "您提到商品用了" in top.text, top.text
