@@ -81,6 +81,8 @@ def test_a_sentence_holds_a_kind_of_answer_only_with_its_figure(sentence: str, k
         "不要直接回复不能退。",
         "客服需先核实订单号再答复。",
         "告知顾客寄回时附上纸条。",
+        "禁止向客户承诺赔偿金额。",
+        "务必先核实订单号再答复。",
     ],
 )
 def test_sentences_for_agents_are_recognised(text: str) -> None:
@@ -89,7 +91,16 @@ def test_sentences_for_agents_are_recognised(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["签收后7天内可以申请退货。", "请您不要用钢丝球清洗内胆。", "质量问题运费由店铺承担。"]
+    "text",
+    [
+        "签收后7天内可以申请退货。",
+        "请您不要用钢丝球清洗内胆。",
+        "质量问题运费由店铺承担。",
+        # A product's cautions are for the customer (an imperative that says nothing of replying or of 客户).
+        "不要装牛奶、果汁和碳酸饮料。",
+        "不要空烧，不要超过MAX刻度线加水。",
+        "请不要直接放冰箱，低温会让芒果无法正常变熟。",
+    ],
 )
 def test_sentences_for_customers_are_not_taken_for_guidance(text: str) -> None:
     guide = AnswerRules.from_rules(DEFAULT_RULES).guidance_sentence
