@@ -44,6 +44,9 @@ NEGATIVE = (
     "不需要",
     "不用",
     "不是",
+    "不要",
+    "请勿",
+    "切勿",
 )
 AFFIRMATIVE = ("支持", "可以", "能", "包", "有", "是的", "没问题", "享受", "参与", "适用")
 # Words that contain a cue but take no stance.
@@ -60,6 +63,8 @@ NEUTRAL = (
     "有问题",
     "包装",
     "包裹",
+    "要不要",
+    "不要紧",
 )
 # The start of a sentence that only greets, thanks, sympathises or announces a lookup.
 OPENER = re.compile(

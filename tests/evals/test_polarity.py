@@ -22,6 +22,8 @@ from evals.polarity import reply_polarity
         ("您好，预计3天内发货。", None),  # a stance given only by a date is not read
         ("没问题，给您备注了。", "yes"),
         ("您好，这个可能要看具体情况。", None),
+        ("您好，不要装牛奶和果汁，可以装热水和茶。", "no"),  # a caution answers 能装牛奶吗
+        ("您好，要不要帮您备注一下？", None),
     ],
 )
 def test_reply_polarity(text: str, stance: str | None) -> None:
