@@ -14,6 +14,7 @@ that uses it off.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -55,6 +56,16 @@ _CLAUSE = re.compile(r"[\s,，。.!！?？;；~～、]+")
 def clauses(text: str) -> Iterator[str]:
     """The clauses of a message: chats separate them by spaces as often as by punctuation."""
     return (c for c in _CLAUSE.split(clean(text)) if c)
+
+
+@functools.lru_cache(maxsize=4096)
+def words(text: str) -> frozenset[str]:
+    """The words of a message as the segmenter cuts it, lower-cased (「用支付宝付的」 → 支付宝; 「保温杯」 is one word,
+    not 保温)."""
+    _posseg()  # initialises the segmenter once
+    import jieba
+
+    return frozenset(w.strip() for w in jieba.lcut(clean(text).lower(), HMM=False) if w.strip())
 
 
 def content_words(text: str) -> tuple[str, ...]:

@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from assistant.answerability import asks_something, clauses
+from assistant.answerability import asks_something, clauses, words
 from assistant.guard import Guard
 from assistant.retrieval import Hit
 from indexer.chunking import Chunk, split_sentences
@@ -81,6 +81,11 @@ _CJK_OR_WORD = re.compile(r"[\u4e00-\u9fff]|[a-z0-9]+")
 _A_NOT_A = re.compile(r"([\u4e00-\u9fff])[不没]\1")
 _INDEFINITE = re.compile(r"好几\w|几\w?[都也没不了]")
 _FIGURE = re.compile(r"\d|[一二两三四五六七八九十]+(?:个)?(?:小时|工作日|天)")
+
+# A labelled row of a list or spec table: 「支付宝：1-3个工作日到账」「容量：500ml」. Named by the customer, its label
+# says which row answers (「我是用支付宝付的」, 「容量多大」).
+_ROW = re.compile(r"^([^：:，。！？]{2,12})[：:]")
+_ASIDE = re.compile(r"[（(][^）)]*[）)]")
 
 
 @functools.lru_cache(maxsize=32768)
@@ -445,13 +450,16 @@ class EvidenceFinder:
             held = frozenset(s.name for s in slots if s.answered_by.search(c.text))
             slot = max((0.35 if s.figure else 0.15 for s in slots if s.name in held), default=0.0)
             facts = 0.15 if _FIGURE.search(c.text) else 0.0
+            row = _ROW.match(c.text)
+            label = _ASIDE.sub("", row.group(1)).strip().lower() if row else ""
+            named = 0.3 if len(label) >= 2 and label in own_text.lower() and label in words(own_text) else 0.0
             place = 0.0
             if places and self.rules.place_names is not None and self.rules.place_names.search(c.text):
                 # about the customer's place, or only about others (偏远地区 for 「到上海几天」)
                 place = 0.3 if any(p in c.text for p in places) else -0.15
             near = (dense.get(c.chunk_id, lo) - lo) / (hi - lo) if hi > lo else 0.0
             shared = 0.4 * ctx + 0.25 * kw + facts + 1.0 * near + 0.3 / (c.rank + 1) + (0.1 if c.retrieved else 0.0)
-            score = own + slot + place + context * shared
+            score = own + slot + place + named + context * shared
             scored.append(
                 Sentence(
                     c.text, c.hit, c.rank, c.chunk_id, c.order, c.retrieved, round(coverage, 4), held, round(score, 4)

@@ -457,3 +457,51 @@ def test_an_option_the_kb_does_not_list_is_handed_over_with_the_value_shown(kett
     assert result.handoff and result.handoff_reason_code == "no_answer"
     assert any(s.startswith("unoffered=粉色") for s in result.handoff_signals)
     assert "白色" not in result.suggestions[0].text  # another option is not quoted as the answer
+
+
+REFUNDS = {
+    "policy/policy-refund-timing.md": """---
+id: policy-refund-timing
+title: 退款到账时间
+type: policy
+category: after_sale
+---
+## 退款处理时效
+退货退款：商家须在收到退回商品后48小时内验货并确认退款，超时未处理的，系统自动退款。
+仅退款：商家须在24小时内处理退款申请，超时未处理的，系统自动退款。
+退款一经确认，即按原支付方式原路退回，各支付方式到账时间如下：
+- 支付宝：1-3个工作日到账。
+- 微信支付：1-5个工作日到账。
+- 信用卡（含花呗）：7-15个工作日到账，退回后体现在账单中。
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def refunds(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    root = write_kb(tmp_path_factory.mktemp("refunds"), REFUNDS)
+    emb = HashingEmbedder()
+    kb = load_kb(root)
+    index_dir = tmp_path_factory.mktemp("refunds-index")
+    build_index(kb, emb, index_dir)
+    return Assistant(Index.open(index_dir, emb), kb, answerable_threshold=0.0)
+
+
+@pytest.mark.parametrize(
+    ("question", "row"),
+    [
+        ("退款确认了 我是用信用卡付的 一般要几天", "信用卡（含花呗）：7-15个工作日到账"),
+        ("退款确认了 支付宝付的 退款要几天到", "支付宝：1-3个工作日到账"),
+    ],
+)
+def test_the_row_the_customer_names_answers(refunds: Assistant, question: str, row: str) -> None:
+    hits = refunds.retriever.run(query=question)
+    ev = refunds.finder.run(question, question, hits.hits, dense=hits.dense)
+    assert ev.best is not None and ev.best.text.startswith(row), ev.best
+
+
+def test_a_label_inside_a_longer_word_names_no_row() -> None:
+    from assistant.answerability import words
+
+    assert "保温" not in words("保温杯啥时候能到")  # 保温杯 is one word: the row 「保温：12小时」 is not named
+    assert "支付宝" in words("我是用支付宝付的")
