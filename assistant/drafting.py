@@ -78,6 +78,15 @@ def _undone_state(condition: str, evidence: Sequence[Sentence], window: Sentence
     )
 
 
+def _answers_a_figure(evidence: Evidence | None) -> bool:
+    """A question for a figure (几年, 多少钱) that a sentence sharing its words answers: not small talk, whatever
+    the intent read (「空调保修几年」→「压缩机呢」 read as `other`)."""
+    if evidence is None or evidence.best is None or not evidence.question.figure_slots:
+        return False
+    asked, top = set(evidence.question.figure_slots), evidence.best.score
+    return any(s.slots & asked and s.coverage >= 0.1 and s.score >= 0.6 * top for s in evidence.sentences[:8])
+
+
 @dataclass
 class Part:
     text: str
@@ -303,7 +312,7 @@ class TemplateDrafter:
         order = (context or {}).get("order") or {}
         if not isinstance(order, dict):
             order = {}
-        if intent == "other":  # small talk or off-topic: steer back politely, no KB facts
+        if intent == "other" and not _answers_a_figure(evidence):  # small talk or off-topic: steer back politely
             p.opener = phrasing.off_topic
             return p
         sentences = evidence.sentences if evidence else ()

@@ -43,6 +43,7 @@ def test_kb_voice_becomes_customer_voice() -> None:
         ("贵妃芒一箱几个啊", "count"),
         ("你们从哪发货啊", "place"),
         ("三文鱼一块多重", "weight"),
+        ("空调保修几年", "duration"),
         ("这个水壶容量是多少", "volume"),
         ("吹风机功率多少瓦", "power"),
     ],

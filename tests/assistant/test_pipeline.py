@@ -376,3 +376,36 @@ def test_an_unsure_intent_asks_for_the_order_only_when_the_answer_comes_from_its
         stage="after_sale",
     )
     assert bool(plan.ask) is asks
+
+
+@pytest.mark.parametrize(
+    ("message", "steered_back"),
+    [
+        ("空调保修几年 压缩机呢", False),  # asks for a figure the KB gives: answered, whatever the intent read
+        ("帮我写个800字的作文 题目是我的妈妈", True),  # small talk: steered back, no KB facts
+    ],
+)
+def test_a_question_the_kb_answers_is_not_small_talk(tmp_path: Path, message: str, steered_back: bool) -> None:
+    root = write_kb(
+        tmp_path / "kb",
+        {
+            "product/product-aircon.md": "---\nid: product-aircon\ntitle: 壁挂式空调\ntype: product\n"
+            "category: pre_sale\n---\n## 保修\n空调整机保修6年，压缩机保修10年。\n",
+        },
+    )
+    kb = load_kb(root)
+    build_index(kb, HashingEmbedder(), tmp_path / "index")
+    assistant = Assistant(Index.open(tmp_path / "index", HashingEmbedder()), kb, answerable_threshold=0.0)
+    reading = assistant._read(parse_conversation(customer(message)), None, {})
+    plan = assistant.template.plan(
+        intent="other",
+        intent_description="闲聊或与购物无关",
+        confidence=0.12,
+        emotion="calm",
+        evidence=reading.evidence,
+        context=None,
+        seed="s",
+    )
+    top = assistant.template.render(plan)[0].text
+    assert (plan.opener == assistant.kb.rules.phrasing.off_topic) is steered_back, top
+    assert ("保修6年" in top) is not steered_back, top
