@@ -384,6 +384,12 @@ def _pattern(value: str | None) -> str | None:
     return value
 
 
+def _patterns(patterns: Regexes) -> Regexes:
+    for p in patterns:
+        _compile(p)
+    return patterns
+
+
 class AnswerSlot(_Strict):
     """One kind of answer (`answer_slots`): how a question asks for it, and what a sentence that gives it
     looks like."""
@@ -392,12 +398,7 @@ class AnswerSlot(_Strict):
     answered_by: str = Field(min_length=1)  # a regex a sentence must match to hold this kind of answer
     figure: StrictBool = False  # a figure (duration, amount, size): a sentence without one does not answer
 
-    @field_validator("asked_by")
-    @classmethod
-    def _asked(cls, patterns: Regexes) -> Regexes:
-        for p in patterns:
-            _compile(p)
-        return patterns
+    _asked = field_validator("asked_by")(_patterns)
 
     _answered = field_validator("answered_by")(_pattern)
 
@@ -459,12 +460,7 @@ class OfferedValues(_Strict):
     asked_by: Regexes = ()
     kinds: dict[str, str] = Field(default_factory=dict)
 
-    @field_validator("asked_by")
-    @classmethod
-    def _asked(cls, patterns: Regexes) -> Regexes:
-        for p in patterns:
-            _compile(p)
-        return patterns
+    _asked = field_validator("asked_by")(_patterns)
 
     @field_validator("kinds")
     @classmethod

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from indexer.embedding import HashingEmbedder
+
+if TYPE_CHECKING:
+    from assistant.pipeline import Assistant
 
 TINY_DOCS = {
     "policy/return.md": """\
@@ -73,6 +77,18 @@ def write_kb(root: Path, docs: dict[str, str] | None = None) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text), encoding="utf-8")
     return root
+
+
+def hashing_assistant(root: Path, docs: dict[str, str]) -> Assistant:
+    """An assistant over a KB of `docs` written under `root`, indexed with the fake embedder."""
+    from assistant.pipeline import Assistant
+    from indexer.builder import build_index
+    from indexer.index import Index
+    from kb import load_kb
+
+    kb = load_kb(write_kb(root / "kb", docs))
+    build_index(kb, HashingEmbedder(), root / "index")
+    return Assistant(Index.open(root / "index", HashingEmbedder()), kb, answerable_threshold=0.0)
 
 
 @pytest.fixture

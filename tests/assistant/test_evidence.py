@@ -8,13 +8,10 @@ from hypothesis import strategies as st
 from assistant.evidence import AnswerRules, Asked, Evidence, Question, Sentence, bigrams, to_customer_voice
 from assistant.pipeline import Assistant
 from assistant.retrieval import Hit
-from indexer.builder import build_index
 from indexer.chunking import Chunk
-from indexer.embedding import HashingEmbedder
-from indexer.index import Index
 from kb import KBValidationError, load_kb, parse_rules
 from kb.loader import default_rules_data
-from tests.conftest import write_kb
+from tests.conftest import hashing_assistant
 
 DEFAULT_RULES = parse_rules(default_rules_data())
 
@@ -200,12 +197,7 @@ category: pre_sale
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    root = write_kb(tmp_path_factory.mktemp("shop"), SHOP)
-    emb = HashingEmbedder()
-    kb = load_kb(root)
-    index_dir = tmp_path_factory.mktemp("shop-index")
-    build_index(kb, emb, index_dir)
-    return Assistant(Index.open(index_dir, emb), kb, answerable_threshold=0.0)
+    return hashing_assistant(tmp_path_factory.mktemp("shop"), SHOP)
 
 
 def test_a_figure_question_is_answered_by_the_sentence_that_holds_the_figure(shop: Assistant) -> None:
@@ -369,12 +361,7 @@ category: pre_sale
 
 @pytest.fixture(scope="module")
 def shipping(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    root = write_kb(tmp_path_factory.mktemp("shipping"), SHIPPING)
-    emb = HashingEmbedder()
-    kb = load_kb(root)
-    index_dir = tmp_path_factory.mktemp("shipping-index")
-    build_index(kb, emb, index_dir)
-    return Assistant(Index.open(index_dir, emb), kb, answerable_threshold=0.0)
+    return hashing_assistant(tmp_path_factory.mktemp("shipping"), SHIPPING)
 
 
 @pytest.mark.parametrize(
@@ -418,12 +405,7 @@ category: after_sale
 
 @pytest.fixture(scope="module")
 def kettle(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    root = write_kb(tmp_path_factory.mktemp("kettle"), KETTLE)
-    emb = HashingEmbedder()
-    kb = load_kb(root)
-    index_dir = tmp_path_factory.mktemp("kettle-index")
-    build_index(kb, emb, index_dir)
-    return Assistant(Index.open(index_dir, emb), kb, answerable_threshold=0.0)
+    return hashing_assistant(tmp_path_factory.mktemp("kettle"), KETTLE)
 
 
 @pytest.mark.parametrize(
@@ -480,12 +462,7 @@ category: after_sale
 
 @pytest.fixture(scope="module")
 def refunds(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    root = write_kb(tmp_path_factory.mktemp("refunds"), REFUNDS)
-    emb = HashingEmbedder()
-    kb = load_kb(root)
-    index_dir = tmp_path_factory.mktemp("refunds-index")
-    build_index(kb, emb, index_dir)
-    return Assistant(Index.open(index_dir, emb), kb, answerable_threshold=0.0)
+    return hashing_assistant(tmp_path_factory.mktemp("refunds"), REFUNDS)
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from indexer.index import Index
 from kb import demo_kb_dir, load_kb
 from kb.loader import default_rules_data, parse_rules
 from kb.rules import Conditions, HandoffModelWeights, LogisticWeights
-from tests.conftest import write_kb
+from tests.conftest import hashing_assistant
 
 
 def customer(text: str) -> list[dict[str, str]]:
@@ -330,10 +330,7 @@ category: after_sale
 def test_an_undone_condition_brings_the_way_forward_the_policy_offers(
     tmp_path: Path, context: dict[str, Any] | None
 ) -> None:
-    root = write_kb(tmp_path / "kb", USED)
-    kb = load_kb(root)
-    build_index(kb, HashingEmbedder(), tmp_path / "index")
-    assistant = Assistant(Index.open(tmp_path / "index", HashingEmbedder()), kb, answerable_threshold=0.0)
+    assistant = hashing_assistant(tmp_path, USED)
     result = assistant.run(conversation=customer("吹风机用了两回 不喜欢 想申请七天无理由退货"), context=context)
     top = result.suggestions[0]
     assert "可以为您办理" not in top.text and "您提到商品用了" in top.text, top.text
@@ -386,16 +383,13 @@ def test_an_unsure_intent_asks_for_the_order_only_when_the_answer_comes_from_its
     ],
 )
 def test_a_question_the_kb_answers_is_not_small_talk(tmp_path: Path, message: str, steered_back: bool) -> None:
-    root = write_kb(
-        tmp_path / "kb",
+    assistant = hashing_assistant(
+        tmp_path,
         {
             "product/product-aircon.md": "---\nid: product-aircon\ntitle: 壁挂式空调\ntype: product\n"
             "category: pre_sale\n---\n## 保修\n空调整机保修6年，压缩机保修10年。\n",
         },
     )
-    kb = load_kb(root)
-    build_index(kb, HashingEmbedder(), tmp_path / "index")
-    assistant = Assistant(Index.open(tmp_path / "index", HashingEmbedder()), kb, answerable_threshold=0.0)
     reading = assistant._read(parse_conversation(customer(message)), None, {})
     plan = assistant.template.plan(
         intent="other",
