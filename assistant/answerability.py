@@ -58,7 +58,7 @@ def clauses(text: str) -> Iterator[str]:
     return (c for c in _CLAUSE.split(clean(text)) if c)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)
 def words(text: str) -> frozenset[str]:
     """The words of a message as the segmenter cuts it, lower-cased (「用支付宝付的」 → 支付宝; 「保温杯」 is one word,
     not 保温)."""

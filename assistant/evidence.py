@@ -128,6 +128,8 @@ class AnswerRules:
         def compiled(pattern: str | None) -> re.Pattern[str] | None:
             return re.compile(pattern) if pattern else None
 
+        regions = regions_of(rules.places)
+        names = sorted(map(re.escape, {*rules.places, *regions}), key=len, reverse=True)
         return cls(
             slots=tuple(
                 Slot(name, tuple(re.compile(p) for p in spec.asked_by), re.compile(spec.answered_by), spec.figure)
@@ -140,10 +142,8 @@ class AnswerRules:
             agent_offer=compiled(rules.agent_guidance.offer),
             offer_asked=tuple(re.compile(p) for p in rules.offered_values.asked_by),
             offer_kinds=tuple(re.compile(p) for p in rules.offered_values.kinds.values()),
-            regions=regions_of(rules.places),
-            place_names=compiled(
-                "|".join(sorted(map(re.escape, {*rules.places, *regions_of(rules.places)}), key=len, reverse=True))
-            ),
+            regions=regions,
+            place_names=compiled("|".join(names)),
         )
 
     def places_named(self, text: str) -> tuple[str, ...]:
