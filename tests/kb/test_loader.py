@@ -340,3 +340,31 @@ def test_a_cue_class_with_a_bad_regex_is_named() -> None:
     handoff = {**data["handoff"], "cues": {"refusal": ["不给("]}}
     with pytest.raises(KBValidationError, match="not a valid regular expression"):
         kb_loader.parse_rules({**data, "handoff": handoff})
+
+
+@pytest.mark.parametrize(
+    ("section", "value", "names"),
+    [
+        ("places", {"江浙沪": []}, "places"),
+        ("offered_values", {"asked_by": ["有("], "kinds": {}}, "offered_values"),
+        ("offered_values", {"kinds": {"colour": "(红"}}, "colour"),
+        ("conditions", {"intact": ["完 整"]}, "conditions"),
+    ],
+)
+def test_the_new_answer_sections_name_what_is_wrong(section: str, value: object, names: str) -> None:
+    with pytest.raises(KBValidationError, match=names):
+        kb_loader.parse_rules({**kb_loader.default_rules_data(), section: value})
+
+
+def test_a_latest_all_trigger_with_a_bad_regex_is_named() -> None:
+    data = kb_loader.default_rules_data()
+    reasons = [{**data["handoff"]["reasons"][0], "when": [{"latest_all": ["我买的", "到哪("]}]}]
+    with pytest.raises(KBValidationError, match="not a valid regular expression"):
+        kb_loader.parse_rules({**data, "handoff": {**data["handoff"], "reasons": reasons}})
+
+
+def test_a_kb_without_the_new_sections_gets_the_shipped_ones(tiny_kb: Path) -> None:
+    (tiny_kb / "rules.yaml").write_text("vague_words: [可能, 大概]\n", encoding="utf-8")
+    rules = load_kb(tiny_kb).rules
+    assert rules.vague_words is not None  # the KB's own file was read
+    assert "江浙沪" in rules.places and rules.offered_values.kinds and rules.conditions.intact
