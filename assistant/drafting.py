@@ -24,7 +24,6 @@ from kb.rules import Conditions, IntentBehaviour, Rules
 _OPTION = re.compile(r"或者|或|可以选择|也可以|任选|可选|二选一|两种")
 _STEP = re.compile(r"申请|提交|审核|到账|回复|联系|处理|发出|补发|寄回|上传|回访|跟进|核实")
 _TIME = re.compile(r"\d+\s*(?:个)?(?:小时|工作日|天)|[一二两三四五六七八九十]+(?:个)?(?:小时|工作日|天)")
-_OFFERS = re.compile(r"可以|提供|为您")  # a sentence that offers something, not one that only says no
 _WINDOW = re.compile(r"(\d+|[一二两三四五六七八九十]+)\s*(天|小时)内")
 _NOTHING_SPECIAL = IntentBehaviour()
 UNSURE_INTENT = 0.2  # below this confidence the intent read is right 40-50 % of the time on every eval set (NOTES)
@@ -56,12 +55,15 @@ def undone_condition(sentence: str, account: str, conditions: Conditions) -> tup
     return None
 
 
-def _undone_state(condition: str, evidence: Sequence[Sentence], window: Sentence, account: str) -> Sentence | None:
+def _undone_state(
+    condition: str, evidence: Sequence[Sentence], window: Sentence, account: str, offers: Sequence[str]
+) -> Sentence | None:
     """The best sentence that says what the shop offers once the condition is undone (未使用 → 「已经使用但没有质量问题
     的，…可以为您提供使用指导」), the way forward the policy gives; None for an intact-condition (吊牌完整), or when
     the policy only says no (「已穿着的贴身衣物…不参与换货」)."""
-    if not condition.startswith(("未", "没")):
+    if not condition.startswith(("未", "没")) or not offers:
         return None
+    offering = re.compile("|".join(map(re.escape, offers)))  # a sentence that offers something, not only a no
     verb = re.escape(condition[1:])
     undone = re.compile(rf"已经?{verb}|{verb}过")
     # 「已拆封的美妆个护商品…」 is about its own kind of goods: taken only when that kind is the policy sentence's or
@@ -73,7 +75,7 @@ def _undone_state(condition: str, evidence: Sequence[Sentence], window: Sentence
         return m is None or m.group(1) in window.text or m.group(1) in account
 
     return next(
-        (s for s in evidence if s is not window and undone.search(s.text) and _OFFERS.search(s.text) and ours(s.text)),
+        (s for s in evidence if s is not window and undone.search(s.text) and offering.search(s.text) and ours(s.text)),
         None,
     )
 
@@ -216,7 +218,7 @@ class TemplateDrafter:
         if undone is None:
             return []
         said = self.phrasing.condition_undone.format(condition=undone[0], done=undone[1])
-        way = _undone_state(undone[0], evidence, window, account)
+        way = _undone_state(undone[0], evidence, window, account, self.conditions.offers)
         return [Part(said, window.hit), *([Part(way.text, way.hit, rank=way.rank)] if way else [])]
 
     def _answer(self, evidence: Evidence) -> list[Sentence]:

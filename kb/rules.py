@@ -442,8 +442,10 @@ class Conditions(_Strict):
 
     intact: tuple[str, ...] = ()  # words after the thing: 完整, 完好, 齐全
     undone_by: tuple[str, ...] = ()  # verbs before 了/掉: 剪, 撕, 拆, 扔
+    # words of a sentence that offers a way forward once a condition is undone (可以, 提供, 为您); none: no way forward
+    offers: tuple[str, ...] = ()
 
-    @field_validator("intact", "undone_by")
+    @field_validator("intact", "undone_by", "offers")
     @classmethod
     def _words(cls, words: tuple[str, ...]) -> tuple[str, ...]:
         bad = [w for w in words if not w.strip() or any(c.isspace() for c in w)]
