@@ -46,6 +46,18 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
+def _built(kb: Path, tmp_path: Path) -> Path:
+    """A fresh index of `kb` (fake embedder) under tmp_path/idx."""
+    idx = tmp_path / "idx"
+    build_index(load_kb(kb), HashingEmbedder(), idx)
+    return idx
+
+
+def _add_section(kb: Path) -> None:
+    """The edit most tests make: one new section in the 7-day return policy."""
+    _edit(_doc(kb, "policy-return-7day"), "\n## ", "\n## 补充\n\n请保留吊牌。\n\n## ")
+
+
 def _results(index: Index) -> list[object]:
     """Everything a search hands the assistant, independent of where the rows are."""
     out: list[object] = [dict(index.names), index.manifest.n_chunks, sorted(c.chunk_id for c in index.chunks)]
@@ -69,8 +81,7 @@ def _same_as_rebuild(kb_dir: Path, idx: Path, tmp_path: Path) -> None:
 
 def test_updates_rank_exactly_as_a_rebuild(demo_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(builder_mod, "MAX_DELTAS", 2)  # reach the merge of deltas within a few edits
-    idx = tmp_path / "idx"
-    build_index(load_kb(demo_copy), HashingEmbedder(), idx)
+    idx = _built(demo_copy, tmp_path)
     ret = _doc(demo_copy, "policy-return-7day")
     edits: list[Callable[[], None]] = [
         lambda: _edit(ret, "\n## ", "\n## 补充\n\n签收后请保留吊牌，方便七天无理由退货。\n\n## "),
@@ -96,8 +107,7 @@ def test_updates_rank_exactly_as_a_rebuild(demo_copy: Path, tmp_path: Path, monk
 
 
 def test_a_new_tag_resegments_everything_and_still_ranks_as_a_rebuild(demo_copy: Path, tmp_path: Path) -> None:
-    idx = tmp_path / "idx"
-    build_index(load_kb(demo_copy), HashingEmbedder(), idx)
+    idx = _built(demo_copy, tmp_path)
     _edit(_doc(demo_copy, "product-air-fryer"), "tags: [", "tags: [可视炸锅, ")
     report = update_index(load_kb(demo_copy), HashingEmbedder(), idx)
     assert report.compacted == "all" and report.segments == 1 and report.embedded < 10
@@ -105,8 +115,7 @@ def test_a_new_tag_resegments_everything_and_still_ranks_as_a_rebuild(demo_copy:
 
 
 def test_many_edits_compact_automatically(demo_copy: Path, tmp_path: Path) -> None:
-    idx = tmp_path / "idx"
-    build_index(load_kb(demo_copy), HashingEmbedder(), idx)
+    idx = _built(demo_copy, tmp_path)
     docs = sorted((demo_copy / "docs" / "product").glob("*.md"))
     report = None
     for path in docs:
@@ -137,10 +146,9 @@ def _crash(*args: object, **kwargs: object) -> None:
 def test_an_update_interrupted_at_any_step_leaves_the_previous_generation(
     step: str, demo_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    idx = tmp_path / "idx"
-    build_index(load_kb(demo_copy), HashingEmbedder(), idx)
+    idx = _built(demo_copy, tmp_path)
     before_gen, before = current_generation(idx), _results(Index.open(idx, HashingEmbedder()))
-    _edit(_doc(demo_copy, "policy-return-7day"), "\n## ", "\n## 补充\n\n请保留吊牌。\n\n## ")
+    _add_section(demo_copy)
     monkeypatch.setattr(builder_mod, step, _crash)
     with pytest.raises(KeyboardInterrupt):
         update_index(load_kb(demo_copy), HashingEmbedder(), idx)
@@ -158,10 +166,9 @@ def _killed_update(kb_dir: Path, idx: Path, step: str) -> None:
 
 @pytest.mark.parametrize("step", ["write_documents", "commit_generation"])
 def test_an_update_killed_mid_write_leaves_the_previous_generation(step: str, demo_copy: Path, tmp_path: Path) -> None:
-    idx = tmp_path / "idx"
-    build_index(load_kb(demo_copy), HashingEmbedder(), idx)
+    idx = _built(demo_copy, tmp_path)
     before_gen, before = current_generation(idx), _results(Index.open(idx, HashingEmbedder()))
-    _edit(_doc(demo_copy, "policy-return-7day"), "\n## ", "\n## 补充\n\n请保留吊牌。\n\n## ")
+    _add_section(demo_copy)
     child = multiprocessing.get_context("fork").Process(target=_killed_update, args=(demo_copy, idx, step))
     child.start()
     child.join(120)
@@ -174,15 +181,14 @@ def test_an_update_killed_mid_write_leaves_the_previous_generation(step: str, de
 def test_a_delta_table_past_its_limit_is_folded_and_still_ranks_as_a_rebuild(
     demo_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    idx = tmp_path / "idx"
-    build_index(load_kb(demo_copy), HashingEmbedder(), idx)
+    idx = _built(demo_copy, tmp_path)
     base = (current_generation(idx) / "documents.npy").stat().st_ino
     _edit(_doc(demo_copy, "policy-shipping"), "\n## ", "\n## 节假日\n\n节假日顺延发货。\n\n## ")
     update_index(load_kb(demo_copy), HashingEmbedder(), idx)
     assert (current_generation(idx) / "documents.npy").stat().st_ino == base  # shared; the edit is in the delta
     assert (current_generation(idx) / "documents.delta.npy").is_file()
     monkeypatch.setattr(documents_mod, "FOLD_AT", 1)
-    _edit(_doc(demo_copy, "policy-return-7day"), "\n## ", "\n## 补充\n\n请保留吊牌。\n\n## ")
+    _add_section(demo_copy)
     update_index(load_kb(demo_copy), HashingEmbedder(), idx)
     gen = current_generation(idx)
     assert not (gen / "documents.delta.npy").is_file()
@@ -191,11 +197,10 @@ def test_a_delta_table_past_its_limit_is_folded_and_still_ranks_as_a_rebuild(
 
 
 def test_a_file_saved_unchanged_is_not_reindexed_and_its_stamp_is_kept(demo_copy: Path, tmp_path: Path) -> None:
-    idx = tmp_path / "idx"
-    build_index(load_kb(demo_copy), HashingEmbedder(), idx)
+    idx = _built(demo_copy, tmp_path)
     touched = _doc(demo_copy, "policy-shipping")
     os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))
-    _edit(_doc(demo_copy, "policy-return-7day"), "\n## ", "\n## 补充\n\n请保留吊牌。\n\n## ")
+    _add_section(demo_copy)
     report = update_index(load_kb(demo_copy), HashingEmbedder(), idx)
     assert report.changed == ["policy-return-7day"]
     entry = Index.open(idx, HashingEmbedder()).manifest.documents["policy-shipping"]
@@ -206,8 +211,7 @@ def test_a_file_saved_unchanged_is_not_reindexed_and_its_stamp_is_kept(demo_copy
 def test_an_update_teaches_the_segmenter_only_in_a_process_that_does_not_know_the_words(
     demo_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    idx = tmp_path / "idx"
-    build_index(load_kb(demo_copy), HashingEmbedder(), idx)
+    idx = _built(demo_copy, tmp_path)
     taught: list[int] = []
     real = builder_mod.teach
 
@@ -216,7 +220,7 @@ def test_an_update_teaches_the_segmenter_only_in_a_process_that_does_not_know_th
         return real(words)
 
     monkeypatch.setattr(builder_mod, "teach", counting)
-    _edit(_doc(demo_copy, "policy-return-7day"), "\n## ", "\n## 补充\n\n请保留吊牌。\n\n## ")
+    _add_section(demo_copy)
     update_index(load_kb(demo_copy), HashingEmbedder(), idx)
     assert not taught  # the build in this process taught them
     monkeypatch.setattr(sparse_mod, "_TAUGHT_SETS", set())  # as in a new process
