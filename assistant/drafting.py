@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.evidence import Asked, Evidence, EvidenceFinder, Sentence
+from assistant.evidence import Asked, Evidence, EvidenceFinder, Sentence, bigrams
 from assistant.guard import Guard
 from assistant.result import Citation, Turn
 from assistant.retrieval import Hit
@@ -119,6 +119,17 @@ class Draft:
     style: str
     text: str
     citations: tuple[Citation, ...]
+
+
+def _restates(sentence: Sentence, answer: Sequence[Sentence], question: str, *, limit: float = 0.4) -> bool:
+    """Whether `sentence` only says again what the answer already says: none of the question's words that it
+    holds are new to the answer, and much of its own wording is already there (「4L IH电饭煲适合2-8人家庭…」 after
+    「…容量4L…适合2-8人家庭」). Parallel rows of a table or list (「尺码S：…」「尺码M：…」) are separate facts."""
+    if any(sentence.text[:2] == a.text[:2] for a in answer):
+        return False
+    own = bigrams(sentence.text)
+    said = frozenset().union(*(bigrams(a.text) for a in answer))
+    return not (own & bigrams(question)) - said and len(own & said) >= limit * len(own)
 
 
 def _near_copy(a: str, b: str, *, limit: float = 0.85) -> bool:
@@ -256,7 +267,8 @@ class TemplateDrafter:
                 continue
             # More of the answering document only: another document comes in for an asked kind it holds.
             if s.doc_id == best.doc_id and s.score >= 0.6 * best.score and s.coverage >= 0.05:
-                answer.append(s)
+                if not _restates(s, answer, evidence.question.text):
+                    answer.append(s)
         # The lead's own passage often carries its condition or outcome in the next sentence.
         rows = Counter(s.text[:4] for s in evidence.sentences if s.chunk_id == best.chunk_id)
         for s in evidence.sentences:

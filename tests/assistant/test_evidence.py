@@ -275,6 +275,22 @@ def test_the_answer_keeps_its_passages_next_sentence_but_not_parallel_rows_or_ri
     assert said == ["品类耳机：保修期12个月。", "保修期从签收之日起计算。"]
 
 
+def test_a_sentence_that_says_the_lead_again_gives_way_to_one_that_answers_more_of_the_question(
+    shop: Assistant,
+) -> None:
+    q = Question("电饭煲几个人用的 能预约不", ("count", "yes_no"), ("count",), True)
+    ev = _evidence(
+        q,
+        [
+            ("栖木电饭煲容量4L，额定功率1200W，适合2-8人家庭。", 1, 2.8, frozenset({"count"})),
+            ("4L电饭煲适合2-8人家庭日常煮饭、煲粥。", 8, 2.6, frozenset({"count"})),  # the same fact again
+            ("支持最长24小时预约，早上放好米，下班回家就能吃上热饭。", 15, 2.4, frozenset[str]()),
+        ],
+    )
+    said = [s.text for s in shop.template._answer(ev)]
+    assert said == ["栖木电饭煲容量4L，额定功率1200W，适合2-8人家庭。", "支持最长24小时预约，早上放好米，下班回家就能吃上热饭。"]
+
+
 @pytest.mark.parametrize(
     ("message", "parts"),
     [
