@@ -266,9 +266,13 @@ class TemplateDrafter:
             if s in answer:
                 continue
             # More of the answering document only: another document comes in for an asked kind it holds.
-            if s.doc_id == best.doc_id and s.score >= 0.6 * best.score and s.coverage >= 0.05:
-                if not _restates(s, answer, evidence.question.text):
-                    answer.append(s)
+            if (
+                s.doc_id == best.doc_id
+                and s.score >= 0.6 * best.score
+                and s.coverage >= 0.05
+                and not _restates(s, answer, evidence.question.text)
+            ):
+                answer.append(s)
         # The lead's own passage often carries its condition or outcome in the next sentence.
         rows = Counter(s.text[:4] for s in evidence.sentences if s.chunk_id == best.chunk_id)
         for s in evidence.sentences:
