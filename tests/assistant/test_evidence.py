@@ -288,7 +288,10 @@ def test_a_sentence_that_says_the_lead_again_gives_way_to_one_that_answers_more_
         ],
     )
     said = [s.text for s in shop.template._answer(ev)]
-    assert said == ["栖木电饭煲容量4L，额定功率1200W，适合2-8人家庭。", "支持最长24小时预约，早上放好米，下班回家就能吃上热饭。"]
+    assert said == [
+        "栖木电饭煲容量4L，额定功率1200W，适合2-8人家庭。",
+        "支持最长24小时预约，早上放好米，下班回家就能吃上热饭。",
+    ]
 
 
 @pytest.mark.parametrize(
