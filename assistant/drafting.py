@@ -195,15 +195,15 @@ class TemplateDrafter:
         hours = _number(order.get("hours_since_delivery"))
         if not key:
             return []
+        # The window asked about, whatever time has passed (the verdict compares the time itself).
+        windows = sorted(
+            (s for s in evidence if key in s.text and _WINDOW.search(s.text)), key=lambda s: -s.asked_score
+        )
         if days is None and hours is None:  # no order: only what the customer's own words settle
-            policy = next((s for s in evidence if key in s.text and _WINDOW.search(s.text)), None)
-            return self._undone(policy, evidence, account) if policy is not None else []
-        for sentence in evidence:
-            if key not in sentence.text:
-                continue
+            return self._undone(windows[0], evidence, account) if windows else []
+        for sentence in windows:
             m = _WINDOW.search(sentence.text)
-            if not m:
-                continue
+            assert m is not None
             limit, unit = _cn_or_int(m.group(1)), m.group(2)
             if unit == "天" and days is not None:
                 elapsed, shown = days, f"{order['days_since_delivery']}天"

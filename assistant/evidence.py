@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from assistant.answerability import asks_something, clauses, words
+from assistant.elapsed import elapsed_hours, limits
 from assistant.guard import Guard
 from assistant.retrieval import Hit
 from indexer.chunking import Chunk, split_sentences
@@ -219,6 +220,13 @@ class Sentence:
     coverage: float = 0.0  # weighted share of the question's words it holds
     slots: frozenset[str] = frozenset()  # asked kinds of answer it holds
     score: float = 0.0
+    timing: float = 0.0  # the part of `score` for a time limit the customer's stated time has reached
+
+    @property
+    def asked_score(self) -> float:
+        """The score for what was asked, without the time limit's part: which window the customer asks about
+        (换码 → 15天换货, not 30天质量问题) is told by this; whether their time is within it, by the verdict."""
+        return self.score - self.timing
 
     @property
     def doc_id(self) -> str:
@@ -437,6 +445,11 @@ class EvidenceFinder:
         ctx_grams = bigrams(query)
         # A sentence about the customer's place or a region holding it (江浙沪 for 「到苏州几天」).
         places = self.rules.places_named(own_text)
+        # How long the customer says it has been (「都两天了」「前天签收的」): a limit that time has reached, or is
+        # still within, is the rule that applies now (「超过48小时没有更新的…」).
+        passed = elapsed_hours(own_text)
+        if passed is None:
+            passed = elapsed_hours(query)
         slots = [s for s in self.rules.slots if s.name in q.slots]
         lo = min(dense.values(), default=0.0)
         hi = max(dense.values(), default=0.0)
@@ -457,12 +470,22 @@ class EvidenceFinder:
             if places and self.rules.place_names is not None and self.rules.place_names.search(c.text):
                 # about the customer's place, or only about others (偏远地区 for 「到上海几天」)
                 place = 0.3 if any(p in c.text for p in places) else -0.15
+            timing = 0.3 if passed is not None and any(x.applies(passed) for x in limits(c.text)) else 0.0
             near = (dense.get(c.chunk_id, lo) - lo) / (hi - lo) if hi > lo else 0.0
             shared = 0.4 * ctx + 0.25 * kw + facts + 1.0 * near + 0.3 / (c.rank + 1) + (0.1 if c.retrieved else 0.0)
-            score = own + slot + place + named + context * shared
+            score = own + slot + place + named + timing + context * shared
             scored.append(
                 Sentence(
-                    c.text, c.hit, c.rank, c.chunk_id, c.order, c.retrieved, round(coverage, 4), held, round(score, 4)
+                    c.text,
+                    c.hit,
+                    c.rank,
+                    c.chunk_id,
+                    c.order,
+                    c.retrieved,
+                    round(coverage, 4),
+                    held,
+                    round(score, 4),
+                    timing,
                 )
             )
         scored.sort(key=lambda s: (-s.score, s.rank, s.order))

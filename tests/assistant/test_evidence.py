@@ -502,3 +502,51 @@ def test_a_label_inside_a_longer_word_names_no_row() -> None:
 
     assert "保温" not in words("保温杯啥时候能到")  # 保温杯 is one word: the row 「保温：12小时」 is not named
     assert "支付宝" in words("我是用支付宝付的")
+
+
+LOGISTICS = {
+    "policy/policy-logistics.md": """---
+id: policy-logistics
+title: 物流异常
+type: policy
+category: in_sale
+---
+## 物流不更新
+物流信息7天没有更新的，可以选择补发或全额退款。
+物流信息超过48小时没有更新的，客服会联系快递公司核实。
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def logistics(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    return hashing_assistant(tmp_path_factory.mktemp("logistics"), LOGISTICS)
+
+
+@pytest.mark.parametrize(
+    ("message", "reached"),
+    [("物流一直不动 都两天了", {"48小时"}), ("物流一直不动 都八天了", {"48小时", "7天"}), ("物流一直不动", set())],
+)
+def test_a_limit_the_customers_time_has_reached_counts_for_its_sentence(
+    logistics: Assistant, message: str, reached: set[str]
+) -> None:
+    hits = logistics.retriever.run(query=message)
+    ev = logistics.finder.run(message, message, hits.hits, dense=hits.dense)
+    limits = {"48小时": "超过48小时", "7天": "7天没有更新"}
+    assert {k for k, v in limits.items() for s in ev.sentences if v in s.text and s.timing > 0} == reached
+    assert all(s.asked_score == s.score - s.timing for s in ev.sentences)
+    if reached == {"48小时"}:  # two days: the 48-hour rule, not the 7-day one
+        assert ev.best is not None and "48小时" in ev.best.text
+
+
+def test_the_verdict_compares_the_window_asked_about_not_the_one_the_time_fits(shop: Assistant) -> None:
+    """换码 after 20 days: the exchange window (15天) is past, though the quality window (30天) would fit."""
+    q = Question("签收20天了 想换个码 还能换吗", ("yes_no",), (), True)
+    chunk = Chunk("c0ffee0000000002", "policy-exchange", "换货", "换货", "", "policy", "after_sale", 0)
+    hit = Hit(chunk, 1.0)
+    exchange = Sentence("签收后15天内可以换一次尺码或颜色。", hit, 0, chunk.chunk_id, 1, True, 0.3, frozenset(), 2.0)
+    quality = Sentence(
+        "质量问题签收后30天内可以退货或换货。", hit, 0, chunk.chunk_id, 2, True, 0.2, frozenset(), 2.2, 0.3
+    )
+    verdict = shop.template._verdict("exchange", {"days_since_delivery": 20}, [quality, exchange], q.text)
+    assert len(verdict) == 1 and "超过了15天" in verdict[0].text
