@@ -97,6 +97,19 @@ def bigrams(text: str) -> frozenset[str]:
     return frozenset(grams - _GRAM_STOP)
 
 
+def _whole_sentences(text: str, *, limit: int = 160) -> list[str]:
+    """The sentences of a passage, a sentence's clauses joined across 「；」 (a list of checks, a rule and its
+    exception) while it stays under `limit` characters: a clause alone (「银行卡单笔或单日支付限额是否已满；」) is
+    a fragment, read out of its list."""
+    out: list[str] = []
+    for piece in split_sentences(text):
+        if out and out[-1].rstrip().endswith(("；", ";")) and len(out[-1]) + len(piece) <= limit:
+            out[-1] += piece
+        else:
+            out.append(piece)
+    return out
+
+
 @dataclass(frozen=True)
 class Slot:
     """One kind of answer: how a question asks for it and what a sentence that gives it looks like."""
@@ -328,7 +341,7 @@ class EvidenceFinder:
 
     def _read_chunk(self, text: str) -> tuple[_Read, ...]:
         out = []
-        for raw in split_sentences(text):
+        for raw in _whole_sentences(text):
             raw = raw.strip()
             # Agent guidance is recognised on the KB's own wording, before 客户/买家 become 您.
             agent = self.rules.guidance_sentence is not None and bool(

@@ -550,3 +550,15 @@ def test_the_verdict_compares_the_window_asked_about_not_the_one_the_time_fits(s
     )
     verdict = shop.template._verdict("exchange", {"days_since_delivery": 20}, [quality, exchange], q.text)
     assert len(verdict) == 1 and "超过了15天" in verdict[0].text
+
+
+def test_a_sentence_is_read_whole_across_its_semicolons() -> None:
+    from assistant.evidence import _whole_sentences
+
+    text = "支付失败时，请检查：余额是否充足；限额是否已满；最后可以换一种支付方式再试。失败的订单仍保留。"
+    assert _whole_sentences(text) == [
+        "支付失败时，请检查：余额是否充足；限额是否已满；最后可以换一种支付方式再试。",
+        "失败的订单仍保留。",
+    ]
+    long = "；".join(["这一条规则写得很长很长很长很长很长很长很长很长"] * 12) + "。"
+    assert all(len(s) <= 160 for s in _whole_sentences(long))
