@@ -80,6 +80,7 @@ _GRAM_STOP = frozenset(
 )
 _CJK_OR_WORD = re.compile(r"[\u4e00-\u9fff]|[a-z0-9]+")
 _A_NOT_A = re.compile(r"([\u4e00-\u9fff])[不没]\1")
+_PARTICLES = re.compile(r"[吗么嘛呢啊呀不没否？?!！。~～]+$")
 _INDEFINITE = re.compile(r"好几\w|几\w?[都也没不了]")
 _FIGURE = re.compile(r"\d|[一二两三四五六七八九十]+(?:个)?(?:小时|工作日|天)")
 
@@ -218,6 +219,7 @@ class Question:
     slots: tuple[str, ...]
     figure_slots: tuple[str, ...]
     yes_no: bool
+    predicate: frozenset[str] = frozenset()  # what a yes/no question asks about (bigrams): 包邮吗 → 包邮
 
 
 @dataclass(frozen=True)
@@ -325,7 +327,20 @@ class EvidenceFinder:
     def _read_question(self, latest: str) -> Question:
         asked = tuple(s.name for s in self.rules.slots if any(p.search(latest) for p in s.asked_by))
         figure = tuple(s.name for s in self.rules.slots if s.name in asked and s.figure)
-        return Question(latest, asked, figure, "yes_no" in asked)
+        return Question(latest, asked, figure, "yes_no" in asked, self._predicate(latest))
+
+    def _predicate(self, text: str) -> frozenset[str]:
+        """What the yes/no questions of a message ask about: the last words before the question particle
+        (「就买这一件 包邮吗」 → 包邮, 「能预约不」 → 预约, 「退不退运费」 → 运费)."""
+        yes_no = next((s for s in self.rules.slots if s.name == "yes_no"), None)
+        if yes_no is None:
+            return frozenset()
+        out: set[str] = set()
+        for c in clauses(text):
+            if any(p.search(c) for p in yes_no.asked_by):
+                core = _PARTICLES.sub("", _A_NOT_A.sub(r"\1", c))
+                out |= bigrams(core[-3:])
+        return frozenset(out)
 
     def document(self, chunk: Chunk) -> tuple[Chunk, ...]:
         """Every passage of the document a chunk belongs to (cached)."""
@@ -474,7 +489,13 @@ class EvidenceFinder:
             coverage = len(own_grams & grams) / (len(own_grams) or 1)
             kw = min(sum(1 for k in kws if k in c.text), 2)
             held = frozenset(s.name for s in slots if s.answered_by.search(c.text))
+            # A yes/no question is answered by a sentence about what it asks (包邮吗 → 包邮), which weighs like a
+            # figure for a figure question; any other 可以/支持 sentence does not hold its answer.
+            about = bool(q.predicate & grams)
+            if q.predicate and not about:
+                held = held - {"yes_no"}
             slot = max((0.35 if s.figure else 0.15 for s in slots if s.name in held), default=0.0)
+            slot += 0.35 if about else 0.0
             facts = 0.15 if _FIGURE.search(c.text) else 0.0
             row = _ROW.match(c.text)
             label = _ASIDE.sub("", row.group(1)).strip().lower() if row else ""

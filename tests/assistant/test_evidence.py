@@ -562,3 +562,34 @@ def test_a_sentence_is_read_whole_across_its_semicolons() -> None:
     ]
     long = "；".join(["这一条规则写得很长很长很长很长很长很长很长很长"] * 12) + "。"
     assert all(len(s) <= 160 for s in _whole_sentences(long))
+
+
+CARE = {
+    "product/product-jacket.md": """---
+id: product-jacket
+title: 轻薄羽绒服
+type: product
+category: pre_sale
+---
+## 售后
+轻薄羽绒服支持七天无理由退货，可以放心购买。
+
+## 洗护
+羽绒服建议手洗，水温30℃以下，请勿机洗。
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def care(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    return hashing_assistant(tmp_path_factory.mktemp("care"), CARE)
+
+
+def test_a_yes_no_question_is_answered_by_the_sentence_about_what_it_asks(care: Assistant) -> None:
+    message = "羽绒服能机洗不"
+    assert care.finder.question(message).predicate == {"能机", "机洗"}
+    hits = care.retriever.run(query=message)
+    ev = care.finder.run(message, message, hits.hits, dense=hits.dense)
+    assert ev.best is not None and "机洗" in ev.best.text
+    other = next(s for s in ev.sentences if "七天" in s.text)
+    assert "yes_no" not in other.slots  # 支持/可以 about something else is no answer to 能机洗不
