@@ -101,10 +101,11 @@ def bigrams(text: str) -> frozenset[str]:
 def _whole_sentences(text: str, *, limit: int = 160) -> list[str]:
     """The sentences of a passage, a sentence's clauses joined across 「；」 (a list of checks, a rule and its
     exception) while it stays under `limit` characters: a clause alone (「银行卡单笔或单日支付限额是否已满；」) is
-    a fragment, read out of its list."""
+    a fragment, read out of its list. Labelled rows (「价格：129元；净含量：50ml；」) stay rows: each is a fact."""
     out: list[str] = []
     for piece in split_sentences(text):
-        if out and out[-1].rstrip().endswith(("；", ";")) and len(out[-1]) + len(piece) <= limit:
+        joins = out and out[-1].rstrip().endswith(("；", ";")) and not _ROW.match(piece.strip())
+        if joins and len(out[-1]) + len(piece) <= limit:
             out[-1] += piece
         else:
             out.append(piece)

@@ -562,6 +562,11 @@ def test_a_sentence_is_read_whole_across_its_semicolons() -> None:
     ]
     long = "；".join(["这一条规则写得很长很长很长很长很长很长很长很长"] * 12) + "。"
     assert all(len(s) <= 160 for s in _whole_sentences(long))
+    assert _whole_sentences("价格：129元；净含量：50ml；质地：轻薄乳霜。") == [
+        "价格：129元；",
+        "净含量：50ml；",
+        "质地：轻薄乳霜。",
+    ]
 
 
 CARE = {
