@@ -38,7 +38,7 @@ _NUM = r"\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百]+|半"
 # digit (a customer may paste thousands of them).
 _UNIT = re.compile(r"(?:个)?(?:多)?(?:个)?(工作日|小时|分钟|星期|礼拜|天|日|周|月|年)")
 _NUMBER_BEFORE = re.compile(rf"(?:({_NUM})\s*(?:-|~|－|至|到)\s*)?({_NUM})\s*$")
-_WINDOW = 16
+_LOOKBACK = 16  # characters before a unit where its number may start
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class _Span:
 def _spans(text: str) -> list[_Span]:
     out: list[_Span] = []
     for u in _UNIT.finditer(text):
-        lo = max(0, u.start() - _WINDOW)
+        lo = max(0, u.start() - _LOOKBACK)
         m = _NUMBER_BEFORE.search(text, lo, u.start())
         if m is not None:
             out.append(_Span(m.group(1), m.group(2), u.group(1), m.start(), u.end()))
