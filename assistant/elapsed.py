@@ -33,10 +33,10 @@ _HOURS = {
     "年": 8760.0,
 }
 _NUM = r"\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百]+|半"
-# A span of time: 两天, 48小时, 一个多星期, 3-7天 (the upper bound), 半个月. Found from its unit, then the number
+# A span of time: 两天, 48小时, 一个多星期, 一年半, 3-7天 (the upper bound), 半个月. Found from its unit, then the number
 # just before it in a short window: a pattern starting at the number would rescan a long digit run from every
 # digit (a customer may paste thousands of them).
-_UNIT = re.compile(r"(?:个)?(?:多)?(?:个)?(工作日|小时|分钟|星期|礼拜|天|日|周|月|年)")
+_UNIT = re.compile(r"(?:个(半)|个多|多个|个|多)?(工作日|小时|分钟|星期|礼拜|天|日|周|月|年)(半)?")
 _NUMBER_BEFORE = re.compile(rf"(?:({_NUM})\s*(?:-|~|－|至|到)\s*)?({_NUM})\s*$")
 _LOOKBACK = 16  # characters before a unit where its number may start
 
@@ -48,6 +48,7 @@ class _Span:
     unit: str
     start: int
     end: int
+    half: bool = False  # 一年半, 一个半小时
 
 
 def _spans(text: str) -> list[_Span]:
@@ -56,7 +57,8 @@ def _spans(text: str) -> list[_Span]:
         lo = max(0, u.start() - _LOOKBACK)
         m = _NUMBER_BEFORE.search(text, lo, u.start())
         if m is not None:
-            out.append(_Span(m.group(1), m.group(2), u.group(1), m.start(), u.end()))
+            half = bool(u.group(1) or u.group(3))
+            out.append(_Span(m.group(1), m.group(2), u.group(2), m.start(), u.end(), half))
     return out
 
 
@@ -81,7 +83,7 @@ class Limit:
         return hours >= 0.9 * self.hours if self.beyond else hours <= self.hours
 
 
-def _hours(number: str, unit: str) -> float | None:
+def _hours(number: str, unit: str, half: bool = False) -> float | None:
     if number == "半":
         value: float | None = 0.5
     elif number[0].isdigit():
@@ -89,7 +91,7 @@ def _hours(number: str, unit: str) -> float | None:
     else:
         n = cn_to_int(number)
         value = float(n) if n is not None else None
-    return None if value is None else value * _HOURS[unit]
+    return None if value is None else (value + (0.5 if half else 0.0)) * _HOURS[unit]
 
 
 def elapsed_hours(text: str) -> float | None:
@@ -98,7 +100,7 @@ def elapsed_hours(text: str) -> float | None:
     for m in _spans(text):
         before, after = text[max(0, m.start - 3) : m.start], text[m.end : m.end + 3]
         if m.low is None and (_PASSED_AFTER.match(after) or _PASSED_BEFORE.search(before)):
-            h = _hours(m.number, m.unit)
+            h = _hours(m.number, m.unit, m.half)
             if h is not None:
                 found.append(h)
     found += [h for word, h in _DAYS_AGO.items() if word in text]
@@ -112,7 +114,7 @@ def limits(sentence: str) -> tuple[Limit, ...]:
     out: list[Limit] = []
     for m in _spans(sentence):
         before, after = sentence[max(0, m.start - 3) : m.start], sentence[m.end : m.end + 3]
-        h = _hours(m.number, m.unit)
+        h = _hours(m.number, m.unit, m.half)
         if h is None:
             continue
         if _WITHIN_AFTER.match(after):
