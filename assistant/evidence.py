@@ -80,6 +80,7 @@ _GRAM_STOP = frozenset(
 )
 _CJK_OR_WORD = re.compile(r"[\u4e00-\u9fff]|[a-z0-9]+")
 _A_NOT_A = re.compile(r"([\u4e00-\u9fff])[不没]\1")
+_MODAL = re.compile(r"能不能|可不可以|能|可以|可|会|要|支持")
 _PARTICLES = re.compile(r"[吗么嘛呢啊呀不没否？?!！。~～]+$")
 _INDEFINITE = re.compile(r"好几\w|几\w?[都也没不了]")
 _FIGURE = re.compile(r"\d|[一二两三四五六七八九十]+(?:个)?(?:小时|工作日|天)")
@@ -331,8 +332,9 @@ class EvidenceFinder:
         return Question(latest, asked, figure, "yes_no" in asked, self._predicate(latest))
 
     def _predicate(self, text: str) -> frozenset[str]:
-        """What the yes/no questions of a message ask about: the last words before the question particle
-        (「就买这一件 包邮吗」 → 包邮, 「能预约不」 → 预约, 「退不退运费」 → 运费)."""
+        """What the yes/no questions of a message ask about: the last words before the question particle,
+        after any modal verb (「就买这一件 包邮吗」 → 包邮, 「能预约不」 → 预约, 「退不退运费」 → 运费); nothing for a
+        single verb (「能退吗」: any sentence about returns may answer it)."""
         yes_no = next((s for s in self.rules.slots if s.name == "yes_no"), None)
         if yes_no is None:
             return frozenset()
@@ -340,6 +342,8 @@ class EvidenceFinder:
         for c in clauses(text):
             if any(p.search(c) for p in yes_no.asked_by):
                 core = _PARTICLES.sub("", _A_NOT_A.sub(r"\1", c))
+                # what follows the last modal verb: 能退吗 asks 退, not 能退
+                core = core[max((m.end() for m in _MODAL.finditer(core)), default=0) :]
                 out |= bigrams(core[-3:])
         return frozenset(out)
 
