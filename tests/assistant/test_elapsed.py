@@ -17,7 +17,7 @@ from assistant.elapsed import Limit, elapsed_hours, limits
         ("快递显示前天仓库就签收了", 48.0),
         ("电饭煲用了3个月 现在不加热了", 2160.0),
         ("等了半天了", 12.0),
-        ("键盘用了一年半 几个键失灵了", 13140.0),
+        ("空调用了一年半了 制冷越来越差", 13140.0),
         ("排队一个半小时了", 1.5),
         ("买了两件 只收到一条裤子", None),  # a count, not a time
         ("说是2-4天送达", None),  # a promise, not time that has passed
