@@ -153,6 +153,13 @@ def _compile(pattern: str) -> re.Pattern[str]:
 Regexes = tuple[str, ...]
 
 
+def _patterns(patterns: Regexes) -> Regexes:
+    """A validator: every entry compiles as a regular expression."""
+    for p in patterns:
+        _compile(p)
+    return patterns
+
+
 class Trigger(_Strict):
     """One way a reason applies: every condition given must hold (an AND); leave out what does not matter."""
 
@@ -172,12 +179,7 @@ class Trigger(_Strict):
     greeting: StrictBool | None = None  # the message is a greeting or small talk
     unknown_terms: int | None = Field(default=None, ge=1)  # at least N nouns of the latest message the KB never uses
 
-    @field_validator("latest", "latest_all", "earlier", "any_turn", "not_latest")
-    @classmethod
-    def _regexes(cls, patterns: Regexes) -> Regexes:
-        for p in patterns:
-            _compile(p)
-        return patterns
+    _regexes = field_validator("latest", "latest_all", "earlier", "any_turn", "not_latest")(_patterns)
 
     def conditions(self) -> tuple[str, ...]:
         """The conditions this trigger sets, in declaration order (`min_confidence` refines `intents`)."""
@@ -382,12 +384,6 @@ def _pattern(value: str | None) -> str | None:
     if value is not None:
         _compile(value)
     return value
-
-
-def _patterns(patterns: Regexes) -> Regexes:
-    for p in patterns:
-        _compile(p)
-    return patterns
 
 
 class AnswerSlot(_Strict):
