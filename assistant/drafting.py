@@ -197,13 +197,12 @@ class TemplateDrafter:
             return []
         # The window asked about, whatever time has passed (the verdict compares the time itself).
         windows = sorted(
-            (s for s in evidence if key in s.text and _WINDOW.search(s.text)), key=lambda s: -s.asked_score
+            ((s, m) for s in evidence if key in s.text and (m := _WINDOW.search(s.text))),
+            key=lambda pair: -pair[0].asked_score,
         )
         if days is None and hours is None:  # no order: only what the customer's own words settle
-            return self._undone(windows[0], evidence, account) if windows else []
-        for sentence in windows:
-            m = _WINDOW.search(sentence.text)
-            assert m is not None
+            return self._undone(windows[0][0], evidence, account) if windows else []
+        for sentence, m in windows:
             limit, unit = _cn_or_int(m.group(1)), m.group(2)
             if unit == "天" and days is not None:
                 elapsed, shown = days, f"{order['days_since_delivery']}天"
