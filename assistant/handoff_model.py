@@ -173,12 +173,15 @@ def held_out(x: np.ndarray, y: np.ndarray, l2: float, folds: int) -> np.ndarray:
     return out
 
 
-def choose_threshold(p: np.ndarray, y: np.ndarray, min_precision: float) -> float:
+def choose_threshold(p: np.ndarray, y: np.ndarray, min_precision: float, given: np.ndarray | None = None) -> float:
     """The lowest threshold (≥ 0.5) at which the held-out decisions keep `min_precision`: the most recall a
-    handoff may buy without asking people to take over conversations that did not need them. 0.95 if none."""
+    handoff may buy without asking people to take over conversations that did not need them. 0.95 if none.
+    `given` marks the rows handed over whatever the threshold (by the handoff table): the precision asked for
+    is that of all handoffs, the table's and the model's together, as an agent sees them."""
+    always = given if given is not None else np.zeros(len(y), dtype=bool)
     best = 0.95
     for t in np.round(np.arange(0.95, 0.499, -0.05), 2):
-        chosen = p >= t
+        chosen = (p >= t) | always
         if chosen.sum() and y[chosen].mean() >= min_precision:
             best = float(t)
     return best
@@ -204,8 +207,8 @@ def fit(
 ) -> FitReport:
     """Fit the detector on every row (`labels[i]`: why a person was needed for row i, or None) and one model per
     reason (of `reasons`, with at least `min_support` rows) on the rows that needed a person. The threshold is
-    chosen on `folds`-fold held-out probabilities so that the handoffs the model adds — on the rows the handoff
-    table does not already hand over (`by_table[i]` false) — keep `min_precision` (the report gives them)."""
+    chosen on `folds`-fold held-out probabilities so that all handoffs — the table's (`by_table[i]` true) and
+    those the model adds on the other rows — keep `min_precision` (the report gives both)."""
     names = sorted({n for r in rows for n in r})
     x = _matrix(rows, names)
     y = np.array([1.0 if label else 0.0 for label in labels])
@@ -216,7 +219,7 @@ def fit(
         )
     held = held_out(x, y, l2, folds)
     rest = ~np.array(by_table, dtype=bool) if by_table is not None else np.ones(len(y), dtype=bool)
-    threshold = choose_threshold(held[rest], y[rest], min_precision)
+    threshold = choose_threshold(held, y, min_precision, given=~rest)
     chosen = (held >= threshold) | ~rest
     need = y == 1
     by_reason: dict[str, LogisticWeights] = {}

@@ -49,7 +49,8 @@ def handoff_group() -> None:
     type=click.FloatRange(0.5, 1.0),
     default=0.85,
     show_default=True,
-    help="Of the handoffs the model adds (held out in 5-fold cross-validation), the share that must need a person.",
+    help="Of all handoffs, the table's and the model's together (held out in 5-fold cross-validation), the share "
+    "that must need a person.",
 )
 @click.option(
     "--hold-out",

@@ -113,6 +113,18 @@ def test_the_threshold_keeps_the_precision_asked_for() -> None:
     assert choose_threshold(np.array([0.6]), np.array([0.0]), 0.9) == 0.95  # nothing keeps it: hardly ever
 
 
+def test_the_threshold_counts_the_tables_handoffs_too() -> None:
+    # The table's handoffs (all right) leave room for one wrong handoff of the model's at 0.7 …
+    p = np.array([0.9, 0.7, 0.6, 0.55, 0.1, 0.1, 0.1, 0.1])
+    y = np.array([1, 0, 1, 0, 1, 1, 1, 1], dtype=float)
+    table = np.array([False, False, False, False, True, True, True, True])
+    assert choose_threshold(p, y, 0.8, given=table) == 0.6  # 6 right of 7; 0.55 would be 6 of 8
+    assert choose_threshold(p, y, 0.8) == 0.75  # the model's own: 0.7 would be 2 right of 3
+    # … and a wrong handoff of the table's leaves less.
+    table_wrong = np.array([0.1, 0.1, 0.1])
+    assert choose_threshold(table_wrong, np.zeros(3), 0.5, given=np.ones(3, dtype=bool)) == 0.95
+
+
 def test_fit_refuses_a_set_without_both_kinds_of_case() -> None:
     with pytest.raises(ValueError, match="need a person"):
         fit([{"x": 1.0}] * 10, [None] * 10, reasons=["dispute"])
