@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from assistant.answerability import asks_something, clauses, words
 from assistant.elapsed import elapsed_hours, limits
 from assistant.guard import Guard
+from assistant.measures import fit, stated
 from assistant.retrieval import Hit
 from indexer.chunking import Chunk, split_sentences
 from indexer.index import Index
@@ -89,6 +90,11 @@ _FIGURE = re.compile(r"\d|[一二两三四五六七八九十]+(?:个)?(?:小时|
 # says which row answers (「我是用支付宝付的」, 「容量多大」).
 _ROW = re.compile(r"^([^：:，。！？]{2,12})[：:]")
 _ASIDE = re.compile(r"[（(][^）)]*[）)]")
+
+
+# A size-table row whose ranges hold the customer's figures (per figure), or miss them: weighs like a figure.
+_FIT_W = 0.35
+_MISS_W = 0.2
 
 
 @functools.lru_cache(maxsize=32768)
@@ -483,6 +489,8 @@ class EvidenceFinder:
         passed = elapsed_hours(own_text)
         if passed is None:
             passed = elapsed_hours(query)
+        # The customer's figures for a size (「170 63公斤」): the table row whose ranges hold them is the size.
+        measures = stated(own_text) or stated(query)
         slots = [s for s in self.rules.slots if s.name in q.slots]
         lo = min(dense.values(), default=0.0)
         hi = max(dense.values(), default=0.0)
@@ -510,9 +518,11 @@ class EvidenceFinder:
                 # about the customer's place, or only about others (偏远地区 for 「到上海几天」)
                 place = 0.3 if any(p in c.text for p in places) else -0.15
             timing = 0.3 if passed is not None and any(x.applies(passed) for x in limits(c.text)) else 0.0
+            fits, misses = fit(measures, c.text)
+            size = _FIT_W * fits - _MISS_W * misses
             near = (dense.get(c.chunk_id, lo) - lo) / (hi - lo) if hi > lo else 0.0
             shared = 0.4 * ctx + 0.25 * kw + facts + 1.0 * near + 0.3 / (c.rank + 1) + (0.1 if c.retrieved else 0.0)
-            score = own + slot + place + named + timing + context * shared
+            score = own + slot + place + named + timing + size + context * shared
             scored.append(
                 Sentence(
                     c.text,

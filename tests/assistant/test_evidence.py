@@ -599,3 +599,36 @@ def test_a_yes_no_question_is_answered_by_the_sentence_about_what_it_asks(care: 
     assert ev.best is not None and "机洗" in ev.best.text
     other = next(s for s in ev.sentences if "七天" in s.text)
     assert "yes_no" not in other.slots  # 支持/可以 about something else is no answer to 能机洗不
+
+
+SIZES = {
+    "product/product-tee.md": """---
+id: product-tee
+title: 纯棉T恤
+type: product
+category: pre_sale
+---
+## 尺码表
+尺码S：衣长66，胸围100，建议身高155-160cm，建议体重45-52kg。
+尺码M：衣长68，胸围104，建议身高160-165cm，建议体重52-58kg。
+尺码L：衣长70，胸围108，建议身高165-172cm，建议体重58-66kg。
+尺码XL：衣长72，胸围112，建议身高172-178cm，建议体重66-75kg。
+## 面料
+100%新疆长绒棉，克重220g/m²。
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def sizes(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    return hashing_assistant(tmp_path_factory.mktemp("sizes"), SIZES)
+
+
+@pytest.mark.parametrize(
+    ("message", "row"),
+    [("我170 63公斤 穿啥码", "尺码L"), ("身高一米五八 体重九十六斤 拿几码", "尺码S"), ("163，110斤，T恤选哪个码", "尺码M")],
+)
+def test_the_size_row_whose_ranges_hold_the_customers_figures_answers(sizes: Assistant, message: str, row: str) -> None:
+    hits = sizes.retriever.run(query=message)
+    ev = sizes.finder.run(message, message, hits.hits, dense=hits.dense)
+    assert ev.best is not None and ev.best.text.startswith(row), ev.best
