@@ -26,6 +26,7 @@ from assistant.elapsed import elapsed_hours, limits
 from assistant.guard import Guard
 from assistant.measures import fit, stated
 from assistant.retrieval import Hit
+from assistant.states import agreement
 from indexer.chunking import Chunk, split_sentences
 from indexer.index import Index
 from kb.rules import Rules
@@ -95,6 +96,9 @@ _ASIDE = re.compile(r"[（(][^）)]*[）)]")
 # A size-table row whose ranges hold the customer's figures (per figure), or miss them: weighs like a figure.
 _FIT_W = 0.35
 _MISS_W = 0.2
+# A rule written for the state the customer's order is in (未发货的订单… for 「还没发货」), or for the other state.
+_AGREE_W = 0.15
+_CONFLICT_W = 0.4
 
 
 @functools.lru_cache(maxsize=32768)
@@ -422,18 +426,20 @@ class EvidenceFinder:
         keywords: Sequence[str] = (),
         dense: Mapping[str, float] | None = None,
         asked: str | None = None,
+        state: str = "",
     ) -> Evidence:
         """Score the candidates: the customer's own wording (character bigrams, robust to typos and
         segmentation), the earlier turns it leans on, the intent's keywords, the kind of answer asked for,
         how close retrieval found the sentence's passage (`dense`: chunk id → cosine) and its document's rank.
 
         `asked` (default `latest`): the message whose asking clauses are answered one by one when it asks
-        several things (the customer's latest messages, not the earlier turns a follow-up leans on)."""
+        several things (the customer's latest messages, not the earlier turns a follow-up leans on). `state`: where
+        the order stands in the shop's words (「已付款、待发货」), beside what the customer says of it."""
         q = self.question(latest)
         cands = self._candidates(hits)
         kws = [k for k in keywords if len(k) >= 2]
         dense = dense or {}
-        scored = self._score(cands, latest or query, query, q, kws, dense)
+        scored = self._score(cands, latest or query, query, q, kws, dense, state=state)
         parts: list[Asked] = []
         texts = self.asked_parts(latest if asked is None else asked)
         if len(texts) > 1:
@@ -442,7 +448,7 @@ class EvidenceFinder:
                 figure = set(part_q.figure_slots)
                 if not figure:  # only a figure's absence can be told (Asked.answered_by)
                     continue
-                ranked = self._score(cands, text, query, part_q, kws, dense, context=0.3)
+                ranked = self._score(cands, text, query, part_q, kws, dense, context=0.3, state=state)
                 if not ranked:
                     continue
                 top = ranked[0]
@@ -476,6 +482,7 @@ class EvidenceFinder:
         dense: Mapping[str, float],
         *,
         context: float = 1.0,
+        state: str = "",
     ) -> list[Sentence]:
         """The candidates scored against `own_text`, best first. `context` weighs what every question of the
         message shares (the conversation's words, intent keywords, retrieval's closeness and rank): one clause
@@ -491,6 +498,9 @@ class EvidenceFinder:
             passed = elapsed_hours(query)
         # The customer's figures for a size (「170 63公斤」): the table row whose ranges hold them is the size.
         measures = stated(own_text) or stated(query)
+        # Where the order stands, as the customer tells it (还没发货) or the order's data says (待发货): a rule written
+        # for the other state (已发货的订单…) is another customer's.
+        told_text = f"{own_text} {query} {state}"
         slots = [s for s in self.rules.slots if s.name in q.slots]
         lo = min(dense.values(), default=0.0)
         hi = max(dense.values(), default=0.0)
@@ -519,10 +529,12 @@ class EvidenceFinder:
                 place = 0.3 if any(p in c.text for p in places) else -0.15
             timing = 0.3 if passed is not None and any(x.applies(passed) for x in limits(c.text)) else 0.0
             fits, misses = fit(measures, c.text)
+            agree, conflict = agreement(told_text, c.text)
+            standing = _AGREE_W * agree - _CONFLICT_W * conflict
             size = _FIT_W * fits - _MISS_W * misses
             near = (dense.get(c.chunk_id, lo) - lo) / (hi - lo) if hi > lo else 0.0
             shared = 0.4 * ctx + 0.25 * kw + facts + 1.0 * near + 0.3 / (c.rank + 1) + (0.1 if c.retrieved else 0.0)
-            score = own + slot + place + named + timing + size + context * shared
+            score = own + slot + place + named + timing + size + standing + context * shared
             scored.append(
                 Sentence(
                     c.text,

@@ -126,6 +126,14 @@ class Assistant:
         """A word of the KB's text or of the intent taxonomy."""
         return self.index.knows(word) or word in self._service_words
 
+    def _order_state(self, context: dict[str, Any] | None) -> str:
+        """The order's status in the customer's words (paid → 「已付款、待发货」), or "" without order data."""
+        order = (context or {}).get("order")
+        status = order.get("status") if isinstance(order, dict) else None
+        if not isinstance(status, str) or not status.strip():
+            return ""
+        return self.kb.rules.phrasing.status_names.get(status.strip().lower(), status.strip())[:20]
+
     def _asked_nouns(self, latest: str) -> list[str]:
         """The nouns of the latest message's asking clauses (jieba: read once, for both signals below)."""
         return [w for c in clauses(latest) if self._asks(c) for w in content_words(c)]
@@ -218,6 +226,7 @@ class Assistant:
             keywords=spec.keywords if spec else (),
             dense=hits.dense,
             asked=" ".join(opened) or latest,
+            state=self._order_state(context),
         )
         answerable = (
             hits.top_dense >= self.answerable_threshold

@@ -626,9 +626,47 @@ def sizes(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
 
 @pytest.mark.parametrize(
     ("message", "row"),
-    [("我170 63公斤 穿啥码", "尺码L"), ("身高一米五八 体重九十六斤 拿几码", "尺码S"), ("163，110斤，T恤选哪个码", "尺码M")],
+    [
+        ("我170 63公斤 穿啥码", "尺码L"),
+        ("身高一米五八 体重九十六斤 拿几码", "尺码S"),
+        ("163，110斤，T恤选哪个码", "尺码M"),
+    ],
 )
 def test_the_size_row_whose_ranges_hold_the_customers_figures_answers(sizes: Assistant, message: str, row: str) -> None:
     hits = sizes.retriever.run(query=message)
     ev = sizes.finder.run(message, message, hits.hits, dense=hits.dense)
     assert ev.best is not None and ev.best.text.startswith(row), ev.best
+
+
+MODIFY = {
+    "policy/policy-modify.md": """---
+id: policy-modify
+title: 修改订单
+type: policy
+category: in_sale
+---
+## 改颜色和尺码
+已发货的订单不能改规格，收到后可以按七天无理由退货，再重新下单。
+未发货的订单，我们可以帮您改成同价位的其他颜色或尺码。
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def modify(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    return hashing_assistant(tmp_path_factory.mktemp("modify"), MODIFY)
+
+
+@pytest.mark.parametrize(
+    ("message", "state", "rule"),
+    [
+        ("还没发货的话 能帮我把颜色换一下吗", "", "未发货的订单"),
+        ("已经发出来了 能帮我把颜色换一下吗", "", "已发货的订单"),
+        ("能帮我把颜色换一下吗", "已付款、待发货", "未发货的订单"),  # the order's data says where it stands
+        ("能帮我把颜色换一下吗", "已发货", "已发货的订单"),
+    ],
+)
+def test_the_rule_for_the_orders_state_answers(modify: Assistant, message: str, state: str, rule: str) -> None:
+    hits = modify.retriever.run(query=message)
+    ev = modify.finder.run(message, message, hits.hits, dense=hits.dense, state=state)
+    assert ev.best is not None and ev.best.text.startswith(rule), ev.best
