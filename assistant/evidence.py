@@ -96,9 +96,9 @@ _ASIDE = re.compile(r"[（(][^）)]*[）)]")
 # A size-table row whose ranges hold the customer's figures (per figure), or miss them: weighs like a figure.
 _FIT_W = 0.35
 _MISS_W = 0.2
-# A rule written for the state the customer's order is in (未发货的订单… for 「还没发货」), or for the other state.
+# A rule written for the state the customer's order is in (未发货的订单… for 「还没发货」), or for a later one.
 _AGREE_W = 0.15
-_CONFLICT_W = 0.4
+_AHEAD_W = 0.4
 
 
 @functools.lru_cache(maxsize=32768)
@@ -501,6 +501,10 @@ class EvidenceFinder:
         # Where the order stands, as the customer tells it (还没发货) or the order's data says (待发货): a rule written
         # for the other state (已发货的订单…) is another customer's.
         told_text = f"{own_text} {query} {state}"
+        standings = {c.text: agreement(told_text, c.text) for c in cands}
+        own_stage: dict[str, set[str]] = {}  # per document, the states it has a rule for that the customer is in
+        for c in cands:
+            own_stage.setdefault(c.doc_id, set()).update(standings[c.text].agree)
         slots = [s for s in self.rules.slots if s.name in q.slots]
         lo = min(dense.values(), default=0.0)
         hi = max(dense.values(), default=0.0)
@@ -529,8 +533,8 @@ class EvidenceFinder:
                 place = 0.3 if any(p in c.text for p in places) else -0.15
             timing = 0.3 if passed is not None and any(x.applies(passed) for x in limits(c.text)) else 0.0
             fits, misses = fit(measures, c.text)
-            agree, conflict = agreement(told_text, c.text)
-            standing = _AGREE_W * agree - _CONFLICT_W * conflict
+            st = standings[c.text]
+            standing = _AGREE_W * len(st.agree) - _AHEAD_W * len(st.ahead | (st.behind & own_stage[c.doc_id]))
             size = _FIT_W * fits - _MISS_W * misses
             near = (dense.get(c.chunk_id, lo) - lo) / (hi - lo) if hi > lo else 0.0
             shared = 0.4 * ctx + 0.25 * kw + facts + 1.0 * near + 0.3 / (c.rank + 1) + (0.1 if c.retrieved else 0.0)

@@ -2,8 +2,10 @@
 
 Customers say where things stand with an aspect (「还没发货的话」「已经签收了」「拆开了」「还没发吧」); rules are
 written for one state (「已发货的订单不能改规格」「未发货的订单可以改颜色」「订单发货前可以直接取消」「签收后7天内」).
-A sentence written for the other state is another customer's rule: for 「还没发货 能换颜色吗」 the 未发货 rule
-answers and the 已发货 one misleads. States are compared by their verb's first character (发货 / 发出 / 发, 签收 / 签,
+A rule for a stage the customer has not reached is another customer's: for 「还没发货 能换颜色吗」 the 未发货
+rule answers and the 已发货 one misleads. A rule for a stage the customer has passed (未发货的… for 「已经发出来
+了」) gives way only where the document has a rule for their own stage: 未洗涤… still answers 「洗过了」, as the
+condition they no longer meet. States are compared by their verb's first character (发货 / 发出 / 发, 签收 / 签,
 拆封 / 拆开), so the grammar of aspect is all this needs: 已/已经/都 … or …了/过 (done), 未/没/还没/尚未/待 … (not
 yet), …前 / …后 (before / after), not any shop's list of states.
 
@@ -11,14 +13,15 @@ yet), …前 / …后 (before / after), not any shop's list of states.
 {'发': True, '收': True}
 >>> told("还没发货的话能帮我换一下吗", "发")
 False
->>> agreement("还没发货的话能帮我换一下吗", "已发货的订单不能改规格。")
-(0, 1)
+>>> agreement("还没发货的话能帮我换一下吗", "已发货的订单不能改规格。").ahead
+frozenset({'发'})
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 
 _CJK = "\u4e00-\u9fff"
 # Characters that are no verb of a state even after 已/没 (没有问题, 没说, 已是).
@@ -57,16 +60,26 @@ def told(text: str, verb: str) -> bool | None:
     return None
 
 
-def agreement(text: str, sentence: str) -> tuple[int, int]:
-    """How many states of a rule the customer's message says hold (same verb, same aspect), and how many it says
-    do not (same verb, the other aspect)."""
-    agree = conflict = 0
+@dataclass(frozen=True)
+class Standing:
+    """How a rule's states stand to what the customer says (verb characters)."""
+
+    agree: frozenset[str] = frozenset()  # the customer says they hold
+    ahead: frozenset[str] = frozenset()  # written as done, the customer says not yet (已发货的… for 还没发货)
+    behind: frozenset[str] = frozenset()  # written as not yet, the customer says done (未洗涤… for 洗过了)
+
+
+def agreement(text: str, sentence: str) -> Standing:
+    """How the states of a rule stand to the customer's message."""
+    agree: set[str] = set()
+    ahead: set[str] = set()
+    behind: set[str] = set()
     for verb, done in _written_for(sentence):
         said = told(text, verb)
         if said is None:
             continue
         if said == done:
-            agree += 1
+            agree.add(verb)
         else:
-            conflict += 1
-    return agree, conflict
+            (ahead if done else behind).add(verb)
+    return Standing(frozenset(agree), frozenset(ahead), frozenset(behind))

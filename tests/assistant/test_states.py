@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assistant.states import agreement, told, written_for
+from assistant.states import Standing, agreement, told, written_for
 
 
 @pytest.mark.parametrize(
@@ -39,15 +39,18 @@ def test_what_a_customer_says_of_the_state(message: str, verb: str, state: bool 
     assert told(message, verb) is state
 
 
-def test_a_rule_for_the_other_state_conflicts() -> None:
+def test_a_rule_stands_ahead_of_or_behind_the_customers_stage() -> None:
     shipped = "已发货的订单不能改规格，收到后可以按七天无理由退货。"
     not_yet = "未发货的订单，我们可以帮您改成同价位的其他颜色。"
-    assert agreement("还没发货的话能帮我换一下吗", shipped) == (0, 1)
-    assert agreement("还没发货的话能帮我换一下吗", not_yet) == (1, 0)
-    assert agreement("能换颜色吗", shipped) == (0, 0)  # the customer said nothing of it
+    assert agreement("还没发货的话能帮我换一下吗", shipped) == Standing(ahead=frozenset({"发"}))
+    assert agreement("还没发货的话能帮我换一下吗", not_yet) == Standing(agree=frozenset({"发"}))
+    assert agreement("已经发出来了 能换颜色吗", not_yet) == Standing(behind=frozenset({"发"}))
+    assert agreement("衣服洗过了还能退吗", "未洗涤未穿着的可以退货。") == Standing(behind=frozenset({"洗"}))
+    assert agreement("能换颜色吗", shipped) == Standing()  # the customer said nothing of it
 
 
 @given(st.text(max_size=200), st.text(max_size=200))
 def test_any_text_reads_without_error(message: str, sentence: str) -> None:
-    agree, conflict = agreement(message, sentence)
-    assert agree >= 0 and conflict >= 0 and agree + conflict <= len(written_for(sentence))
+    st = agreement(message, sentence)
+    assert st.agree | st.ahead | st.behind <= set(written_for(sentence))
+    assert not (st.agree & st.ahead or st.agree & st.behind or st.ahead & st.behind)
