@@ -93,6 +93,8 @@ _ROW = re.compile(r"^([^：:，。！？]{2,12})[：:]")
 _ASIDE = re.compile(r"[（(][^）)]*[）)]")
 
 
+_MEASURE_NAMES = {"height": "身高", "weight": "体重", "waist": "腰围", "foot": "脚长"}
+_MEASURE_UNITS = {"height": "cm", "weight": "kg", "waist": "cm", "foot": "mm"}
 # A size-table row whose ranges hold the customer's figures (per figure), or miss them: weighs like a figure.
 _FIT_W = 0.35
 _MISS_W = 0.2
@@ -455,8 +457,24 @@ class EvidenceFinder:
                 pick = next((x for x in ranked if x.slots & figure and x.score >= 0.6 * top.score), top)
                 patterns = tuple(x for x in self.rules.slots if x.name in figure)
                 parts.append(Asked(text, part_q, pick, patterns))
-        unoffered = self.unoffered(latest if asked is None else asked, scored[0]) if scored else ()
+        message = latest if asked is None else asked
+        unoffered = (*self.unoffered(message, scored[0]), *self.unfitted(message, query, scored[0])) if scored else ()
         return Evidence(q, tuple(scored), tuple(parts), unoffered)
+
+    def unfitted(self, message: str, query: str, best: Sentence) -> tuple[str, ...]:
+        """The customer's figures for a size (「192cm 100kg」) when the size table of the document of `best` has
+        rows for them and none holds them: the shop offers no size for them, which no sentence can answer."""
+        measures = stated(message) or stated(query)
+        if not measures:
+            return ()
+        fits = misses = 0
+        for chunk in self.document(best.hit.chunk):
+            for sentence in _whole_sentences(chunk.text):
+                f, m = fit(measures, sentence)
+                fits, misses = fits + f, misses + m
+        if fits or not misses:
+            return ()
+        return ("、".join(f"{_MEASURE_NAMES[k]}{v:g}{_MEASURE_UNITS[k]}" for k, v in measures.items()),)
 
     def unoffered(self, message: str, best: Sentence) -> tuple[str, ...]:
         """The options `message` asks for by value (有粉色的吗, 有750ml的吗) that the document of `best` does not

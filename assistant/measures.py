@@ -41,12 +41,15 @@ _DIGIT = {c: i for i, c in enumerate("零一二三四五六七八九")}
 _NOT_HEIGHT = re.compile(r"\s*(?:元|块|件|个|天|号|月|年|次|单|ml|g|%|\])", re.IGNORECASE)
 # A row's range (165-172cm) or single value (腰围72), just after its label.
 _ROW_VALUE = re.compile(
-    rf"[（(]?(?:cm|mm|厘米|毫米|kg|公斤)?[）)]?\s*[:：]?\s*({_NUM})\s*(?:(?:-|~|～|－|—|至|到)\s*({_NUM}))?"
+    rf"[（(]?(?:cm|mm|厘米|毫米|kg|公斤)?[）)]?\s*[:：]?\s*({_NUM})(?![\d.])\s*(?:(?:-|~|～|－|—|至|到)\s*({_NUM})(?![\d.]))?"
     r"\s*(cm|厘米|mm|毫米|kg|公斤|千克|斤)?",
     re.IGNORECASE,
 )
 # How far a single value may be from the customer's figure and still fit (a table's step is ~3 cm / 5 mm).
 _TOLERANCE = {"height": 2.5, "weight": 1.5, "waist": 1.5, "foot": 2.5}
+# What a body measurement can be, in the kind's unit: a figure outside is no reading of it (a transposed table
+# rendered as 「脚长（mm）：36225，37230」 runs a size and a length together).
+_PLAUSIBLE = {"height": (40.0, 230.0), "weight": (2.0, 200.0), "waist": (40.0, 160.0), "foot": (100.0, 350.0)}
 
 
 def _digit(c: str) -> int:
@@ -114,10 +117,13 @@ def fit(measures: Mapping[str, float], sentence: str) -> tuple[int, int]:
         v = _ROW_VALUE.match(sentence, m.end())
         if v is None:
             continue
-        seen.add(kind)
         unit = v.group(3) or ""
         lo = _in_unit(kind, float(v.group(1)), unit)
         hi = _in_unit(kind, float(v.group(2)), unit) if v.group(2) else lo
+        least, most = _PLAUSIBLE[kind]
+        if not (least <= lo <= hi <= most):
+            continue
+        seen.add(kind)
         slack = _TOLERANCE[kind] if lo == hi else 0.0
         if lo - slack <= measures[kind] <= hi + slack:
             fits += 1

@@ -670,3 +670,15 @@ def test_the_rule_for_the_orders_state_answers(modify: Assistant, message: str, 
     hits = modify.retriever.run(query=message)
     ev = modify.finder.run(message, message, hits.hits, dense=hits.dense, state=state)
     assert ev.best is not None and ev.best.text.startswith(rule), ev.best
+
+
+def test_figures_no_size_row_holds_are_not_answered(sizes: Assistant) -> None:
+    def unoffered(message: str) -> tuple[str, ...]:
+        hits = sizes.retriever.run(query=message)
+        return sizes.finder.run(message, message, hits.hits, dense=hits.dense).unoffered
+
+    assert unoffered("我192 100公斤 穿啥码") == ("体重100kg、身高192cm",)  # beyond the largest row
+    assert unoffered("我170 63公斤 穿啥码") == ()
+    assert unoffered("这件T恤什么面料") == ()  # no figures given
+    result = sizes.run(conversation=[{"role": "customer", "text": "我192 100公斤 穿啥码"}])
+    assert result.handoff and result.handoff_reason_code == "no_answer"

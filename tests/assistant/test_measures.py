@@ -56,6 +56,12 @@ def test_a_row_fits_the_figures_its_ranges_hold(row: str, fits: int, misses: int
     assert fit({"height": 170.0, "weight": 63.0}, row) == (fits, misses)
 
 
+def test_a_figure_no_body_has_is_no_row() -> None:
+    # a transposed table rendered row by row runs the size and the length together
+    assert fit({"foot": 238.0}, "尺码脚长（mm）：39245，40250，41255。") == (0, 0)
+    assert fit({"height": 170.0}, "尺码L：身高1650-1720。") == (0, 0)
+
+
 def test_a_single_value_fits_within_a_table_step() -> None:
     assert fit({"waist": 81.0}, "尺码32：腰围81，臀围104，裤长104。") == (1, 0)
     assert fit({"waist": 81.0}, "尺码31：腰围78，臀围102，裤长103。") == (0, 1)
