@@ -551,6 +551,8 @@ class EvidenceFinder:
                 place = 0.3 if any(p in c.text for p in places) else -0.15
             timing = 0.3 if passed is not None and any(x.applies(passed) for x in limits(c.text)) else 0.0
             fits, misses = fit(measures, c.text)
+            if fits:  # the size row for the customer's figures is the figure asked for (几码, 多大)
+                held = held | frozenset(q.figure_slots)
             st = standings[c.text]
             standing = _AGREE_W * len(st.agree) - _AHEAD_W * len(st.ahead | (st.behind & own_stage[c.doc_id]))
             size = _FIT_W * fits - _MISS_W * misses

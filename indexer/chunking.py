@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from kb.models import Document
 
 # Bump when chunking changes what chunks contain: `kefu index update` then rebuilds everything.
-CHUNKER_VERSION = 2
+CHUNKER_VERSION = 3
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 # A sentence ends at 。！？； (or their ASCII forms followed by space/end) and any closing quotes.
@@ -112,9 +112,19 @@ def _cells(line: str) -> list[str]:
     return [c.strip() for c in line.strip().strip("|").split("|")]
 
 
+# A header cell that is a value rather than a column's name: a size (39, 110, M, XL, 2XL).
+_VALUE_CELL = re.compile(r"^(?:\d+(?:\.\d+)?|[2-5]?X{0,3}[SML]|均码)$", re.IGNORECASE)
+
+
+def _row_sentence(label: str, names: list[str], values: list[str]) -> str:
+    pairs = [f"{h}{v}" if h and not v.startswith(h) else v for h, v in zip(names, values, strict=False) if v]
+    return f"{label}：{'，'.join(pairs)}。"
+
+
 def tables_to_sentences(lines: list[str]) -> list[str]:
     """Markdown tables become one sentence per row ("M：参考身高160-165，充绒量110g。"), so a row can be
-    retrieved and quoted on its own; other lines pass through."""
+    retrieved and quoted on its own; other lines pass through. A table laid out sideways, its header a row of
+    sizes (| 尺码 | 39 | 40 |, | 脚长（mm） | 245 | 250 |), becomes one sentence per column ("尺码39：脚长（mm）245。")."""
     out: list[str] = []
     i = 0
     while i < len(lines):
@@ -122,16 +132,18 @@ def tables_to_sentences(lines: list[str]) -> list[str]:
         if line.startswith("|") and i + 1 < len(lines) and _TABLE_SEP.match(lines[i + 1].strip()):
             header = _cells(line)
             i += 2
+            rows = []
             while i < len(lines) and lines[i].strip().startswith("|"):
-                row = _cells(lines[i])
-                pairs = [
-                    f"{h}{v}" if h and not v.startswith(h) else v
-                    for h, v in zip(header[1:], row[1:], strict=False)
-                    if v
-                ]
-                if row and row[0]:
-                    out.append(f"{header[0]}{row[0]}：{'，'.join(pairs)}。")
+                rows.append(_cells(lines[i]))
                 i += 1
+            sideways = len(header) > 2 and all(_VALUE_CELL.match(h) for h in header[1:])
+            if sideways:
+                labels = [r[0] for r in rows if r and r[0]]
+                for col, size in enumerate(header[1:], start=1):
+                    values = [r[col] if col < len(r) else "" for r in rows if r and r[0]]
+                    out.append(_row_sentence(f"{header[0]}{size}", labels, values))
+            else:
+                out.extend(_row_sentence(f"{header[0]}{row[0]}", header[1:], row[1:]) for row in rows if row and row[0])
             continue
         out.append(lines[i])
         i += 1

@@ -616,6 +616,17 @@ category: pre_sale
 ## 面料
 100%新疆长绒棉，克重220g/m²。
 """,
+    "product/product-sneakers.md": """---
+id: product-sneakers
+title: 小白鞋
+type: product
+category: pre_sale
+---
+## 尺码对照
+| 鞋码 | 37 | 38 | 39 |
+|---|---|---|---|
+| 脚长（mm） | 235 | 240 | 245 |
+""",
 }
 
 
@@ -672,13 +683,21 @@ def test_the_rule_for_the_orders_state_answers(modify: Assistant, message: str, 
     assert ev.best is not None and ev.best.text.startswith(rule), ev.best
 
 
+def test_a_sideways_size_table_answers_by_its_column(sizes: Assistant) -> None:
+    message = "小白鞋 我脚长大概23.8 穿几码"
+    hits = sizes.retriever.run(query=message)
+    ev = sizes.finder.run(message, message, hits.hits, dense=hits.dense)
+    assert ev.best is not None and ev.best.text.startswith("鞋码38"), ev.best
+    assert ev.answers_slot  # the row for the customer's figures is the size asked for
+
+
 def test_figures_no_size_row_holds_are_not_answered(sizes: Assistant) -> None:
     def unoffered(message: str) -> tuple[str, ...]:
         hits = sizes.retriever.run(query=message)
         return sizes.finder.run(message, message, hits.hits, dense=hits.dense).unoffered
 
-    assert unoffered("我192 100公斤 穿啥码") == ("体重100kg、身高192cm",)  # beyond the largest row
-    assert unoffered("我170 63公斤 穿啥码") == ()
+    assert unoffered("T恤 我192 100公斤 穿啥码") == ("体重100kg、身高192cm",)  # beyond the largest row
+    assert unoffered("T恤 我170 63公斤 穿啥码") == ()
     assert unoffered("这件T恤什么面料") == ()  # no figures given
-    result = sizes.run(conversation=[{"role": "customer", "text": "我192 100公斤 穿啥码"}])
+    result = sizes.run(conversation=[{"role": "customer", "text": "T恤 我192 100公斤 穿啥码"}])
     assert result.handoff and result.handoff_reason_code == "no_answer"

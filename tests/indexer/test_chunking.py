@@ -78,3 +78,21 @@ def test_table_rows_become_sentences() -> None:
         "尺码L：身高165-172，充绒量120g。",
         "完。",
     ]
+
+
+def test_a_table_laid_out_sideways_becomes_one_sentence_per_column() -> None:
+    from indexer.chunking import tables_to_sentences
+
+    lines = [
+        "| 鞋码 | 38 | 39 | 40 |",
+        "|---|---|---|---|",
+        "| 脚长（mm） | 240 | 245 | 250 |",
+        "| 脚宽 | 88 | 90 |",  # a short row leaves its last column empty
+    ]
+    assert tables_to_sentences(lines) == [
+        "鞋码38：脚长（mm）240，脚宽88。",
+        "鞋码39：脚长（mm）245，脚宽90。",
+        "鞋码40：脚长（mm）250。",
+    ]
+    # a header of names (even with a size among them) is an ordinary table
+    assert tables_to_sentences(["| 尺码 | 腰围 | 30 |", "|---|---|---|", "| S | 72 | x |"]) == ["尺码S：腰围72，30x。"]
