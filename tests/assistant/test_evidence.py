@@ -479,6 +479,12 @@ category: after_sale
 }
 
 
+def _found(assistant: Assistant, message: str, *, state: str = "") -> Evidence:
+    """The evidence `assistant` finds for a one-message question (retrieval, then the evidence finder)."""
+    hits = assistant.retriever.run(query=message)
+    return assistant.finder.run(message, message, hits.hits, dense=hits.dense, state=state)
+
+
 @pytest.fixture(scope="module")
 def refunds(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     return hashing_assistant(tmp_path_factory.mktemp("refunds"), REFUNDS)
@@ -492,8 +498,7 @@ def refunds(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     ],
 )
 def test_the_row_the_customer_names_answers(refunds: Assistant, question: str, row: str) -> None:
-    hits = refunds.retriever.run(query=question)
-    ev = refunds.finder.run(question, question, hits.hits, dense=hits.dense)
+    ev = _found(refunds, question)
     assert ev.best is not None and ev.best.text.startswith(row), ev.best
 
 
@@ -644,8 +649,7 @@ def sizes(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     ],
 )
 def test_the_size_row_whose_ranges_hold_the_customers_figures_answers(sizes: Assistant, message: str, row: str) -> None:
-    hits = sizes.retriever.run(query=message)
-    ev = sizes.finder.run(message, message, hits.hits, dense=hits.dense)
+    ev = _found(sizes, message)
     assert ev.best is not None and ev.best.text.startswith(row), ev.best
 
 
@@ -678,23 +682,19 @@ def modify(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     ],
 )
 def test_the_rule_for_the_orders_state_answers(modify: Assistant, message: str, state: str, rule: str) -> None:
-    hits = modify.retriever.run(query=message)
-    ev = modify.finder.run(message, message, hits.hits, dense=hits.dense, state=state)
+    ev = _found(modify, message, state=state)
     assert ev.best is not None and ev.best.text.startswith(rule), ev.best
 
 
 def test_a_sideways_size_table_answers_by_its_column(sizes: Assistant) -> None:
-    message = "小白鞋 我脚长大概23.8 穿几码"
-    hits = sizes.retriever.run(query=message)
-    ev = sizes.finder.run(message, message, hits.hits, dense=hits.dense)
+    ev = _found(sizes, "小白鞋 我脚长大概23.8 穿几码")
     assert ev.best is not None and ev.best.text.startswith("鞋码38"), ev.best
     assert ev.answers_slot  # the row for the customer's figures is the size asked for
 
 
 def test_figures_no_size_row_holds_are_not_answered(sizes: Assistant) -> None:
     def unoffered(message: str) -> tuple[str, ...]:
-        hits = sizes.retriever.run(query=message)
-        return sizes.finder.run(message, message, hits.hits, dense=hits.dense).unoffered
+        return _found(sizes, message).unoffered
 
     assert unoffered("T恤 我192 100公斤 穿啥码") == ("体重100kg、身高192cm",)  # beyond the largest row
     assert unoffered("T恤 我170 63公斤 穿啥码") == ()
