@@ -364,10 +364,9 @@ class TemplateDrafter:
                 p.steps.append(Part(s.text, s.hit, rank=s.rank))
                 used.add(s.text)
         does = self._behaviour(intent)
-        status = order.get("status")
-        if does.tell_order_state and isinstance(status, str) and status.strip():
-            named = phrasing.status_names.get(status.strip().lower(), status.strip())
-            p.state = phrasing.order_state.format(status=named[:20])
+        named = phrasing.status_name(order.get("status"))
+        if does.tell_order_state and named:
+            p.state = phrasing.order_state.format(status=named)
         # An intent read this unsure is wrong about half the time (NOTES): asking for the order number or photos
         # on its word alone asked for photos of a problem on a question about a product's size. It asks when the
         # document answering comes from the intent's own stage (售前/售中/售后) as well.

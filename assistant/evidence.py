@@ -516,8 +516,9 @@ class EvidenceFinder:
             passed = elapsed_hours(query)
         # The customer's figures for a size (「170 63公斤」): the table row whose ranges hold them is the size.
         measures = stated(own_text) or stated(query)
-        # Where the order stands, as the customer tells it (还没发货) or the order's data says (待发货): a rule written
-        # for the other state (已发货的订单…) is another customer's.
+        # Where the order stands, as the customer tells it (还没发货) or the order's data says (待发货): a rule for a
+        # later stage (已发货的订单…), or for an earlier one where the document has a rule for theirs, is another
+        # customer's (assistant.states).
         told_text = f"{own_text} {query} {state}"
         standings = {c.text: agreement(told_text, c.text) for c in cands}
         own_stage: dict[str, set[str]] = {}  # per document, the states it has a rule for that the customer is in

@@ -129,10 +129,7 @@ class Assistant:
     def _order_state(self, context: dict[str, Any] | None) -> str:
         """The order's status in the customer's words (paid → 「已付款、待发货」), or "" without order data."""
         order = (context or {}).get("order")
-        status = order.get("status") if isinstance(order, dict) else None
-        if not isinstance(status, str) or not status.strip():
-            return ""
-        return self.kb.rules.phrasing.status_names.get(status.strip().lower(), status.strip())[:20]
+        return self.kb.rules.phrasing.status_name(order.get("status")) if isinstance(order, dict) else ""
 
     def _asked_nouns(self, latest: str) -> list[str]:
         """The nouns of the latest message's asking clauses (jieba: read once, for both signals below)."""

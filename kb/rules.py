@@ -336,6 +336,13 @@ class Phrasing(_Strict):
         }
     )
 
+    def status_name(self, status: object) -> str:
+        """An order's status in the customer's words (`status_names`; else as the order gives it, at most 20
+        characters); "" when the order gives none."""
+        if not isinstance(status, str) or not status.strip():
+            return ""
+        return self.status_names.get(status.strip().lower(), status.strip())[:20]
+
     @field_validator("confirm_topic")
     @classmethod
     def _has_topic(cls, text: str | None) -> str | None:
