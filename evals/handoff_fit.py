@@ -80,10 +80,40 @@ def _precision_recall(chosen: Sequence[bool], needed: Sequence[bool]) -> tuple[f
     return (round(tp / sum(chosen), 3) if any(chosen) else None), round(tp / max(sum(needed), 1), 3)
 
 
+def _decisions(weights: HandoffModelWeights, examples: Sequence[Example]) -> list[tuple[bool, bool, bool]]:
+    """Per example: handed over by the table, by the table then the model, and whether a person was needed."""
+    model = HandoffModel(weights, {})
+    return [(e.by_table, e.by_table or model.decide_on(e.features) is not None, e.label is not None) for e in examples]
+
+
+def _hold_out(decisions: Sequence[tuple[bool, bool, bool]]) -> HoldOut:
+    table, both, needed = ([d[i] for d in decisions] for i in range(3))
+    return HoldOut(len(decisions), sum(needed), _precision_recall(table, needed), _precision_recall(both, needed))
+
+
 def evaluate(weights: HandoffModelWeights, examples: Sequence[Example]) -> HoldOut:
     """Precision and recall of handing over on `examples` (by the table, or by the table then the model)."""
-    model = HandoffModel(weights, {})
-    needed = [e.label is not None for e in examples]
-    table = [e.by_table for e in examples]
-    both = [e.by_table or model.decide_on(e.features) is not None for e in examples]
-    return HoldOut(len(examples), sum(needed), _precision_recall(table, needed), _precision_recall(both, needed))
+    return _hold_out(_decisions(weights, examples))
+
+
+def leave_one_out(
+    examples: Sequence[Example], *, reasons: Sequence[str], l2: float = 1.0, min_precision: float = 0.85
+) -> dict[str, HoldOut]:
+    """For each set, a fit on the other sets evaluated on it, and (key "pooled") all those held-out decisions
+    together: how a fit generalises to a set it did not see, set by set."""
+    names = list(dict.fromkeys(e.set_name for e in examples))
+    if len(names) < 2:
+        raise ValueError("leaving one set out needs at least two --set files")
+    out: dict[str, HoldOut] = {}
+    pooled: list[tuple[bool, bool, bool]] = []
+    for name in names:
+        train = [e for e in examples if e.set_name != name]
+        try:
+            weights = fit_examples(train, reasons=reasons, l2=l2, min_precision=min_precision).weights
+        except ValueError as exc:
+            raise ValueError(f"fitting without {name}: {exc}") from exc
+        decisions = _decisions(weights, [e for e in examples if e.set_name == name])
+        out[name] = _hold_out(decisions)
+        pooled += decisions
+    out["pooled"] = _hold_out(pooled)
+    return out

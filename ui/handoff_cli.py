@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from evals.cases import read_cases
-from evals.handoff_fit import Example, collect, evaluate, fit_examples
+from evals.handoff_fit import Example, collect, evaluate, fit_examples, leave_one_out
 from ui.options import emit_json, user_errors
 from ui.runtime import Runtime
 
@@ -60,6 +60,13 @@ def handoff_group() -> None:
     help="Fit without this set (its file name without .jsonl) and report how the table and the model hand over "
     "on it: how well the fit generalises to cases it did not see.",
 )
+@click.option(
+    "--leave-one-out",
+    "each_out",
+    is_flag=True,
+    help="Also fit once without each set in turn and report on the set left out, and on all of them pooled (the "
+    "written weights are still fitted on every set): how a re-fit generalises to a set it did not see.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the fit summary as JSON.")
 @user_errors
 def handoff_fit(
@@ -69,9 +76,14 @@ def handoff_fit(
     l2: float,
     min_precision: float,
     hold_out: str | None,
+    each_out: bool,
     as_json: bool,
 ) -> None:
     """Fit the handoff model on labelled eval sets and write its weights (handoff_model.json)."""
+    if hold_out is not None and each_out:
+        raise click.UsageError("give --hold-out SET or --leave-one-out, not both")
+    if each_out and len(set_paths) < 2:
+        raise click.UsageError("--leave-one-out needs at least two --set files")
     if len(kb_dirs) > 1 and len(kb_dirs) != len(set_paths):
         raise click.UsageError(f"{len(set_paths)} --set but {len(kb_dirs)} --kb: give one --kb per --set, or one")
     pairs = [
@@ -98,6 +110,9 @@ def handoff_fit(
     if held:
         h = evaluate(report.weights, held)
         report.summary["hold_out"] = {"set": hold_out, **dataclasses.asdict(h)}
+    each = leave_one_out(train, reasons=sorted(reasons), l2=l2, min_precision=min_precision) if each_out else {}
+    if each:
+        report.summary["leave_one_out"] = {name: dataclasses.asdict(x) for name, x in each.items()}
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(
         json.dumps(report.weights.model_dump(mode="json"), ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
@@ -120,3 +135,10 @@ def handoff_fit(
             f"  held out {hold_out} ({h.cases} cases, {h.need_a_person} needing a person): precision / recall "
             f"{h.table[0]} / {h.table[1]} by the table alone, {h.with_model[0]} / {h.with_model[1]} with the model"
         )
+    if each:
+        click.echo("  each set left out of the fit in turn (precision / recall: table alone → with the model):")
+        for name, x in each.items():
+            click.echo(
+                f"    {name:<14} {x.cases:>4} cases, {x.need_a_person:>3} needing a person: "
+                f"{x.table[0]} / {x.table[1]} → {x.with_model[0]} / {x.with_model[1]}"
+            )

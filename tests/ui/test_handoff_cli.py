@@ -103,3 +103,26 @@ def test_hold_out_fits_without_a_set_and_reports_on_it(runner: CliRunner, tiny_k
     assert held["table"][1] <= held["with_model"][1]  # the model only adds handoffs to the table's
     wrong = runner.invoke(main, [*args, "--hold-out", "c"])
     assert wrong.exit_code != 0 and "the sets are a, b" in wrong.output
+
+
+def test_leave_one_out_reports_each_set_and_all_pooled(runner: CliRunner, tiny_kb: Path, tmp_path: Path) -> None:
+    a = write_set(tmp_path / "a.jsonl")
+    b = write_set(tmp_path / "b.jsonl")
+    out = tmp_path / "m.json"
+    args = ["handoff", "fit", "--set", str(a), "--set", str(b), "--kb", str(tiny_kb), "--out", str(out)]
+    result = runner.invoke(main, [*args, "--leave-one-out", "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["cases"] == 2 * len(CASES)  # the written weights: every set
+    each = summary["leave_one_out"]
+    assert list(each) == ["a", "b", "pooled"]
+    assert each["a"]["cases"] == len(CASES) and each["pooled"]["cases"] == 2 * len(CASES)
+    assert each["pooled"]["need_a_person"] == each["a"]["need_a_person"] + each["b"]["need_a_person"] == 14
+    text = runner.invoke(main, [*args, "--leave-one-out"], catch_exceptions=False)
+    assert "each set left out of the fit in turn" in text.output and "pooled" in text.output
+    both = runner.invoke(main, [*args, "--leave-one-out", "--hold-out", "a"])
+    assert both.exit_code != 0 and "not both" in both.output
+    one = runner.invoke(
+        main, ["handoff", "fit", "--set", str(a), "--kb", str(tiny_kb), "--out", str(out), "--leave-one-out"]
+    )
+    assert one.exit_code != 0 and "at least two --set" in one.output
