@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from assistant.answerability import asks_something, clauses, words
 from assistant.elapsed import elapsed_hours, limits
 from assistant.guard import Guard
-from assistant.measures import fit, stated
+from assistant.measures import describe, fit, stated
 from assistant.retrieval import Hit
 from assistant.states import agreement
 from indexer.chunking import Chunk, split_sentences
@@ -93,8 +93,6 @@ _ROW = re.compile(r"^([^：:，。！？]{2,12})[：:]")
 _ASIDE = re.compile(r"[（(][^）)]*[）)]")
 
 
-_MEASURE_NAMES = {"height": "身高", "weight": "体重", "waist": "腰围", "foot": "脚长"}
-_MEASURE_UNITS = {"height": "cm", "weight": "kg", "waist": "cm", "foot": "mm"}
 # A size-table row whose ranges hold the customer's figures (per figure), or miss them: weighs like a figure.
 _FIT_W = 0.35
 _MISS_W = 0.2
@@ -469,12 +467,12 @@ class EvidenceFinder:
             return ()
         fits = misses = 0
         for chunk in self.document(best.hit.chunk):
-            for sentence in _whole_sentences(chunk.text):
-                f, m = fit(measures, sentence)
+            for read in self._read(chunk.text):  # the document's sentences as candidates read them (cached)
+                f, m = fit(measures, read.text)
                 fits, misses = fits + f, misses + m
         if fits or not misses:
             return ()
-        return ("、".join(f"{_MEASURE_NAMES[k]}{v:g}{_MEASURE_UNITS[k]}" for k, v in measures.items()),)
+        return (describe(measures),)
 
     def unoffered(self, message: str, best: Sentence) -> tuple[str, ...]:
         """The options `message` asks for by value (有粉色的吗, 有750ml的吗) that the document of `best` does not

@@ -10,6 +10,8 @@ not any shop's table.
 {'weight': 63.0, 'height': 170.0}
 >>> fit({'height': 170.0, 'weight': 63.0}, "L码：身高165-172cm，体重58-66kg。")
 (2, 0)
+>>> describe({'weight': 63.0, 'height': 170.0})
+'体重63kg、身高170cm'
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from assistant.numbers import cn_to_int
 Measures = dict[str, float]  # kind → value in the kind's unit: height cm, weight kg, waist cm, foot mm
 
 _LABELS = {"身高": "height", "体重": "weight", "腰围": "waist", "脚长": "foot"}
+_NAMES = {kind: label for label, kind in _LABELS.items()}
+_UNITS = {"height": "cm", "weight": "kg", "waist": "cm", "foot": "mm"}  # the unit each kind is read in
 _LABEL = re.compile("|".join(_LABELS))
 _NUM = r"\d{1,3}(?:\.\d{1,2})?"
 # After a label, the customer's figure: 「身高170」「体重是55」「腰围大概81」「脚长23.8cm」「腰围2尺4」.
@@ -130,3 +134,8 @@ def fit(measures: Mapping[str, float], sentence: str) -> tuple[int, int]:
         else:
             misses += 1
     return fits, misses
+
+
+def describe(measures: Mapping[str, float]) -> str:
+    """The figures as the customer can read them back: 「体重100kg、身高192cm」."""
+    return "、".join(f"{_NAMES[kind]}{value:g}{_UNITS[kind]}" for kind, value in measures.items())
