@@ -49,6 +49,7 @@ def written_for(sentence: str) -> dict[str, bool]:
     return dict(_written_for(sentence))
 
 
+@functools.lru_cache(maxsize=4096)  # one message is asked about the same verb by every candidate sentence
 def told(text: str, verb: str) -> bool | None:
     """Whether a customer's message says the action `verb` (its first character: 发 for 发货/发出) has happened
     (「已经发出来了」「签收了」「洗过了」), has not (「还没发吧」「未拆封」「待发货」), or neither (None)."""
